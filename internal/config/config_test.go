@@ -1,0 +1,119 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) Lookup {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func load(t *testing.T, args []string, m map[string]string) (*Config, error) {
+	t.Helper()
+	return Load(flag.NewFlagSet("test", flag.ContinueOnError), args, env(m))
+}
+
+func TestDefaultsAreEmbedded(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.PublicURL != "http://127.0.0.1:8080" {
+		t.Errorf("addr=%q public=%q", c.Addr, c.PublicURL)
+	}
+	if !filepath.IsAbs(c.DataDir) || filepath.Base(c.DataDir) != "data" {
+		t.Errorf("data dir %q", c.DataDir)
+	}
+	if c.DatabaseURL != "sqlite:"+filepath.Join(c.DataDir, "vanban.db") {
+		t.Errorf("database url %q", c.DatabaseURL)
+	}
+	if !c.IsEmbedded() {
+		t.Error("defaults should be the embedded configuration")
+	}
+	if c.ShutdownTimeout != 30*time.Second {
+		t.Errorf("shutdown timeout %v", c.ShutdownTimeout)
+	}
+}
+
+func TestFlagBeatsEnv(t *testing.T) {
+	c, err := load(t, []string{"--addr", "127.0.0.1:9999"}, map[string]string{"VANBAN_ADDR": "127.0.0.1:7777", "VANBAN_DATA_DIR": "/srv/vanban"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9999" {
+		t.Errorf("flag should win, got %q", c.Addr)
+	}
+	if c.DataDir != "/srv/vanban" {
+		t.Errorf("data dir %q", c.DataDir)
+	}
+}
+
+func TestSecretFromFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "s3secret")
+	if err := os.WriteFile(p, []byte("from-a-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := load(t, nil, map[string]string{
+		"VANBAN_STORAGE_URL":        "s3://docs?endpoint=127.0.0.1:9000",
+		"VANBAN_S3_ACCESS_KEY":      "ak",
+		"VANBAN_S3_SECRET_KEY_FILE": p,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.S3SecretKey != "from-a-file" {
+		t.Errorf("secret %q", c.S3SecretKey)
+	}
+	if c.IsEmbedded() {
+		t.Error("s3 is not embedded")
+	}
+}
+
+func TestInvalidNamesTheSetting(t *testing.T) {
+	cases := []struct {
+		env     map[string]string
+		setting string
+	}{
+		{map[string]string{"VANBAN_ADDR": "no-port"}, "VANBAN_ADDR"},
+		{map[string]string{"VANBAN_DATABASE_URL": "mysql://x"}, "VANBAN_DATABASE_URL"},
+		{map[string]string{"VANBAN_STORAGE_URL": "ftp://x"}, "VANBAN_STORAGE_URL"},
+		{map[string]string{"VANBAN_STORAGE_URL": "s3://bucket"}, "VANBAN_STORAGE_URL"},
+		{map[string]string{"VANBAN_STORAGE_URL": "s3://bucket?endpoint=h:9000"}, "VANBAN_S3_ACCESS_KEY"},
+		{map[string]string{"VANBAN_LOG_FORMAT": "xml"}, "VANBAN_LOG_FORMAT"},
+		{map[string]string{"VANBAN_LOG_LEVEL": "loud"}, "VANBAN_LOG_LEVEL"},
+		{map[string]string{"VANBAN_SHUTDOWN_TIMEOUT": "soon"}, "VANBAN_SHUTDOWN_TIMEOUT"},
+		{map[string]string{"VANBAN_SECRET_KEY": "short"}, "VANBAN_SECRET_KEY"},
+		{map[string]string{"VANBAN_PUBLIC_URL": "ftp://x"}, "VANBAN_PUBLIC_URL"},
+		{map[string]string{"VANBAN_SECRET_KEY_FILE": "/nonexistent/secret"}, "VANBAN_SECRET_KEY_FILE"},
+	}
+	for _, tc := range cases {
+		_, err := load(t, nil, tc.env)
+		if err == nil {
+			t.Errorf("%v: expected an error", tc.env)
+			continue
+		}
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Setting != tc.setting {
+			t.Errorf("%v: error %q should name %s", tc.env, err, tc.setting)
+		}
+		if !strings.Contains(err.Error(), tc.setting) {
+			t.Errorf("message %q does not name %s", err, tc.setting)
+		}
+	}
+}
+
+func TestRedactedHidesPassword(t *testing.T) {
+	c, err := load(t, nil, map[string]string{"VANBAN_DATABASE_URL": "postgres://app:hunter2@db:5432/vanban"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(c.Redacted()["database_url"], "hunter2") {
+		t.Error("password leaked into redacted config")
+	}
+}

@@ -1,0 +1,94 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+)
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
+	t.Helper()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+	return w
+}
+
+func TestReadyzFollowsDependencies(t *testing.T) {
+	var dbDown atomic.Bool
+	r := NewRouter(Options{Logger: quietLogger(), Checks: []Check{
+		{Name: "database", Ping: func(ctx context.Context) error {
+			if dbDown.Load() {
+				return errors.New("dial tcp 127.0.0.1:5432: connection refused")
+			}
+			return nil
+		}},
+		{Name: "storage", Ping: func(ctx context.Context) error { return nil }},
+	}})
+
+	if w := get(t, r, "/readyz"); w.Code != http.StatusOK {
+		t.Fatalf("ready: %d %s", w.Code, w.Body)
+	}
+	dbDown.Store(true)
+	w := get(t, r, "/readyz")
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("want 503 while the database is down, got %d", w.Code)
+	}
+	var body struct {
+		Status string            `json:"status"`
+		Checks map[string]string `json:"checks"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Status != "unavailable" || !strings.Contains(body.Checks["database"], "connection refused") || body.Checks["storage"] != "ok" {
+		t.Errorf("body does not give the reason: %+v", body)
+	}
+	dbDown.Store(false)
+	if w := get(t, r, "/readyz"); w.Code != http.StatusOK {
+		t.Fatalf("readiness must recover without a restart: %d", w.Code)
+	}
+}
+
+func TestReadyzTimesOutSlowCheck(t *testing.T) {
+	r := NewRouter(Options{Logger: quietLogger(), CheckTimeout: 50_000_000, Checks: []Check{
+		{Name: "storage", Ping: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }},
+	}})
+	w := get(t, r, "/readyz")
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "deadline") {
+		t.Fatalf("slow check: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestHealthzMetricsAndProblems(t *testing.T) {
+	r := NewRouter(Options{Logger: quietLogger(), Version: "test"})
+	r.GET("/boom", func(c *gin.Context) { panic("bug") })
+	if w := get(t, r, "/healthz"); w.Code != 200 || !strings.Contains(w.Body.String(), `"version":"test"`) {
+		t.Fatalf("healthz: %d %s", w.Code, w.Body)
+	}
+	w := get(t, r, "/boom")
+	if w.Code != 500 || w.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("panic: %d %q", w.Code, w.Header().Get("Content-Type"))
+	}
+	w = get(t, r, "/nope")
+	var p ProblemDetails
+	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || w.Code != 404 || p.Code != "not-found" || p.Status != 404 {
+		t.Fatalf("404 problem: %d %s", w.Code, w.Body)
+	}
+	m := get(t, r, "/metrics").Body.String()
+	for _, want := range []string{`vanban_http_requests_total{code="200",method="GET",route="/healthz"} 1`, `route="/boom"`, "go_goroutines"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
