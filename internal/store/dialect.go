@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names the SQL engine behind a DB. Everything that differs between
+// PostgreSQL and SQLite lives in this file; the rest of the package writes
+// portable SQL with '?' placeholders.
+type Dialect string
+
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// migrationLockKey is an arbitrary constant shared by every vanban process so
+// that two processes starting at once on the same PostgreSQL database apply
+// migrations one after the other instead of racing on DDL.
+const migrationLockKey int64 = 0x76616e62616e // "vanban"
+
+// rebind turns the portable '?' placeholders into the dialect's own.
+func (d Dialect) rebind(query string) string {
+	if d == Postgres {
+		return sqlx.Rebind(sqlx.DOLLAR, query)
+	}
+	return query
+}
+
+// lockMigrations serializes migration runs across processes. On PostgreSQL a
+// session-level advisory lock held on conn; SQLite needs nothing more because
+// every write transaction is BEGIN IMMEDIATE and re-checks schema_migrations.
+func (d Dialect) lockMigrations(ctx context.Context, conn *sqlx.Conn) (unlock func(), err error) {
+	if d != Postgres {
+		return func() {}, nil
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
+		return nil, err
+	}
+	return func() {
+		// A fresh context: the caller's may already be cancelled, and a
+		// lock left behind would block every later start until the
+		// connection dies.
+		_, _ = conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, migrationLockKey)
+	}, nil
+}
+
+// dialectMigrations are migrations whose SQL cannot be written once for both
+// engines. Each version must have an entry for every dialect so both databases
+// end up with the same list in schema_migrations.
+var dialectMigrations = map[string]map[Dialect]string{
+	// The audit log is append-only: reject UPDATE and DELETE in the database
+	// itself so that a bug or a stray admin statement cannot silently rewrite
+	// history (Verify would still catch it, but later).
+	"0004_audit_append_only": {
+		Postgres: `
+CREATE FUNCTION vanban_audit_append_only() RETURNS trigger AS $$
+BEGIN
+	RAISE EXCEPTION 'audit_log is append-only: % rejected', TG_OP;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER audit_log_append_only
+	BEFORE UPDATE OR DELETE ON audit_log
+	FOR EACH ROW EXECUTE FUNCTION vanban_audit_append_only();
+CREATE TRIGGER audit_head_no_delete
+	BEFORE DELETE ON audit_head
+	FOR EACH ROW EXECUTE FUNCTION vanban_audit_append_only();
+`,
+		SQLite: `
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE rejected'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE rejected'); END;
+CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+BEGIN SELECT RAISE(ABORT, 'audit_head cannot be deleted'); END;
+`,
+	},
+}
+
+// dropAuditGuardSQL removes the append-only triggers. Only tests use it, to
+// prove that Verify catches tampering done by someone who can drop triggers.
+func (d Dialect) dropAuditGuardSQL() string {
+	if d == Postgres {
+		return `DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log;
+DROP TRIGGER IF EXISTS audit_head_no_delete ON audit_head;`
+	}
+	return `DROP TRIGGER IF EXISTS audit_log_no_update;
+DROP TRIGGER IF EXISTS audit_log_no_delete;
+DROP TRIGGER IF EXISTS audit_head_no_delete;`
+}
+
+// isUniqueViolation reports whether err is a unique or primary-key violation.
+func isUniqueViolation(err error) bool {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return pqErr.Code == "23505"
+	}
+	var sErr *sqlite.Error
+	if errors.As(err, &sErr) {
+		code := sErr.Code()
+		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// isForeignKeyViolation reports whether err is a foreign-key violation, which
+// callers report as an invalid reference rather than an internal error.
+func isForeignKeyViolation(err error) bool {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return pqErr.Code == "23503"
+	}
+	var sErr *sqlite.Error
+	if errors.As(err, &sErr) {
+		return sErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
+// sqliteDSN builds the modernc.org/sqlite DSN for a file path. User-supplied
+// query parameters are kept; ours are appended so that the properties vanban
+// depends on (foreign keys, WAL, waiting instead of failing on a locked
+// database, and write transactions that take the write lock at BEGIN so two
+// writers never deadlock on lock upgrade) are always present.
+func sqliteDSN(path, query string) string {
+	params := []string{
+		"_pragma=foreign_keys(1)",
+		"_pragma=journal_mode(WAL)",
+		"_pragma=busy_timeout(30000)",
+		"_pragma=synchronous(NORMAL)",
+		"_txlock=immediate",
+	}
+	if query != "" {
+		params = append([]string{query}, params...)
+	}
+	return "file:" + path + "?" + strings.Join(params, "&")
+}
