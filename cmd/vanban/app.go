@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"vanban/internal/config"
+	"vanban/internal/store"
+	"vanban/storage"
+	_ "vanban/storage/local" // file:// blob store
+	// TODO(s3): blank-import vanban/storage/s3 once it lands
+)
+
+// app is everything a running vanban holds open. cmd is the only place that
+// knows how the pieces fit.
+type app struct {
+	cfg   *config.Config
+	log   *slog.Logger
+	db    *store.DB
+	blobs storage.Store
+	// linkSecret signs local download links; it also keys sessions later.
+	linkSecret []byte
+}
+
+// loadConfig parses the command's flags and the environment.
+func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, error) {
+	fs := flag.NewFlagSet("vanban "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return config.Load(fs, args, nil)
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	format := cfg.LogFormat
+	if format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				format = "text"
+			}
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// openApp opens the database (migrating it) and the blob store.
+func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, log: log}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, &config.Error{Setting: "VANBAN_DATA_DIR", Value: cfg.DataDir, Reason: err.Error()}
+	}
+	secret, err := loadSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.linkSecret = secret
+
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	a.db = db
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrating database: %w", err)
+	}
+	if len(applied) > 0 {
+		log.Info("database migrated", "applied", strings.Join(applied, ","))
+	}
+	blobs, err := storage.Open(ctx, cfg.StorageURL, storage.OpenOptions{
+		AccessKey:   cfg.S3AccessKey,
+		SecretKey:   cfg.S3SecretKey,
+		LinkSecret:  secret,
+		LinkBaseURL: cfg.PublicURL,
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening storage (VANBAN_STORAGE_URL): %w", err)
+	}
+	a.blobs = blobs
+	return a, nil
+}
+
+func (a *app) Close() error {
+	var errs []error
+	if c, ok := a.blobs.(io.Closer); ok {
+		errs = append(errs, c.Close())
+	}
+	if a.db != nil {
+		errs = append(errs, a.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// loadSecret returns VANBAN_SECRET_KEY, or a key generated once and kept in
+// the data directory so that links and sessions survive a restart of the
+// embedded default.
+func loadSecret(cfg *config.Config) ([]byte, error) {
+	if cfg.SecretKey != "" {
+		return []byte(cfg.SecretKey), nil
+	}
+	path := filepath.Join(cfg.DataDir, "secret.key")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key, derr := hex.DecodeString(strings.TrimSpace(string(b)))
+		if derr != nil || len(key) < 32 {
+			return nil, &config.Error{Setting: "VANBAN_SECRET_KEY", Reason: path + " is damaged; remove it to generate a new one"}
+		}
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, &config.Error{Setting: "VANBAN_SECRET_KEY", Reason: err.Error()}
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, &config.Error{Setting: "VANBAN_DATA_DIR", Value: cfg.DataDir, Reason: err.Error()}
+	}
+	return key, nil
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"vanban/internal/httpapi"
+	"vanban/storage/local"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig("serve", args, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	router := httpapi.NewRouter(httpapi.Options{
+		Logger:  log,
+		Version: version,
+		Checks: []httpapi.Check{
+			{Name: "database", Ping: a.db.Ping},
+			{Name: "storage", Ping: a.blobs.Ping},
+		},
+	})
+	httpapi.MountBlobLinks(router, local.LinkPrefix, func(path string, q map[string][]string, now time.Time) (string, error) {
+		return local.VerifyLink(a.linkSecret, path, q, now)
+	}, a.blobs)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on VANBAN_ADDR %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	log.Info("vanban listening", "url", "http://"+ln.Addr().String(), "public_url", cfg.PublicURL, "database", a.db.Dialect(), "embedded", cfg.IsEmbedded())
+	fmt.Fprintf(stdout, "vanban %s is running at http://%s\n", version, ln.Addr())
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	// Finish in-flight requests (a signing callback, an upload) before
+	// closing the database they use.
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig("migrate", args, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	fmt.Fprintf(stdout, "database %s is up to date\n", a.db.Dialect())
+	return nil
+}
