@@ -117,3 +117,17 @@ func TestRedactedHidesPassword(t *testing.T) {
 		t.Error("password leaked into redacted config")
 	}
 }
+
+// TestREADMEListsEverySetting keeps the README's configuration table in step
+// with the code a newcomer runs.
+func TestREADMEListsEverySetting(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Settings {
+		if !strings.Contains(string(b), "`"+s.Env+"` | `--"+s.Flag+"`") {
+			t.Errorf("README does not list %s / --%s", s.Env, s.Flag)
+		}
+	}
+}
