@@ -2,6 +2,8 @@ package signtest
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,9 +58,15 @@ func (r PDFSigResult) CertificateTrusted() bool { return r.CertificateValidation
 //
 // OCSP stays enabled: poppler 22.12 reports every certificate as "Unknown issue" with -no-ocsp,
 // and our test certificates carry no AIA, so no network request is made for them.
+//
+// The certificates embedded in the file's signatures are also imported, untrusted (flags ",,"):
+// poppler 22.12 otherwise reports "Unknown issue with Certificate" for the second of two
+// signatures that carry the same certificate in differently built CMS structures (iText, then
+// PDFBox). Importing them adds no trust: the chain must still end at one of trustPEMs.
 func PDFSig(tb testing.TB, file string, trustPEMs ...string) []PDFSigResult {
 	tb.Helper()
 	nssDir := newNSSDB(tb, trustPEMs)
+	importEmbeddedCerts(tb, nssDir, file, trustPEMs)
 	res, err := run(tb, []string{"TZ=UTC"}, "pdfsig", "-nssdir", "sql:"+nssDir, file)
 	if err != nil {
 		tb.Fatal(err)
@@ -96,6 +104,68 @@ func newNSSDB(tb testing.TB, trustPEMs []string) string {
 		}
 	}
 	return dir
+}
+
+// importEmbeddedCerts adds the certificates of every signature in file to the NSS database
+// without trust. A file whose signatures cannot be extracted is left to pdfsig to judge.
+func importEmbeddedCerts(tb testing.TB, nssDir, file string, trustPEMs []string) {
+	tb.Helper()
+	ranges, err := SignedRanges(file)
+	if err != nil {
+		return
+	}
+	seen := make(map[[32]byte]bool)
+	for _, p := range trustPEMs {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, der := range pemCertificates(data) {
+			seen[sha256.Sum256(der)] = true
+		}
+	}
+	dir := tb.TempDir()
+	for i, r := range ranges {
+		cmsPath := filepath.Join(dir, fmt.Sprintf("sig%d.der", i))
+		if err := os.WriteFile(cmsPath, r.CMS, 0o600); err != nil {
+			tb.Fatal(err)
+		}
+		res, err := run(tb, nil, "openssl", "pkcs7", "-inform", "DER", "-in", cmsPath, "-print_certs")
+		if err != nil || res.exitCode != 0 {
+			tb.Logf("signtest: cannot list certificates of signature %d in %s: %v %s", i+1, file, err, res.stderr)
+			continue
+		}
+		for j, der := range pemCertificates([]byte(res.stdout)) {
+			sum := sha256.Sum256(der)
+			if seen[sum] {
+				continue
+			}
+			seen[sum] = true
+			certPath := filepath.Join(dir, fmt.Sprintf("sig%d-cert%d.der", i, j))
+			if err := os.WriteFile(certPath, der, 0o600); err != nil {
+				tb.Fatal(err)
+			}
+			nick := fmt.Sprintf("embedded-%x", sum[:8])
+			if res, err := run(tb, nil, "certutil", "-A", "-d", "sql:"+nssDir, "-n", nick, "-t", ",,", "-i", certPath); err != nil || res.exitCode != 0 {
+				tb.Logf("signtest: certutil could not import an embedded certificate: %v %s", err, res.stderr)
+			}
+		}
+	}
+}
+
+// pemCertificates returns the DER of every CERTIFICATE block in data.
+func pemCertificates(data []byte) [][]byte {
+	var out [][]byte
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return out
+		}
+		if block.Type == "CERTIFICATE" {
+			out = append(out, block.Bytes)
+		}
+	}
 }
 
 // ParsePDFSig parses pdfsig's report. It accepts the output of poppler 22.x and later, which
