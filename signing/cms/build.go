@@ -38,6 +38,10 @@ type Params struct {
 	// Content is encapsulated as eContent when non-nil (time-stamp tokens
 	// carry their TSTInfo this way); nil makes a detached signature.
 	Content []byte
+	// OmitCertificates leaves the certificates field out (RFC 3161 requires
+	// it when the requester did not ask for the TSA certificate). The
+	// signature is still checked against Certificates[0].
+	OmitCertificates bool
 }
 
 // Build returns the DER ContentInfo of a SignedData with one SignerInfo
@@ -174,13 +178,15 @@ func Build(p Params) ([]byte, error) {
 			}
 		})
 	})
-	raw.certs = enc.bytes(func(b *cryptobyte.Builder) {
-		b.AddASN1(casn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-			for _, c := range p.Certificates {
-				b.AddBytes(c.Raw)
-			}
+	if !p.OmitCertificates {
+		raw.certs = enc.bytes(func(b *cryptobyte.Builder) {
+			b.AddASN1(casn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+				for _, c := range p.Certificates {
+					b.AddBytes(c.Raw)
+				}
+			})
 		})
-	})
+	}
 	raw.sid = enc.bytes(func(b *cryptobyte.Builder) {
 		b.AddASN1(casn1.SEQUENCE, func(b *cryptobyte.Builder) {
 			b.AddBytes(signer.RawIssuer)

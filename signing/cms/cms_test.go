@@ -570,6 +570,17 @@ func TestParseMalformed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	omitted, err := Build(Params{SignedAttributes: attrs, Hash: crypto.SHA256, Algorithm: signing.ECDSA, Signature: sig,
+		Certificates: []*x509.Certificate{p.ecLeaf}, OmitCertificates: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sdo, err := Parse(omitted); err != nil || len(sdo.Certificates) != 0 || sdo.Signer != nil {
+		t.Fatalf("OmitCertificates: %v", err)
+	}
+	if bytes.Contains(omitted, p.ecLeaf.Raw) {
+		t.Fatal("OmitCertificates left the certificate in")
+	}
 	sd2, err := Parse(noCert)
 	if err != nil {
 		t.Fatal(err)
