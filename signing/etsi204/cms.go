@@ -26,8 +26,8 @@ type cmsSignedData struct {
 	Version          int
 	DigestAlgorithms asn1.RawValue
 	EncapContentInfo asn1.RawValue
-	Certificates     asn1.RawValue `asn1:"optional,tag:0"`
-	CRLs             asn1.RawValue `asn1:"optional,tag:1"`
+	Certificates     asn1.RawValue   `asn1:"optional,tag:0"`
+	CRLs             asn1.RawValue   `asn1:"optional,tag:1"`
 	SignerInfos      []cmsSignerInfo `asn1:"set"`
 }
 

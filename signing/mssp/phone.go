@@ -1,0 +1,297 @@
+package mssp
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"time"
+
+	"vanban/signing/etsi204/wire"
+)
+
+// maxPINTries wrong PINs block the SIM.
+const maxPINTries = 3
+
+// Phone drives the simulated phones from Go, as a user would from the
+// virtual phone page.
+type Phone struct{ s *Server }
+
+// Phone returns the phone API of s.
+func (s *Server) Phone() *Phone { return &Phone{s: s} }
+
+// PendingRequest is what a phone shows for its pending request.
+type PendingRequest struct {
+	MSSPTransID      string    `json:"mssp_trans_id"`
+	APID             string    `json:"ap_id"`
+	APTransID        string    `json:"ap_trans_id"`
+	DisplayText      string    `json:"display_text"`
+	VerificationCode string    `json:"verification_code"`
+	ExpiresAt        time.Time `json:"expires_at"`
+}
+
+// PhoneState is the state of a phone as the page shows it.
+type PhoneState struct {
+	MSISDN    string          `json:"msisdn"`
+	Blocked   bool            `json:"blocked"`
+	TriesLeft int             `json:"tries_left"`
+	Pending   *PendingRequest `json:"pending,omitempty"`
+}
+
+// pendingLocked returns the phone's live pending transaction, if any.
+func (p *phone) pendingLocked() *transaction {
+	if p.pending == nil || p.pending.status != wire.StatusOutstandingTransaction || time.Now().After(p.pending.expires) {
+		return nil
+	}
+	return p.pending
+}
+
+// State returns the state of msisdn's phone.
+func (ph *Phone) State(msisdn string) (PhoneState, error) {
+	p, err := ph.s.phone(msisdn)
+	if err != nil {
+		return PhoneState{}, err
+	}
+	ph.s.mu.Lock()
+	defer ph.s.mu.Unlock()
+	st := PhoneState{MSISDN: p.msisdn, Blocked: p.blocked, TriesLeft: maxPINTries - p.wrongPINs}
+	if tx := p.pendingLocked(); tx != nil {
+		st.Pending = &PendingRequest{
+			MSSPTransID: tx.id, APID: tx.apID, APTransID: tx.apTransID, DisplayText: tx.display,
+			VerificationCode: wire.VerificationCode(tx.digest), ExpiresAt: tx.expires,
+		}
+	}
+	return st, nil
+}
+
+// Pending returns the request waiting on msisdn's phone.
+func (ph *Phone) Pending(msisdn string) (PendingRequest, bool) {
+	st, err := ph.State(msisdn)
+	if err != nil || st.Pending == nil {
+		return PendingRequest{}, false
+	}
+	return *st.Pending, true
+}
+
+// Approve types pin on msisdn's phone for the pending request. A wrong PIN
+// returns an error wrapping ErrWrongPIN; the third blocks the SIM, fails
+// the request with 402 and returns ErrPINBlocked. On success the request is
+// signed when Approve returns.
+func (ph *Phone) Approve(msisdn, pin string) error {
+	s := ph.s
+	p, err := s.phone(msisdn)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if p.blocked {
+		s.mu.Unlock()
+		return ErrPINBlocked
+	}
+	tx := p.pendingLocked()
+	if tx == nil {
+		s.mu.Unlock()
+		return ErrNoPending
+	}
+	if subtle.ConstantTimeCompare([]byte(pin), []byte(p.cfg.PIN)) != 1 {
+		p.wrongPINs++
+		if p.wrongPINs >= maxPINTries {
+			p.blocked = true
+			s.finishLocked(tx, wire.StatusPINNrBlocked, "three wrong PINs; contact the certificate authority", nil)
+			s.mu.Unlock()
+			return ErrPINBlocked
+		}
+		left := maxPINTries - p.wrongPINs
+		s.mu.Unlock()
+		return fmt.Errorf("%w: %d tries left", ErrWrongPIN, left)
+	}
+	p.wrongPINs = 0
+	s.mu.Unlock()
+	if err := s.ensureKey(p); err != nil {
+		return err
+	}
+	s.sign(p, tx, signNormally)
+	return nil
+}
+
+// Decline refuses the pending request on msisdn's phone (401 USER_CANCEL).
+func (ph *Phone) Decline(msisdn string) error {
+	s := ph.s
+	p, err := s.phone(msisdn)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx := p.pendingLocked()
+	if tx == nil {
+		return ErrNoPending
+	}
+	s.finishLocked(tx, wire.StatusUserCancel, "the user declined on the phone", nil)
+	return nil
+}
+
+// Unblock resets a blocked PIN, as the CA would.
+func (ph *Phone) Unblock(msisdn string) error {
+	p, err := ph.s.phone(msisdn)
+	if err != nil {
+		return err
+	}
+	ph.s.mu.Lock()
+	defer ph.s.mu.Unlock()
+	p.blocked, p.wrongPINs = false, 0
+	return nil
+}
+
+// The page is bilingual: Vietnamese first, English underneath.
+var phonePage = template.Must(template.New("phone").Parse(`<!doctype html>
+<html lang="vi">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Điện thoại ảo {{.State.MSISDN}}</title>
+<style>
+body{font-family:system-ui,sans-serif;background:#e8ecef;margin:0;padding:1rem}
+main{max-width:22rem;margin:auto;background:#fff;border:10px solid #222;border-radius:2rem;padding:1.2rem}
+h1{font-size:1.2rem;margin:.2rem 0}
+small,.en{display:block;color:#666;font-size:.8rem;font-weight:normal}
+.msisdn{font-family:monospace;font-size:1.1rem}
+.display{background:#f3f6d8;border:1px solid #bbb;padding:.6rem;white-space:pre-wrap}
+.code{font-size:2rem;letter-spacing:.3rem;font-family:monospace}
+.msg{padding:.5rem;border-radius:.3rem;background:#eef}
+.err{background:#fdd}
+.ok{background:#dfd}
+input,button{font-size:1.1rem;padding:.4rem;margin:.3rem 0;width:100%;box-sizing:border-box}
+button.decline{background:#fee}
+</style>
+</head>
+<body>
+<main>
+<h1>Điện thoại ảo <small>Virtual phone</small></h1>
+<p class="msisdn">{{.State.MSISDN}}</p>
+{{with .Message}}<p class="msg {{.Class}}" id="message">{{.VI}}<span class="en">{{.EN}}</span></p>{{end}}
+{{if .State.Blocked}}
+<p class="msg err" id="blocked">SIM đã bị khóa do nhập sai PIN {{.MaxTries}} lần. Hãy liên hệ tổ chức cung cấp dịch vụ chứng thực.
+<span class="en">The SIM is blocked after {{.MaxTries}} wrong PINs. Contact the certificate authority.</span></p>
+{{else if .State.Pending}}
+<section id="pending" data-tx="{{.State.Pending.MSSPTransID}}">
+<h2>Yêu cầu ký số <small>Signature request</small></h2>
+<p class="display" id="display">{{.State.Pending.DisplayText}}</p>
+<p>Mã xác minh <small>Verification code</small><span class="code" id="code">{{.State.Pending.VerificationCode}}</span></p>
+<p>Hết hạn lúc {{.State.Pending.ExpiresAt.Format "15:04:05"}} <small>Expires at {{.State.Pending.ExpiresAt.Format "15:04:05 MST"}}</small></p>
+<form method="post" action="{{.Base}}/pin">
+<label>Nhập mã PIN (còn {{.State.TriesLeft}} lần) <small>Enter PIN ({{.State.TriesLeft}} tries left)</small>
+<input type="password" name="pin" inputmode="numeric" autocomplete="off" required autofocus></label>
+<button type="submit">Ký <small>Sign</small></button>
+</form>
+<form method="post" action="{{.Base}}/decline">
+<button type="submit" class="decline">Từ chối <small>Decline</small></button>
+</form>
+</section>
+{{else}}
+<p id="idle">Không có yêu cầu nào đang chờ. <small>No pending request.</small></p>
+{{end}}
+</main>
+<script>
+(function(){
+  var sec = document.getElementById("pending");
+  var shown = sec ? sec.getAttribute("data-tx") : "";
+  var blocked = {{.State.Blocked}};
+  setInterval(function(){
+    fetch({{.Base}} + "/status", {cache: "no-store"}).then(function(r){ return r.json(); }).then(function(st){
+      var now = st.pending ? st.pending.mssp_trans_id : "";
+      if (now !== shown || st.blocked !== blocked) { location.href = {{.Base}}; }
+    }).catch(function(){});
+  }, 2000);
+})();
+</script>
+</body>
+</html>
+`))
+
+type pageMessage struct{ VI, EN, Class string }
+
+// outcomeMessages are the results the PIN and decline forms redirect with.
+var outcomeMessages = map[string]pageMessage{
+	"signed":     {"Đã ký thành công.", "Signed.", "ok"},
+	"declined":   {"Đã từ chối yêu cầu.", "Request declined.", "ok"},
+	"wrong-pin":  {"Sai mã PIN.", "Wrong PIN.", "err"},
+	"blocked":    {"Sai mã PIN quá số lần cho phép. SIM đã bị khóa.", "Too many wrong PINs. The SIM is blocked.", "err"},
+	"no-pending": {"Yêu cầu không còn hiệu lực.", "The request is no longer pending.", "err"},
+	"error":      {"Không ký được.", "Signing failed.", "err"},
+}
+
+func (s *Server) phoneBase(msisdn string) string {
+	return s.opts.PhonePath + url.PathEscape(msisdn)
+}
+
+func (s *Server) handlePhonePage(w http.ResponseWriter, r *http.Request) {
+	st, err := s.Phone().State(r.PathValue("msisdn"))
+	if err != nil {
+		http.Error(w, "Số điện thoại không hợp lệ / invalid phone number", http.StatusNotFound)
+		return
+	}
+	data := struct {
+		State    PhoneState
+		Base     string
+		Message  *pageMessage
+		MaxTries int
+	}{State: st, Base: s.phoneBase(st.MSISDN), MaxTries: maxPINTries}
+	if m, ok := outcomeMessages[r.URL.Query().Get("r")]; ok {
+		data.Message = &m
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
+	if err := phonePage.Execute(w, data); err != nil {
+		s.log.Error("mssp: phone page", "err", err)
+	}
+}
+
+func (s *Server) handlePhoneStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := s.Phone().State(r.PathValue("msisdn"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(st)
+}
+
+func (s *Server) handlePhonePIN(w http.ResponseWriter, r *http.Request) {
+	msisdn := r.PathValue("msisdn")
+	err := s.Phone().Approve(msisdn, r.PostFormValue("pin"))
+	s.redirectOutcome(w, r, msisdn, err, "signed")
+}
+
+func (s *Server) handlePhoneDecline(w http.ResponseWriter, r *http.Request) {
+	msisdn := r.PathValue("msisdn")
+	err := s.Phone().Decline(msisdn)
+	s.redirectOutcome(w, r, msisdn, err, "declined")
+}
+
+// redirectOutcome answers a form post with a redirect to the page (so a
+// reload does not post the PIN again) carrying the outcome.
+func (s *Server) redirectOutcome(w http.ResponseWriter, r *http.Request, msisdn string, err error, ok string) {
+	outcome := ok
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrBadNumber):
+		http.Error(w, "Số điện thoại không hợp lệ / invalid phone number", http.StatusNotFound)
+		return
+	case errors.Is(err, ErrWrongPIN):
+		outcome = "wrong-pin"
+	case errors.Is(err, ErrPINBlocked):
+		outcome = "blocked"
+	case errors.Is(err, ErrNoPending):
+		outcome = "no-pending"
+	default:
+		s.log.Error("mssp: phone action", "msisdn", msisdn, "err", err)
+		outcome = "error"
+	}
+	http.Redirect(w, r, s.phoneBase(msisdn)+"?r="+outcome, http.StatusSeeOther)
+}
