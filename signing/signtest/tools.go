@@ -18,16 +18,17 @@ const RequireServicesEnv = "VANBAN_REQUIRE_SERVICES"
 // debianPackage says which Debian package ships each tool, so a skip message tells the reader
 // what to install.
 var debianPackage = map[string]string{
-	"pdfsig":   "poppler-utils",
-	"pdftoppm": "poppler-utils",
-	"pdfinfo":  "poppler-utils",
-	"mutool":   "mupdf-tools",
-	"qpdf":     "qpdf",
-	"openssl":  "openssl",
-	"certutil": "libnss3-tools",
-	"java":     "default-jdk-headless",
-	"javac":    "default-jdk-headless",
-	"gs":       "ghostscript",
+	"pdfsig":    "poppler-utils",
+	"pdftoppm":  "poppler-utils",
+	"pdfinfo":   "poppler-utils",
+	"pdftotext": "poppler-utils",
+	"mutool":    "mupdf-tools",
+	"qpdf":      "qpdf",
+	"openssl":   "openssl",
+	"certutil":  "libnss3-tools",
+	"java":      "default-jdk-headless",
+	"javac":     "default-jdk-headless",
+	"gs":        "ghostscript",
 }
 
 // RequireTool returns the path of an executable from PATH. When it is missing the test is skipped
