@@ -66,10 +66,16 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, &ConfigError{Setting: SettingDatabaseURL, Value: redact(rawURL), Reason: err.Error()}
 	}
 	db := &DB{db: sqldb, dialect: dialect, sqlitePath: path}
-	if dialect == SQLite {
+	switch dialect {
+	case SQLite:
 		// The WAL file and busy_timeout let several connections share the
 		// file; a small pool keeps the number of waiting writers bounded.
 		sqldb.SetMaxOpenConns(8)
+	case Postgres:
+		// PostgreSQL refuses clients past max_connections (100 by default)
+		// and the server is often shared; queue in the pool instead.
+		sqldb.SetMaxOpenConns(16)
+		sqldb.SetMaxIdleConns(4)
 	}
 	if err := db.Ping(ctx); err != nil {
 		sqldb.Close()

@@ -14,3 +14,20 @@ func MigrationVersionsForTest(ctx context.Context, tb testing.TB, db *DB) []stri
 	}
 	return v
 }
+
+// ExecForTest runs raw SQL ('?' placeholders), bypassing the repositories:
+// tests use it to tamper with rows the way an intruder with database access
+// would.
+func ExecForTest(ctx context.Context, tb testing.TB, db *DB, query string, args ...any) error {
+	tb.Helper()
+	_, err := db.db.ExecContext(ctx, db.dialect.rebind(query), args...)
+	return err
+}
+
+// DropAuditGuardForTest removes the append-only triggers.
+func DropAuditGuardForTest(ctx context.Context, tb testing.TB, db *DB) {
+	tb.Helper()
+	if _, err := db.db.ExecContext(ctx, db.dialect.dropAuditGuardSQL()); err != nil {
+		tb.Fatal(err)
+	}
+}
