@@ -1,0 +1,267 @@
+package s3_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"vanban/storage"
+	"vanban/storage/s3"
+	"vanban/storage/s3/s3test"
+	"vanban/storage/storagetest"
+)
+
+func TestMain(m *testing.M) { s3test.Main(m) }
+
+const testBucket = "vanban-test"
+
+func randomPrefix() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return "p" + hex.EncodeToString(b[:]) + "/"
+}
+
+// newStore opens the shared lock-enabled test bucket under a fresh prefix,
+// so tests cannot see each other's objects.
+func newStore(t testing.TB) *s3.Store {
+	t.Helper()
+	srv := s3test.StartServer(t)
+	s, err := s3.New(context.Background(), s3.Options{
+		Endpoint: srv.Endpoint, Secure: srv.Secure, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey,
+		Bucket: testBucket, Prefix: randomPrefix(), CreateBucket: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Locking() {
+		t.Fatal("bucket created by the store has no Object Lock")
+	}
+	return s
+}
+
+// harness adds the suite's test-only hook: it rewrites an object through the
+// raw client, with the same metadata, as tampering on the server would.
+type harness struct{ *s3.Store }
+
+func (h harness) Corrupt(t testing.TB, key string) {
+	t.Helper()
+	ctx := context.Background()
+	c, name := h.Client(), h.ObjectName(key)
+	o, err := c.GetObject(ctx, h.Bucket(), name, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := o.Stat()
+	o.Close()
+	b[0] ^= 0xff
+	_, err = c.PutObject(ctx, h.Bucket(), name, bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{UserMetadata: info.UserMetadata, ContentType: info.ContentType})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Store {
+		s := newStore(t)
+		t.Cleanup(func() { checkNoLeftovers(t, s) })
+		return harness{s}
+	})
+}
+
+// checkNoLeftovers asserts that no temporary object and no unfinished
+// multipart upload remains under the store's prefix.
+func checkNoLeftovers(t *testing.T, s *s3.Store) {
+	ctx := context.Background()
+	prefix := s.ObjectName("")
+	for obj := range s.Client().ListObjects(ctx, s.Bucket(), minio.ListObjectsOptions{Prefix: prefix + ".tmp/", Recursive: true, WithVersions: true}) {
+		if obj.Err != nil {
+			t.Fatal(obj.Err)
+		}
+		t.Errorf("leftover temporary object %s (version %s)", obj.Key, obj.VersionID)
+	}
+	for up := range s.Client().ListIncompleteUploads(ctx, s.Bucket(), prefix, true) {
+		if up.Err != nil {
+			t.Fatal(up.Err)
+		}
+		t.Errorf("leftover multipart upload of %s", up.Key)
+	}
+}
+
+func TestAnonymousAccessDenied(t *testing.T) {
+	s := newStore(t)
+	srv := s3test.StartServer(t)
+	if _, err := s.Put(t.Context(), "secret.pdf", strings.NewReader("official"), storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{
+		"http://" + srv.Endpoint + "/" + testBucket + "/" + s.ObjectName("secret.pdf"),
+		"http://" + srv.Endpoint + "/" + testBucket + "?list-type=2",
+	} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || bytes.Contains(body, []byte("official")) {
+			t.Fatalf("anonymous GET %s: %s %q", u, resp.Status, body)
+		}
+	}
+}
+
+func rawClient(t *testing.T) *minio.Client {
+	srv := s3test.StartServer(t)
+	c, err := minio.New(srv.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(srv.AccessKey, srv.SecretKey, ""), Secure: srv.Secure})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestPublicBucketRefused(t *testing.T) {
+	srv := s3test.StartServer(t)
+	c := rawClient(t)
+	bucket := "vanban-public-" + strings.TrimSuffix(randomPrefix(), "/")
+	if err := c.MakeBucket(t.Context(), bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.RemoveBucketWithOptions(context.Background(), bucket, minio.RemoveBucketOptions{ForceDelete: true})
+	})
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::` + bucket + `/*"]}]}`
+	if err := c.SetBucketPolicy(t.Context(), bucket, policy); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s3.New(t.Context(), s3.Options{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Bucket: bucket})
+	if err == nil || !strings.Contains(err.Error(), "anonymous") {
+		t.Fatalf("opening a public bucket: %v", err)
+	}
+}
+
+func TestBucketWithoutLock(t *testing.T) {
+	srv := s3test.StartServer(t)
+	c := rawClient(t)
+	bucket := "vanban-nolock-" + strings.TrimSuffix(randomPrefix(), "/")
+	if err := c.MakeBucket(t.Context(), bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.RemoveBucketWithOptions(context.Background(), bucket, minio.RemoveBucketOptions{ForceDelete: true})
+	})
+	s, err := s3.New(t.Context(), s3.Options{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Bucket: bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Locking() {
+		t.Fatal("Locking() on a bucket without Object Lock")
+	}
+	_, err = s.Put(t.Context(), "k", strings.NewReader("x"), storage.PutOptions{RetainUntil: time.Now().Add(time.Hour)})
+	if !errors.Is(err, storage.ErrRetentionUnsupported) {
+		t.Fatalf("retained Put on a bucket without lock: %v", err)
+	}
+	// Everything else works on an unversioned bucket.
+	if _, err := s.Put(t.Context(), "k", strings.NewReader("x"), storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(t.Context(), "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(t.Context(), "k"); !errors.Is(err, storage.ErrNotExist) {
+		t.Fatalf("Stat after Delete: %v", err)
+	}
+	_, err = s3.New(t.Context(), s3.Options{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Bucket: "vanban-absent"})
+	if !errors.Is(err, storage.ErrNotExist) {
+		t.Fatalf("missing bucket without CreateBucket: %v", err)
+	}
+}
+
+func TestDeleteRemovesAllVersions(t *testing.T) {
+	s := newStore(t)
+	for _, v := range []string{"v1", "v2", "v3"} {
+		if _, err := s.Put(t.Context(), "doc", strings.NewReader(v), storage.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Delete(t.Context(), "doc"); err != nil {
+		t.Fatal(err)
+	}
+	for v := range s.Client().ListObjects(t.Context(), s.Bucket(), minio.ListObjectsOptions{Prefix: s.ObjectName("doc"), WithVersions: true}) {
+		t.Errorf("left behind: %s version %s (delete marker %v, err %v)", v.Key, v.VersionID, v.IsDeleteMarker, v.Err)
+	}
+}
+
+func TestServerEnforcesRetention(t *testing.T) {
+	// Our own check refuses first; the server must refuse too, so a
+	// retained document survives a buggy or hostile client.
+	s := newStore(t)
+	obj, err := s.Put(t.Context(), "sealed", strings.NewReader("x"), storage.PutOptions{RetainUntil: time.Now().Add(2 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Client().StatObject(t.Context(), s.Bucket(), s.ObjectName(obj.Key), minio.StatObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Client().RemoveObject(t.Context(), s.Bucket(), s.ObjectName(obj.Key), minio.RemoveObjectOptions{VersionID: info.VersionID, GovernanceBypass: true})
+	if err == nil {
+		t.Fatal("server deleted a COMPLIANCE-retained version")
+	}
+	if code := minio.ToErrorResponse(err).Code; code != "AccessDenied" || !errors.Is(s3.WrapError(err), storage.ErrRetained) {
+		t.Errorf("server refusal %q (%v) does not map to ErrRetained", code, err)
+	}
+	time.Sleep(3 * time.Second)
+	if err := s.Delete(t.Context(), obj.Key); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenURL(t *testing.T) {
+	srv := s3test.StartServer(t)
+	env := map[string]string{"VANBAN_S3_ACCESS_KEY": srv.AccessKey, "VANBAN_S3_SECRET_KEY": srv.SecretKey}
+	getenv := func(k string) string { return env[k] }
+	st, err := storage.Open(t.Context(), srv.StoreURL(testBucket, randomPrefix()), storage.OpenOptions{Getenv: getenv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// Credentials passed by the caller win over the environment.
+	_, err = storage.Open(t.Context(), srv.StoreURL(testBucket, ""), storage.OpenOptions{AccessKey: "wrong", SecretKey: "wrongwrong", Getenv: getenv})
+	if err == nil {
+		t.Fatal("Open with wrong injected credentials succeeded")
+	}
+	for raw, why := range map[string]string{
+		"s3://":                                 "bucket missing",
+		"s3://b/path?endpoint=x":                "prefix parameter",
+		"s3://b?endpoint=x&color=red":           `unknown parameter "color"`,
+		"s3://b?endpoint=x&secure=maybe":        `"secure"`,
+		"s3://b?endpoint=x&prefix=/abs/":        "prefix",
+		"s3://b?endpoint=x&prefix=a&prefix=b":   "2 times",
+		"s3://b?endpoint=x&part-size=1024":      "5 MiB",
+		"s3://b?endpoint=x&create=false&secure": `"secure"`,
+	} {
+		_, err := storage.Open(t.Context(), raw, storage.OpenOptions{Getenv: getenv})
+		if !errors.Is(err, storage.ErrInvalidURL) || !strings.Contains(err.Error(), why) {
+			t.Errorf("Open(%q) = %v; want ErrInvalidURL naming %s", raw, err, why)
+		}
+	}
+	_, err = storage.Open(t.Context(), "s3://b?endpoint=x", storage.OpenOptions{Getenv: func(string) string { return "" }})
+	if !errors.Is(err, storage.ErrInvalidURL) || !strings.Contains(err.Error(), "VANBAN_S3_ACCESS_KEY") {
+		t.Errorf("Open without credentials = %v", err)
+	}
+}
