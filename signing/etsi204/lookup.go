@@ -29,11 +29,13 @@ type CertLookup interface {
 // (signing/mssp) implements:
 //
 //	GET {URL}?msisdn=84912345678
-//	Authorization: Basic base64(AP_ID:AP_PWD)
+//	X-MSS-AP-ID: <AP_ID>
+//	X-MSS-AP-PWD: <AP_PWD>
 //	Accept: application/pem-certificate-chain
 //
 // 200 returns the PEM chain, leaf first; 404 means no valid certificate for
-// the number; 401/403 mean the application provider was refused.
+// the number; 401/403 mean the application provider was refused. (Not HTTP
+// Basic: AP_IDs are URIs and contain colons.)
 type HTTPLookup struct {
 	URL        string
 	APID       string
@@ -43,6 +45,12 @@ type HTTPLookup struct {
 }
 
 var _ CertLookup = (*HTTPLookup)(nil)
+
+// Headers carrying the application provider's credentials in HTTPLookup.
+const (
+	HeaderAPID       = "X-MSS-AP-ID"
+	HeaderAPPassword = "X-MSS-AP-PWD"
+)
 
 // maxChainSize bounds the lookup response; a chain is a few kilobytes.
 const maxChainSize = 256 << 10
@@ -61,7 +69,8 @@ func (l *HTTPLookup) Lookup(ctx context.Context, msisdn string) ([]*x509.Certifi
 	}
 	req.Header.Set("Accept", "application/pem-certificate-chain")
 	if l.APID != "" {
-		req.SetBasicAuth(l.APID, l.APPassword)
+		req.Header.Set(HeaderAPID, l.APID)
+		req.Header.Set(HeaderAPPassword, l.APPassword)
 	}
 	hc := l.Client
 	if hc == nil {

@@ -387,9 +387,8 @@ func (s *Server) handleCertificates(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "client certificate required", http.StatusForbidden)
 		return
 	}
-	apID, pwd, _ := r.BasicAuth()
-	if !s.apAuthorized(apID, pwd) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="mssp"`)
+	// The header names are etsi204.HeaderAPID and HeaderAPPassword.
+	if !s.apAuthorized(r.Header.Get("X-MSS-AP-ID"), r.Header.Get("X-MSS-AP-PWD")) {
 		http.Error(w, "unknown application provider or wrong password", http.StatusUnauthorized)
 		return
 	}
