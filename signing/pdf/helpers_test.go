@@ -166,3 +166,13 @@ func openBytes(tb testing.TB, b []byte) *Reader {
 	}
 	return r
 }
+
+// lookQpdf reports whether qpdf is usable, failing under
+// VANBAN_REQUIRE_SERVICES=1 when it is not.
+func lookQpdf() (bool, error) {
+	_, err := exec.LookPath("qpdf")
+	if err != nil && os.Getenv("VANBAN_REQUIRE_SERVICES") == "1" {
+		return true, nil // let qpdf() fail the test loudly
+	}
+	return err == nil, nil
+}

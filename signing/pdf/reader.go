@@ -558,13 +558,13 @@ func (r *Reader) streamAt(lx *lexer, ref Ref, d *Dict, lc *loadCtx) (*Stream, er
 	case Integer:
 		length = int64(v)
 	case Ref:
+		// An unusable indirect /Length (missing, looping, in a broken
+		// object stream) only costs a scan for "endstream" below.
 		if v.Num != ref.Num {
 			if o, err := r.resolveCtx(v, lc); err == nil {
 				if n, ok := o.(Integer); ok {
 					length = int64(n)
 				}
-			} else if isLimit(err) {
-				return nil, err
 			}
 		}
 	}
@@ -575,11 +575,6 @@ func (r *Reader) streamAt(lx *lexer, ref Ref, d *Dict, lc *loadCtx) (*Stream, er
 		}
 	}
 	return &Stream{Dict: d, r: r, ref: ref, offset: start, length: length}, nil
-}
-
-func isLimit(err error) bool {
-	e, ok := err.(*Error)
-	return ok && e.Kind == ErrLimit
 }
 
 // endstreamAt reports whether "endstream" follows at p after optional white space.
