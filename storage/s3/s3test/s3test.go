@@ -11,12 +11,12 @@ package s3test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -26,6 +26,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // Server is a reachable S3 endpoint with root credentials.
@@ -216,14 +219,20 @@ func launch(bin string) (Server, func(), error) {
 		os.RemoveAll(dir)
 	}
 	deadline := time.Now().Add(90 * time.Second)
-	client := &http.Client{Timeout: 2 * time.Second}
+	client, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, "")})
+	if err != nil {
+		stop()
+		return Server{}, nil, err
+	}
 	for {
-		resp, err := client.Get("http://" + addr + "/minio/health/ready")
+		// The health endpoints answer before the object layer is
+		// ready ("Server not initialized yet"); an authenticated call
+		// is what tests need to succeed.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := client.ListBuckets(ctx)
+		cancel()
 		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, stop, nil
-			}
+			return s, stop, nil
 		}
 		select {
 		case err := <-exited:
@@ -234,7 +243,7 @@ func launch(bin string) (Server, func(), error) {
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return Server{}, nil, fmt.Errorf("minio not ready on %s after 90s: %s", addr, out.String())
+			return Server{}, nil, fmt.Errorf("minio not ready on %s after 90s (%v): %s", addr, err, out.String())
 		}
 	}
 }
