@@ -1,0 +1,507 @@
+package mssp_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"vanban/signing"
+	"vanban/signing/etsi204"
+	"vanban/signing/etsi204/wire"
+	"vanban/signing/mssp"
+)
+
+const apID = "http://ap.vanban.test/"
+
+func start(t *testing.T, opts mssp.Options) (*mssp.Server, *httptest.Server) {
+	t.Helper()
+	srv, err := mssp.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		srv.Close()
+		ts.Close()
+	})
+	return srv, ts
+}
+
+func client(t *testing.T, base string) *etsi204.Client {
+	t.Helper()
+	c, err := etsi204.New(etsi204.Config{
+		Endpoint: base + "/soap", CertLookupURL: base + "/certificates",
+		APID: apID, APPassword: "pwd", PollInterval: 10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// startRequest sends a signature request for msisdn through the real
+// client and returns the session with the digest it signs.
+func startRequest(t *testing.T, c *etsi204.Client, msisdn, display string) (*signing.Session, signing.Request, *x509.Certificate) {
+	t.Helper()
+	chain, err := c.Certificates(context.Background(), msisdn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alg, _ := signing.AlgorithmFor(chain[0])
+	d := sha256.Sum256([]byte(msisdn + time.Now().String()))
+	req := signing.Request{SignerID: msisdn, Digest: d[:], Hash: crypto.SHA256, Algorithm: alg, DisplayText: display}
+	sess, err := c.Start(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess, req, chain[0]
+}
+
+func outcome(t *testing.T, c *etsi204.Client, sess *signing.Session) (*signing.Result, error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := c.Poll(context.Background(), sess.TxID, 0)
+		if err != nil {
+			return nil, err
+		}
+		switch res.Status {
+		case signing.StatusSigned:
+			return res, nil
+		case signing.StatusFailed:
+			return res, res.Err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("still pending")
+	return nil, nil
+}
+
+// browser is an HTTP client that shows redirects instead of following them.
+var browser = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func getPage(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := browser.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s\n%s", u, resp.Status, b)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Fatalf("GET %s: content type %q", u, ct)
+	}
+	return string(b)
+}
+
+// post submits a phone form and returns the redirect target.
+func post(t *testing.T, u string, form url.Values) string {
+	t.Helper()
+	resp, err := browser.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("POST %s: %s, want 303", u, resp.Status)
+	}
+	return resp.Header.Get("Location")
+}
+
+func mustContain(t *testing.T, page string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(page, p) {
+			t.Fatalf("page lacks %q:\n%s", p, page)
+		}
+	}
+}
+
+func TestPhonePageApprove(t *testing.T) {
+	_, ts := start(t, mssp.Options{})
+	c := client(t, ts.URL)
+	const msisdn = "84912000001"
+	phone := ts.URL + "/phone/" + msisdn
+
+	mustContain(t, getPage(t, phone), "Không có yêu cầu nào đang chờ", "No pending request")
+
+	sess, req, cert := startRequest(t, c, msisdn, "Ký Quyết định 7/QĐ-UBND <khẩn>")
+	page := getPage(t, phone)
+	mustContain(t, page, "Yêu cầu ký số", "Signature request",
+		"Ký Quyết định 7/QĐ-UBND &lt;khẩn&gt;", // display text, escaped
+		`id="code">`+sess.VerificationCode+"<", "Mã xác minh", "Verification code",
+		`action="/phone/`+msisdn+`/pin"`, `action="/phone/`+msisdn+`/decline"`, "còn 3 lần")
+	if strings.Contains(page, "<khẩn>") {
+		t.Fatal("display text is not escaped")
+	}
+	for _, external := range []string{"http://", "https://", "src=\"//"} {
+		if strings.Contains(page, external) {
+			t.Fatalf("page loads something external (%q)", external)
+		}
+	}
+
+	// The JSON the page's script polls.
+	resp, err := http.Get(phone + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st mssp.PhoneState
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if st.Pending == nil || st.Pending.VerificationCode != sess.VerificationCode || st.TriesLeft != 3 || st.Blocked {
+		t.Fatalf("status %+v", st)
+	}
+
+	loc := post(t, phone+"/pin", url.Values{"pin": {"1234"}})
+	if loc != "/phone/"+msisdn+"?r=signed" {
+		t.Fatalf("redirect to %q", loc)
+	}
+	mustContain(t, getPage(t, ts.URL+loc), "Đã ký thành công", "Signed.", "No pending request")
+
+	res, err := outcome(t, c, sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := signing.VerifySignature(cert, req.Hash, req.Algorithm, req.Digest, res.Signature); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPhonePageThreeWrongPINs(t *testing.T) {
+	_, ts := start(t, mssp.Options{DefaultPIN: "9999"})
+	c := client(t, ts.URL)
+	const msisdn = "84912000003"
+	phone := ts.URL + "/phone/" + msisdn
+	sess, _, _ := startRequest(t, c, msisdn, "Ký Công văn 3/UBND-VP")
+
+	for tries := 2; tries >= 1; tries-- {
+		loc := post(t, phone+"/pin", url.Values{"pin": {"1234"}})
+		if !strings.HasSuffix(loc, "?r=wrong-pin") {
+			t.Fatalf("redirect to %q", loc)
+		}
+		page := getPage(t, ts.URL+loc)
+		mustContain(t, page, "Sai mã PIN", "Wrong PIN", "còn "+string(rune('0'+tries))+" lần")
+	}
+	loc := post(t, phone+"/pin", url.Values{"pin": {"0000"}})
+	if !strings.HasSuffix(loc, "?r=blocked") {
+		t.Fatalf("third wrong PIN redirects to %q", loc)
+	}
+	mustContain(t, getPage(t, ts.URL+loc), "SIM đã bị khóa", "The SIM is blocked")
+
+	_, err := outcome(t, c, sess)
+	if signing.KindOf(err) != signing.KindPINBlocked {
+		t.Fatalf("outcome %v, want pin_blocked", err)
+	}
+	// Even the right PIN does nothing now, and new requests are refused.
+	if loc := post(t, phone+"/pin", url.Values{"pin": {"9999"}}); !strings.HasSuffix(loc, "?r=blocked") {
+		t.Fatalf("right PIN on a blocked SIM redirects to %q", loc)
+	}
+	chain, _ := c.Certificates(context.Background(), msisdn)
+	alg, _ := signing.AlgorithmFor(chain[0])
+	d := sha256.Sum256([]byte("again"))
+	_, err = c.Start(context.Background(), signing.Request{SignerID: msisdn, Digest: d[:], Hash: crypto.SHA256, Algorithm: alg})
+	if signing.KindOf(err) != signing.KindPINBlocked {
+		t.Fatalf("request to a blocked SIM: %v", err)
+	}
+}
+
+func TestPhonePageDecline(t *testing.T) {
+	_, ts := start(t, mssp.Options{})
+	c := client(t, ts.URL)
+	const msisdn = "84912000005"
+	sess, _, _ := startRequest(t, c, msisdn, "Ký Tờ trình 9")
+	loc := post(t, ts.URL+"/phone/"+msisdn+"/decline", nil)
+	mustContain(t, getPage(t, ts.URL+loc), "Đã từ chối yêu cầu", "Request declined")
+	if _, err := outcome(t, c, sess); signing.KindOf(err) != signing.KindDeclined {
+		t.Fatalf("outcome %v, want declined", err)
+	}
+	// Nothing left to decline.
+	if loc := post(t, ts.URL+"/phone/"+msisdn+"/decline", nil); !strings.HasSuffix(loc, "?r=no-pending") {
+		t.Fatalf("second decline redirects to %q", loc)
+	}
+}
+
+func TestPhonePageBadNumber(t *testing.T) {
+	_, ts := start(t, mssp.Options{})
+	for _, u := range []string{"/phone/abc", "/phone/123", "/phone/abc/status"} {
+		resp, err := http.Get(ts.URL + u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %s, want 404", u, resp.Status)
+		}
+	}
+}
+
+// soap posts a raw envelope and decodes the answer.
+func soap(t *testing.T, base string, v wire.SOAPVersion, wrapper string, body any, respName string, resp any) error {
+	t.Helper()
+	b, err := wire.Envelope(v, wrapper, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return soapRaw(t, base, b, respName, resp)
+}
+
+func soapRaw(t *testing.T, base string, b []byte, respName string, resp any) error {
+	t.Helper()
+	hr, err := http.Post(base+"/soap", "text/xml; charset=utf-8", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hr.Body.Close()
+	_, _, err = wire.Decode(hr.Body, map[string]any{respName: resp})
+	return err
+}
+
+func faultCode(t *testing.T, err error) int {
+	t.Helper()
+	var f *wire.Fault
+	if !errors.As(err, &f) {
+		t.Fatalf("want a SOAP fault, got %v", err)
+	}
+	return f.Subcode
+}
+
+func validReq(msisdn string) wire.SignatureReq {
+	d := sha256.Sum256([]byte("x"))
+	di, _ := wire.DigestInfo(crypto.SHA256, d[:])
+	return wire.SignatureReq{
+		MajorVersion: "1", MinorVersion: "1", MessagingMode: wire.ModeAsynchClientServer, TimeOut: "60",
+		APInfo:         wire.APInfo{APID: apID, APTransID: "T-" + msisdn, APPWD: "pwd", Instant: wire.Instant(time.Now())},
+		MobileUser:     wire.MobileUser{MSISDN: msisdn},
+		DataToBeSigned: wire.Data{MimeType: "application/octet-stream", Encoding: "base64", Value: base64.StdEncoding.EncodeToString(di)},
+		MSSFormat:      &wire.MssURI{URI: wire.FormatPKCS1URI},
+	}
+}
+
+func TestProtocolErrors(t *testing.T) {
+	_, ts := start(t, mssp.Options{APs: map[string]string{apID: "pwd"}, MSSPID: "http://mssp.test/"})
+	cases := []struct {
+		name   string
+		mutate func(*wire.SignatureReq)
+		code   int
+	}{
+		{"wrong password", func(r *wire.SignatureReq) { r.APInfo.APPWD = "nope" }, wire.StatusUnauthorizedAccess},
+		{"unknown AP", func(r *wire.SignatureReq) { r.APInfo.APID = "http://other/" }, wire.StatusUnauthorizedAccess},
+		{"no AP_TransID", func(r *wire.SignatureReq) { r.APInfo.APTransID = "" }, wire.StatusMissingParam},
+		{"no MSISDN", func(r *wire.SignatureReq) { r.MobileUser.MSISDN = "" }, wire.StatusMissingParam},
+		{"bad MSISDN", func(r *wire.SignatureReq) { r.MobileUser.MSISDN = "84-91" }, wire.StatusWrongParam},
+		{"other MSSP", func(r *wire.SignatureReq) { r.MSSPInfo.MSSPID.URI = "http://elsewhere/" }, wire.StatusWrongParam},
+		{"server-server mode", func(r *wire.SignatureReq) { r.MessagingMode = wire.ModeAsynchServerServer }, wire.StatusIncompatibleInterface},
+		{"unknown mode", func(r *wire.SignatureReq) { r.MessagingMode = "later" }, wire.StatusWrongParam},
+		{"no data", func(r *wire.SignatureReq) { r.DataToBeSigned.Value = "" }, wire.StatusMissingParam},
+		{"text data", func(r *wire.SignatureReq) { r.DataToBeSigned.Encoding = "UTF-8" }, wire.StatusInappropriateData},
+		{"bad base64", func(r *wire.SignatureReq) { r.DataToBeSigned.Value = "!!!" }, wire.StatusWrongParam},
+		{"odd length", func(r *wire.SignatureReq) { r.DataToBeSigned.Value = "AAECAw==" }, wire.StatusWrongDataLength},
+		{"unknown format", func(r *wire.SignatureReq) { r.MSSFormat.URI = "urn:xml-signature" }, wire.StatusWrongParam},
+		{"bad timeout", func(r *wire.SignatureReq) { r.TimeOut = "-5" }, wire.StatusWrongParam},
+		{"long display", func(r *wire.SignatureReq) {
+			r.DataToBeDisplayed = &wire.Data{Value: strings.Repeat("á", 200)}
+		}, wire.StatusWrongDataLength},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := validReq("84913000001")
+			c.mutate(&r)
+			err := soap(t, ts.URL, wire.SOAP11, "MSS_Signature", &r, "MSS_SignatureResp", new(wire.SignatureResp))
+			if got := faultCode(t, err); got != c.code {
+				t.Fatalf("fault _%d, want _%d (%v)", got, c.code, err)
+			}
+		})
+	}
+
+	t.Run("not XML", func(t *testing.T) {
+		err := soapRaw(t, ts.URL, []byte("hello"), "MSS_SignatureResp", new(wire.SignatureResp))
+		if got := faultCode(t, err); got != wire.StatusWrongParam {
+			t.Fatalf("fault _%d", got)
+		}
+	})
+	t.Run("unknown transaction", func(t *testing.T) {
+		sr := wire.StatusReq{MajorVersion: "1", MinorVersion: "1", MSSPTransID: "nope",
+			APInfo: wire.APInfo{APID: apID, APTransID: "S1", APPWD: "pwd", Instant: wire.Instant(time.Now())}}
+		err := soap(t, ts.URL, wire.SOAP12, "MSS_StatusQuery", &sr, "MSS_StatusResp", new(wire.StatusResp))
+		if got := faultCode(t, err); got != wire.StatusWrongParam {
+			t.Fatalf("fault _%d", got)
+		}
+	})
+	t.Run("another AP's transaction", func(t *testing.T) {
+		r := validReq("84913000003")
+		var ack wire.SignatureResp
+		if err := soap(t, ts.URL, wire.SOAP11, "MSS_Signature", &r, "MSS_SignatureResp", &ack); err != nil {
+			t.Fatal(err)
+		}
+		if ack.Status.StatusCode.Value != wire.StatusRequestOK || ack.MSSPTransID == "" {
+			t.Fatalf("ack %+v", ack)
+		}
+		var st wire.StatusResp
+		sr := wire.StatusReq{MSSPTransID: ack.MSSPTransID, APInfo: wire.APInfo{APID: apID, APTransID: "S2", APPWD: "pwd"}}
+		if err := soap(t, ts.URL, wire.SOAP11, "MSS_StatusQuery", &sr, "MSS_StatusResp", &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Status.StatusCode.Value != wire.StatusOutstandingTransaction {
+			t.Fatalf("status %d, want 504", st.Status.StatusCode.Value)
+		}
+	})
+}
+
+func TestCustomIssuer(t *testing.T) {
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "dev PKI root"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	caCert, _ := x509.ParseCertificate(caDER)
+	var calls atomic.Int32
+	var gotEC atomic.Bool
+	issuer := func(msisdn, cn string, ec bool) (crypto.Signer, []*x509.Certificate, error) {
+		calls.Add(1)
+		gotEC.Store(ec)
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, nil, err
+		}
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: cn},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		leaf, _ := x509.ParseCertificate(der)
+		return key, []*x509.Certificate{leaf, caCert}, nil
+	}
+	srv, ts := start(t, mssp.Options{Issuer: issuer, AutoApprove: true,
+		Phones: map[string]mssp.PhoneConfig{"84914000001": {Name: "Nguyễn Văn A", Key: mssp.KeyEC}}})
+	if srv.CACertificate() != nil {
+		t.Error("CACertificate with an external issuer should be nil")
+	}
+	c := client(t, ts.URL)
+	sess, req, cert := startRequest(t, c, "84914000001", "Ký")
+	if cert.Subject.CommonName != "Nguyễn Văn A" || !gotEC.Load() {
+		t.Fatalf("issued %q, ec=%v", cert.Subject.CommonName, gotEC.Load())
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: func() *x509.CertPool { p := x509.NewCertPool(); p.AddCert(caCert); return p }(),
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		t.Fatalf("SIM certificate does not chain to the plugged-in PKI: %v", err)
+	}
+	res, err := outcome(t, c, sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := signing.VerifySignature(cert, req.Hash, req.Algorithm, req.Digest, res.Signature); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Certificates("84914000001"); err != nil || calls.Load() != 1 {
+		t.Fatalf("issuer called %d times (err %v), want once per number", calls.Load(), err)
+	}
+
+	// An issuer whose certificate does not match its key is caught.
+	bad := func(msisdn, cn string, ec bool) (crypto.Signer, []*x509.Certificate, error) {
+		k, _, _ := issuer(msisdn, cn, ec)
+		_, chain, _ := issuer(msisdn, cn, ec)
+		return k, chain, nil
+	}
+	srv2, err := mssp.NewServer(mssp.Options{Issuer: bad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv2.Certificates("84914000003"); err == nil {
+		t.Fatal("mismatched issuer output accepted")
+	}
+}
+
+func TestDevCAChain(t *testing.T) {
+	srv, _ := start(t, mssp.Options{})
+	for msisdn, alg := range map[string]x509.PublicKeyAlgorithm{"84915000002": x509.RSA, "84915000001": x509.ECDSA} {
+		chain, err := srv.Certificates(msisdn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if chain[0].PublicKeyAlgorithm != alg {
+			t.Errorf("%s: key %v, want %v", msisdn, chain[0].PublicKeyAlgorithm, alg)
+		}
+		roots := x509.NewCertPool()
+		roots.AddCert(srv.CACertificate())
+		if _, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+			t.Errorf("%s: %v", msisdn, err)
+		}
+		if chain[0].KeyUsage&x509.KeyUsageContentCommitment == 0 {
+			t.Errorf("%s: no non-repudiation key usage", msisdn)
+		}
+	}
+	if _, err := srv.Certificates("12"); !errors.Is(err, mssp.ErrBadNumber) {
+		t.Errorf("short number: %v", err)
+	}
+	if _, err := srv.Certificates(mssp.ScenarioMSISDN(mssp.ScenarioNoCertificate, true)); !errors.Is(err, mssp.ErrNoCertificate) {
+		t.Errorf("no-certificate scenario: %v", err)
+	}
+}
+
+func TestScenarioNumbers(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range mssp.Scenarios() {
+		for _, ec := range []bool{true, false} {
+			n := mssp.ScenarioMSISDN(s, ec)
+			if len(n) != 11 || !strings.HasPrefix(n, "8490") || seen[n] {
+				t.Errorf("%v: number %q", s, n)
+			}
+			seen[n] = true
+			last := n[len(n)-1] - '0'
+			if ec != (last%2 == 1) {
+				t.Errorf("%v: %s does not follow the even=RSA, odd=EC rule", s, n)
+			}
+		}
+		if s.String() == "none" {
+			t.Errorf("scenario %d has no name", int(s))
+		}
+	}
+}
+
+func TestCloseFailsPending(t *testing.T) {
+	srv, ts := start(t, mssp.Options{})
+	c := client(t, ts.URL)
+	sess, _, _ := startRequest(t, c, "84916000001", "Ký")
+	srv.Close()
+	if _, err := outcome(t, c, sess); signing.KindOf(err) != signing.KindUnavailable {
+		t.Fatalf("after Close: %v, want unavailable", err)
+	}
+}
+
+func TestOptionsValidation(t *testing.T) {
+	for name, o := range map[string]mssp.Options{
+		"client certs without CAs": {RequireClientCert: true},
+		"relative path":            {SOAPPath: "soap"},
+		"bad phone":                {Phones: map[string]mssp.PhoneConfig{"abc": {}}},
+		"negative latency":         {Latency: -time.Second},
+	} {
+		if _, err := mssp.NewServer(o); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
