@@ -17,6 +17,10 @@ type SignedRange struct {
 	ByteRangeOffset int64
 	// CMS is the DER signature from /Contents with the zero padding removed.
 	CMS []byte
+	// DirtyPadding is true when the bytes after the CMS in /Contents are not all zero. PDFBox
+	// 2.0.27 does this on AES-256 files (the rest of an encrypted placeholder stays); poppler then
+	// reports "Not total document signed". The CMS itself is still intact.
+	DirtyPadding bool
 }
 
 // CoversWholeFile reports whether the range covers everything but /Contents up to size.
@@ -158,11 +162,11 @@ func parseSignedRange(data []byte, at, pos int) (SignedRange, error) {
 	if err != nil {
 		return SignedRange{}, malformed("/Contents: %v", err)
 	}
-	cms, err := trimDER(raw)
+	cms, dirty, err := trimDER(raw)
 	if err != nil {
 		return SignedRange{}, malformed("/Contents: %v", err)
 	}
-	return SignedRange{ByteRange: br, ByteRangeOffset: int64(at), CMS: cms}, nil
+	return SignedRange{ByteRange: br, ByteRangeOffset: int64(at), CMS: cms, DirtyPadding: dirty}, nil
 }
 
 func skipSpace(data []byte, pos int) int {
@@ -186,23 +190,25 @@ func stripSpace(b []byte) []byte {
 	return out
 }
 
-// trimDER cuts the zero padding signers leave after the signature in /Contents. Most signers
-// write DER; BouncyCastle (PDFBox) writes BER with indefinite lengths, so the end is found by
-// walking the encoding rather than by reading one length.
-func trimDER(raw []byte) ([]byte, error) {
+// trimDER cuts the padding signers leave after the signature in /Contents and reports whether
+// that padding was anything but zeros. Most signers write DER; BouncyCastle (PDFBox) writes BER
+// with indefinite lengths, so the end is found by walking the encoding rather than by reading
+// one length.
+func trimDER(raw []byte) (cms []byte, dirtyPadding bool, err error) {
 	if len(raw) < 2 || raw[0] != 0x30 {
-		return nil, fmt.Errorf("not a DER SEQUENCE")
+		return nil, false, fmt.Errorf("not a DER SEQUENCE")
 	}
 	end, err := berEnd(raw, 0, 0)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for _, b := range raw[end:] {
 		if b != 0 {
-			return nil, fmt.Errorf("non-zero bytes after the DER signature")
+			dirtyPadding = true
+			break
 		}
 	}
-	return raw[:end], nil
+	return raw[:end], dirtyPadding, nil
 }
 
 // maxBERDepth bounds recursion on hostile input; real CMS nests about a dozen levels.

@@ -25,8 +25,8 @@ func TestExtractByteRangeAndContentsCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			last := ranges[len(ranges)-1]
-			if !last.CoversWholeFile(int64(len(data))) {
-				t.Errorf("last signature %v does not cover a file of %d bytes", last.ByteRange, len(data))
+			if got, want := last.CoversWholeFile(int64(len(data))), f.Signatures[len(f.Signatures)-1].CoversWholeFile(); got != want {
+				t.Errorf("last signature %v covers a file of %d bytes: %v, manifest %v", last.ByteRange, len(data), got, want)
 			}
 			br := last.ByteRange
 			want := append(append([]byte(nil), data[br[0]:br[0]+br[1]]...), data[br[2]:br[2]+br[3]]...)
@@ -40,6 +40,10 @@ func TestExtractByteRangeAndContentsCorpus(t *testing.T) {
 			}
 			if cms[0] != 0x30 {
 				t.Errorf("CMS starts with 0x%02x", cms[0])
+			}
+			_, pdfsigQuirk := f.Quirks["pdfsig"]
+			if last.DirtyPadding != pdfsigQuirk {
+				t.Errorf("DirtyPadding %v, but manifest pdfsig quirk present: %v", last.DirtyPadding, pdfsigQuirk)
 			}
 			// The earlier signatures of a multi-signature file do not cover the whole file.
 			for _, r := range ranges[:len(ranges)-1] {
@@ -65,19 +69,18 @@ func TestExtractByteRangeAndContentsErrors(t *testing.T) {
 	// Placeholders as signers write them before the signature exists, and damaged signatures.
 	gap := "<3003020100000000>"
 	for name, body := range map[string]string{
-		"placeholder":      "/ByteRange [0 ********** ********** **********] /Contents <0000>",
-		"three numbers":    "/ByteRange [0 10 20] " + gap,
-		"past the end":     "/ByteRange [0 1 2 999999]" + gap,
-		"overlap":          "/ByteRange [0 30 20 1]" + gap,
-		"gap not hex":      fmt.Sprintf("/ByteRange [0 %d %d 2](%s)zz", 30, 30+len(gap), gap[1:len(gap)-1]),
-		"huge number":      "/ByteRange [0 99999999999999999999 1 1]" + gap,
-		"no array":         "/ByteRange 12 0 R",
-		"not a sequence":   withGap("<0403000000>"),
-		"trailing garbage": withGap("<3003020100ff>"),
-		"bad hex":          withGap("<30030201zz>"),
-		"long length":      withGap("<3085000000000100>"),
-		"indef primitive":  withGap("<30800480000000>"),
-		"indef truncated":  withGap("<308030>"),
+		"placeholder":     "/ByteRange [0 ********** ********** **********] /Contents <0000>",
+		"three numbers":   "/ByteRange [0 10 20] " + gap,
+		"past the end":    "/ByteRange [0 1 2 999999]" + gap,
+		"overlap":         "/ByteRange [0 30 20 1]" + gap,
+		"gap not hex":     fmt.Sprintf("/ByteRange [0 %d %d 2](%s)zz", 30, 30+len(gap), gap[1:len(gap)-1]),
+		"huge number":     "/ByteRange [0 99999999999999999999 1 1]" + gap,
+		"no array":        "/ByteRange 12 0 R",
+		"not a sequence":  withGap("<0403000000>"),
+		"bad hex":         withGap("<30030201zz>"),
+		"long length":     withGap("<3085000000000100>"),
+		"indef primitive": withGap("<30800480000000>"),
+		"indef truncated": withGap("<308030>"),
 	} {
 		path := filepath.Join(t.TempDir(), "x.pdf")
 		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
@@ -103,12 +106,16 @@ func withGap(contents string) string {
 func TestTrimDERIndefiniteLength(t *testing.T) {
 	// SEQUENCE (indefinite) { INTEGER 5, SEQUENCE (indefinite) { OCTET STRING "ab" } } + padding.
 	ber := []byte{0x30, 0x80, 0x02, 0x01, 0x05, 0x30, 0x80, 0x04, 0x02, 'a', 'b', 0, 0, 0, 0}
-	got, err := trimDER(append(ber, 0, 0, 0, 0))
-	if err != nil || !bytes.Equal(got, ber) {
-		t.Errorf("trimDER = %x, %v", got, err)
+	got, dirty, err := trimDER(append(ber, 0, 0, 0, 0))
+	if err != nil || !bytes.Equal(got, ber) || dirty {
+		t.Errorf("trimDER = %x, %v, %v", got, dirty, err)
+	}
+	got, dirty, err = trimDER(append(ber, 0, 0xff, 0))
+	if err != nil || !bytes.Equal(got, ber) || !dirty {
+		t.Errorf("trimDER with garbage padding = %x, %v, %v", got, dirty, err)
 	}
 	deep := bytes.Repeat([]byte{0x30, 0x80}, maxBERDepth+2)
-	if _, err := trimDER(deep); err == nil {
+	if _, _, err := trimDER(deep); err == nil {
 		t.Error("unbounded nesting accepted")
 	}
 }

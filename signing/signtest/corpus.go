@@ -42,6 +42,11 @@ type CorpusFile struct {
 
 	// Signatures lists existing signatures in the order they were applied.
 	Signatures []CorpusSignature `json:"signatures"`
+
+	// Quirks maps a validator name ("pdfsig", "mutool", ...) to a known, documented way in which
+	// that validator misjudges this file. Tests that compare a validator's verdict with the
+	// manifest must honour it, and should check that the quirk still shows.
+	Quirks map[string]string `json:"quirks,omitempty"`
 }
 
 // Signed reports whether the file already carries at least one signature.
@@ -55,7 +60,22 @@ type CorpusSignature struct {
 	// Certification is true for a certification (DocMDP) signature; DocMDPP is its /P value.
 	Certification bool `json:"certification,omitempty"`
 	DocMDPP       int  `json:"docmdp_p,omitempty"`
+	// ChangedAfter says what later revisions changed: "" when the signature covers the whole
+	// file, "signature" (only later signatures), "form-fill" (field values, allowed by DocMDP
+	// P=2) or "annotation" (not allowed by any DocMDP level).
+	ChangedAfter string `json:"changed_after"`
 }
+
+// Values of CorpusSignature.ChangedAfter.
+const (
+	ChangedNothing    = ""
+	ChangedSignature  = "signature"
+	ChangedFormFill   = "form-fill"
+	ChangedAnnotation = "annotation"
+)
+
+// CoversWholeFile reports whether no revision was appended after this signature.
+func (s CorpusSignature) CoversWholeFile() bool { return s.ChangedAfter == ChangedNothing }
 
 // PKI holds absolute paths of the committed test PKI (testdata/corpus/pki). The keys are test
 // material only.
@@ -140,6 +160,13 @@ func LoadManifest(root string) (files []CorpusFile, pki PKI, err error) {
 		}
 		seen[f.Name] = true
 		f.Path = filepath.Join(dir, f.Name)
+		for j, sig := range f.Signatures {
+			switch sig.ChangedAfter {
+			case ChangedNothing, ChangedSignature, ChangedFormFill, ChangedAnnotation:
+			default:
+				return nil, PKI{}, fmt.Errorf("signtest: corpus manifest: %s signature %d: unknown changed_after %q", f.Name, j, sig.ChangedAfter)
+			}
+		}
 	}
 	pki = PKI{
 		CAPEM:       filepath.Join(dir, filepath.FromSlash(m.PKI.CA)),
@@ -183,6 +210,13 @@ func Corpus(tb testing.TB) []CorpusFile {
 	for i, f := range files {
 		f.FormFields = append([]string(nil), f.FormFields...)
 		f.Signatures = append([]CorpusSignature(nil), f.Signatures...)
+		if f.Quirks != nil {
+			quirks := make(map[string]string, len(f.Quirks))
+			for k, v := range f.Quirks {
+				quirks[k] = v
+			}
+			f.Quirks = quirks
+		}
 		out[i] = f
 	}
 	return out

@@ -71,12 +71,18 @@ func TestPDFSigOnSignedCorpus(t *testing.T) {
 				if r.SigningTime.IsZero() || r.SigningTime.Year() < 2026 {
 					t.Errorf("signature %d: signing time %q not parsed", i, r.SigningTimeText)
 				}
-				last := i == len(results)-1
-				if r.TotalDocumentSigned != last {
-					t.Errorf("signature %d: TotalDocumentSigned %v, want %v", i, r.TotalDocumentSigned, last)
+				whole := want.CoversWholeFile()
+				if quirk, ok := f.Quirks["pdfsig"]; ok && whole {
+					// Keep the known poppler misjudgement visible: when poppler is fixed this
+					// fails and the manifest entry must go.
+					if r.TotalDocumentSigned {
+						t.Errorf("signature %d: pdfsig quirk %q no longer shows; remove it from manifest.json", i, quirk)
+					}
+				} else if r.TotalDocumentSigned != whole {
+					t.Errorf("signature %d: TotalDocumentSigned %v, manifest changed_after %q", i, r.TotalDocumentSigned, want.ChangedAfter)
 				}
-				if len(r.Ranges) != 2 || r.Ranges[0][0] != 0 || (last && r.Ranges[1][1] != size) {
-					t.Errorf("signature %d: ranges %v for a file of %d bytes", i, r.Ranges, size)
+				if len(r.Ranges) != 2 || r.Ranges[0][0] != 0 || (whole != (r.Ranges[1][1] == size)) {
+					t.Errorf("signature %d: ranges %v for a file of %d bytes, changed_after %q", i, r.Ranges, size, want.ChangedAfter)
 				}
 			}
 		})
@@ -164,6 +170,19 @@ func TestMutoolVerifyCorpus(t *testing.T) {
 	two := MutoolVerify(t, CorpusFileNamed(t, "two-signatures.pdf").Path)
 	if len(two) != 2 || !two[0].EditedSinceSigning || !two[0].DigestValid() || !two[1].Unchanged {
 		t.Errorf("two-signatures.pdf: %+v", two)
+	}
+	for _, f := range signedCorpus(t) {
+		results := MutoolVerify(t, f.Path)
+		if len(results) != len(f.Signatures) {
+			t.Errorf("%s: mutool found %d signatures, manifest %d", f.Name, len(results), len(f.Signatures))
+			continue
+		}
+		for i, r := range results {
+			whole := f.Signatures[i].CoversWholeFile()
+			if !r.DigestValid() || r.Unchanged != whole || r.EditedSinceSigning == whole {
+				t.Errorf("%s signature %d (changed_after %q): %+v", f.Name, i, f.Signatures[i].ChangedAfter, r)
+			}
+		}
 	}
 	tampered := MutoolVerify(t, tamperedCopy(t, "itext-signed.pdf"))
 	if len(tampered) != 1 || tampered[0].DigestValid() || tampered[0].DigestError == "" {

@@ -70,3 +70,13 @@ $java ItextSign "$out/libreoffice-form.pdf" "$out/itext-certified-form.pdf" "$pk
 	--certify --field LanhDao
 $java PdfboxSign "$out/chromium.pdf" "$out/pdfbox-signed.pdf" "$pki/signer.p12" test
 $java PdfboxSign "$out/itext-signed.pdf" "$out/two-signatures.pdf" "$pki/signer.p12" test
+
+# 18-22. Signed encrypted, signed hybrid, and changes after signing.
+# iText 5 cannot open AES-256 (R6) files; PDFBox 2 can.
+$java ItextSign "$out/qpdf-aes128-owner.pdf" "$out/itext-signed-aes128.pdf" "$pki/signer.p12" test \
+	--owner-pw ownerpw
+$java PdfboxSign "$out/qpdf-aes256-owner.pdf" "$out/pdfbox-signed-aes256.pdf" "$pki/signer.p12" test
+$java ItextSign "$out/hybrid.pdf" "$out/itext-signed-hybrid.pdf" "$pki/signer.p12" test
+$java IncrementalEdit "$out/itext-signed.pdf" "$out/itext-signed-then-annotated.pdf" "Sửa sau khi ký"
+$java FormFill "$out/itext-certified-form.pdf" "$out/itext-certified-form-filled.pdf" \
+	SoVanBan=123 NgayBanHanh=25/11/2026
