@@ -1,0 +1,231 @@
+package workflow
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"vanban/internal/document"
+)
+
+// IncomingInput describes a document received from outside vanban.
+type IncomingInput struct {
+	UnitID          string // receiving unit; usually the organization's root unit
+	TypeCode        string
+	Subject         string
+	Urgency         document.Urgency
+	Confidentiality document.Confidentiality
+	SenderName      string    // issuing organization
+	SenderSymbol    string    // its number and symbol, e.g. "12/SYT-VP"
+	SenderDate      time.Time // date on the document
+	File            File      // the received PDF
+}
+
+// registerArrival gives an incoming document its arrival number (số đến)
+// from the organization's incoming register of the year: consecutive by time
+// of receipt (Article 22.2).
+func registerArrival[T Tx](ctx context.Context, tx T, in *document.Document, now time.Time) error {
+	typ, err := tx.DocumentType(ctx, in.TypeCode)
+	if err != nil {
+		return err
+	}
+	series := document.SeriesFor(document.NumberingShared, document.Incoming, *typ, in.Confidentiality)
+	reg, err := tx.EnsureRegister(ctx, in.OrgID, document.Incoming, now.In(document.VietnamTime).Year(), series)
+	if err != nil {
+		return err
+	}
+	n, err := tx.NextNumber(ctx, reg.ID)
+	if err != nil {
+		return err
+	}
+	in.RegisterID, in.Number, in.NumberedAt = reg.ID, n, now
+	return nil
+}
+
+// RegisterIncoming records a received document with its arrival number. The
+// clerk of the receiving unit does it. Documents already registered with the
+// same sender and number/symbol are returned as a warning (they may be a
+// resend, or a copy from another channel); registration still happens.
+func (s *Service[T]) RegisterIncoming(ctx context.Context, a Actor, in IncomingInput) (doc *document.Document, duplicates []*document.Document, err error) {
+	err = s.db.WithTx(ctx, func(tx T) error {
+		user, grants, err := loadActor(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		unit, err := tx.Unit(ctx, in.UnitID)
+		if err != nil {
+			return err
+		}
+		if user.OrgID != unit.OrgID || !grants.Allows(document.RoleClerk, *unit) {
+			return document.Errorf(document.EFORBIDDEN, "registering incoming documents in unit %s needs the clerk role", unit.Abbrev)
+		}
+		if strings.TrimSpace(in.SenderName) == "" {
+			return document.Errorf(document.EINVALID, "the sender is required")
+		}
+		now := s.now()
+		d := &document.Document{
+			OrgID: unit.OrgID, UnitID: unit.ID, Direction: document.Incoming, TypeCode: in.TypeCode,
+			Subject: strings.TrimSpace(in.Subject), Urgency: orDefault(in.Urgency, document.UrgencyNormal),
+			Confidentiality: orDefault(in.Confidentiality, document.ConfidentialityNormal), CreatedBy: user.ID,
+			SenderName: strings.TrimSpace(in.SenderName), Symbol: strings.TrimSpace(in.SenderSymbol),
+			SenderDate: in.SenderDate, ReceivedAt: now,
+		}
+		if err := d.Validate(); err != nil {
+			return err
+		}
+		if err := in.File.version("pending", document.VersionReceived, user.ID).Validate(); err != nil {
+			return err
+		}
+		if duplicates, err = tx.IncomingDuplicates(ctx, d.OrgID, d.SenderName, d.Symbol); err != nil {
+			return err
+		}
+		if err := registerArrival(ctx, tx, d, now); err != nil {
+			return err
+		}
+		if err := tx.CreateDocument(ctx, d); err != nil {
+			return err
+		}
+		c := &call[T]{ctx: ctx, tx: tx, user: user, grants: grants, doc: d, unit: unit, now: now, addr: a.ClientAddr,
+			change: map[string]any{"to": d.State, "sender": d.SenderName, "symbol": d.Symbol, "arrival_number": d.Number,
+				"register": d.RegisterID, "duplicates": len(duplicates)}}
+		if _, err := c.addVersion(in.File, document.VersionReceived); err != nil {
+			return err
+		}
+		doc = d
+		return c.audit("register", d.ID)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return doc, duplicates, nil
+}
+
+// Route presents an incoming document to a leader (someone with the signer
+// role in its unit). The clerk does it.
+func (s *Service[T]) Route(ctx context.Context, a Actor, docID, leaderID string) (*document.Document, error) {
+	return s.run(ctx, a, docID, func(c *call[T]) error {
+		if err := c.move(document.ActionRoute); err != nil {
+			return err
+		}
+		if err := c.requireRole(document.RoleClerk, "routing"); err != nil {
+			return err
+		}
+		if err := c.requireUserRole(leaderID, document.RoleSigner); err != nil {
+			return err
+		}
+		c.doc.LeaderID = leaderID
+		c.change["leader"] = leaderID
+		return c.save(string(document.ActionRoute))
+	})
+}
+
+// Assignment is the leader's instruction on an incoming document.
+type Assignment struct {
+	HandlerID      string
+	HandlingUnitID string // the handler needs the drafter role there
+	// The deadline: WorkingDays after today (end of that day, Vietnam time)
+	// when > 0, else Deadline.
+	WorkingDays int
+	Deadline    time.Time
+	Instruction string // ý kiến chỉ đạo
+}
+
+// Assign names the handling unit, handler and deadline. Only the leader the
+// document was routed to may do it; assigning again replaces the handler.
+func (s *Service[T]) Assign(ctx context.Context, a Actor, docID string, as Assignment) (*document.Document, error) {
+	return s.run(ctx, a, docID, func(c *call[T]) error {
+		if err := c.move(document.ActionAssign); err != nil {
+			return err
+		}
+		if c.user.ID != c.doc.LeaderID {
+			return document.Errorf(document.EFORBIDDEN, "only the leader the document was routed to may assign it")
+		}
+		if err := c.requireRole(document.RoleSigner, "assigning"); err != nil {
+			return err
+		}
+		unit, err := c.tx.Unit(c.ctx, as.HandlingUnitID)
+		if err != nil {
+			return err
+		}
+		if unit.OrgID != c.doc.OrgID {
+			return document.Errorf(document.EINVALID, "handling unit %s belongs to another organization", unit.Abbrev)
+		}
+		if err := c.requireUserRoleIn(as.HandlerID, document.RoleDrafter, unit); err != nil {
+			return err
+		}
+		deadline := as.Deadline
+		if as.WorkingDays > 0 {
+			deadline = s.calendar.Deadline(c.now, as.WorkingDays)
+		}
+		if deadline.IsZero() || !deadline.After(c.now) {
+			return document.Errorf(document.EINVALID, "the deadline must be in the future")
+		}
+		c.change["previous_handler"] = c.doc.HandlerID
+		c.doc.HandlerID, c.doc.HandlingUnitID, c.doc.Instruction = as.HandlerID, unit.ID, as.Instruction
+		c.doc.Deadline = deadline.UTC().Truncate(time.Microsecond)
+		c.change["handler"], c.change["unit"], c.change["deadline"], c.change["instruction"] =
+			as.HandlerID, unit.ID, c.doc.Deadline, as.Instruction
+		return c.save(string(document.ActionAssign))
+	})
+}
+
+func (c *call[T]) requireHandler() error {
+	if c.user.ID != c.doc.HandlerID {
+		return document.Errorf(document.EFORBIDDEN, "only the assigned handler may work on document %s", c.doc.ID)
+	}
+	return nil
+}
+
+// StartHandling records that the handler started work.
+func (s *Service[T]) StartHandling(ctx context.Context, a Actor, docID string) (*document.Document, error) {
+	return s.run(ctx, a, docID, func(c *call[T]) error {
+		if err := c.move(document.ActionStart); err != nil {
+			return err
+		}
+		if err := c.requireHandler(); err != nil {
+			return err
+		}
+		return c.save(string(document.ActionStart))
+	})
+}
+
+// Complete records that the handler finished, with a note on the result.
+func (s *Service[T]) Complete(ctx context.Context, a Actor, docID, note string) (*document.Document, error) {
+	return s.run(ctx, a, docID, func(c *call[T]) error {
+		if err := c.move(document.ActionComplete); err != nil {
+			return err
+		}
+		if err := c.requireHandler(); err != nil {
+			return err
+		}
+		c.doc.CompletedAt = c.now
+		c.change["note"] = note
+		if !c.doc.Deadline.IsZero() && c.now.After(c.doc.Deadline) {
+			c.change["late"] = true
+		}
+		return c.save(string(document.ActionComplete))
+	})
+}
+
+// Overdue lists the organization's incoming documents past their deadline
+// and not completed, for the clerk to follow up. The actor needs the clerk
+// or signer role on the organization's root unit.
+func (s *Service[T]) Overdue(ctx context.Context, a Actor, orgID string) ([]*document.Document, error) {
+	var out []*document.Document
+	err := s.db.WithTx(ctx, func(tx T) error {
+		user, grants, err := loadActor(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		root, err := tx.Unit(ctx, orgID)
+		if err != nil {
+			return err
+		}
+		if user.OrgID != orgID || !(grants.Allows(document.RoleClerk, *root) || grants.Allows(document.RoleSigner, *root)) {
+			return document.Errorf(document.EFORBIDDEN, "the overdue list needs the clerk or signer role for the organization")
+		}
+		out, err = tx.OverdueDocuments(ctx, orgID, s.now())
+		return err
+	})
+	return out, err
+}
