@@ -67,12 +67,12 @@ func (tx *Tx) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, erro
 
 // AppendAudit appends one entry in its own transaction.
 func (db *DB) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, error) {
-	return read(db, ctx, func(tx *Tx) (audit.Entry, error) { return tx.AppendAudit(ctx, e) })
+	return write(db, ctx, func(tx *Tx) (audit.Entry, error) { return tx.AppendAudit(ctx, e) })
 }
 
 // AuditHead returns the last sequence number and hash of the chain.
 func (db *DB) AuditHead(ctx context.Context) (seq int64, hash string, err error) {
-	err = db.WithTx(ctx, func(tx *Tx) error {
+	err = db.WithReadTx(ctx, func(tx *Tx) error {
 		var head struct {
 			Seq  int64  `db:"seq"`
 			Hash string `db:"hash"`

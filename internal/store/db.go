@@ -171,8 +171,18 @@ type Tx struct {
 // WithTx runs fn in a transaction, committing when fn returns nil and rolling
 // back otherwise (also when fn panics, after which the panic continues).
 // On SQLite every transaction is BEGIN IMMEDIATE, so writers queue up.
-func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	sqltx, err := db.db.BeginTxx(ctx, nil)
+func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.withTx(ctx, nil, fn)
+}
+
+// WithReadTx runs fn in a read-only transaction. On SQLite it does not take
+// the write lock, so readers do not queue behind writers.
+func (db *DB) WithReadTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.withTx(ctx, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+func (db *DB) withTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *Tx) error) (err error) {
+	sqltx, err := db.db.BeginTxx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}

@@ -28,7 +28,7 @@ const registerColumns = `id, org_id, direction, year, series, name, next_number,
 // year and series, creating it (numbering from 1) on first use. Returns
 // EINVALID, ENOTFOUND for a missing organization.
 func (db *DB) EnsureRegister(ctx context.Context, orgID string, dir document.Direction, year int, series string) (*document.Register, error) {
-	return read(db, ctx, func(tx *Tx) (*document.Register, error) { return tx.EnsureRegister(ctx, orgID, dir, year, series) })
+	return write(db, ctx, func(tx *Tx) (*document.Register, error) { return tx.EnsureRegister(ctx, orgID, dir, year, series) })
 }
 
 // EnsureRegister is the transactional form of DB.EnsureRegister.
@@ -90,7 +90,7 @@ func (db *DB) Registers(ctx context.Context, orgID string, year int) ([]*documen
 // document, so a failure later in that transaction gives the number back.
 // Returns ENOTFOUND.
 func (db *DB) NextNumber(ctx context.Context, registerID string) (int, error) {
-	return read(db, ctx, func(tx *Tx) (int, error) { return tx.NextNumber(ctx, registerID) })
+	return write(db, ctx, func(tx *Tx) (int, error) { return tx.NextNumber(ctx, registerID) })
 }
 
 // NextNumber takes the next number from a register. The single UPDATE ...

@@ -69,10 +69,19 @@ func dbError(op string, err error, what string) error {
 	return fmt.Errorf("store: %s: %w", op, err)
 }
 
-// read runs fn in its own transaction and returns its result.
+// read runs fn in its own read-only transaction and returns its result.
 func read[T any](db *DB, ctx context.Context, fn func(tx *Tx) (T, error)) (T, error) {
+	return inTx(db, ctx, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+// write runs fn in its own read-write transaction and returns its result.
+func write[T any](db *DB, ctx context.Context, fn func(tx *Tx) (T, error)) (T, error) {
+	return inTx(db, ctx, nil, fn)
+}
+
+func inTx[T any](db *DB, ctx context.Context, opts *sql.TxOptions, fn func(tx *Tx) (T, error)) (T, error) {
 	var out T
-	err := db.WithTx(ctx, func(tx *Tx) error {
+	err := db.withTx(ctx, opts, func(tx *Tx) error {
 		var err error
 		out, err = fn(tx)
 		return err
