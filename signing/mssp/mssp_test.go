@@ -505,3 +505,51 @@ func TestOptionsValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestRetention(t *testing.T) {
+	_, ts := start(t, mssp.Options{APs: map[string]string{apID: "pwd"}, AutoApprove: true, Retention: 50 * time.Millisecond})
+	first := validReq("84917000001")
+	var ack wire.SignatureResp
+	if err := soap(t, ts.URL, wire.SOAP11, "MSS_Signature", &first, "MSS_SignatureResp", &ack); err != nil {
+		t.Fatal(err)
+	}
+	status := func() error {
+		sr := wire.StatusReq{MSSPTransID: ack.MSSPTransID, APInfo: wire.APInfo{APID: apID, APTransID: "S", APPWD: "pwd"}}
+		var st wire.StatusResp
+		err := soap(t, ts.URL, wire.SOAP11, "MSS_StatusQuery", &sr, "MSS_StatusResp", &st)
+		if err == nil && st.Status.StatusCode.Value == wire.StatusOutstandingTransaction {
+			return errors.New("pending")
+		}
+		return err
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for err := status(); err != nil; err = status() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never signed: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	// The next request sweeps; the old transaction is gone.
+	second := validReq("84917000003")
+	if err := soap(t, ts.URL, wire.SOAP11, "MSS_Signature", &second, "MSS_SignatureResp", new(wire.SignatureResp)); err != nil {
+		t.Fatal(err)
+	}
+	if code := faultCode(t, status()); code != wire.StatusWrongParam {
+		t.Fatalf("status of a forgotten transaction: _%d, want _101", code)
+	}
+}
+
+func TestIndexPage(t *testing.T) {
+	_, ts := start(t, mssp.Options{})
+	page := getPage(t, ts.URL+"/")
+	mustContain(t, page, "Scenario numbers", mssp.ScenarioMSISDN(mssp.ScenarioDecline, true), mssp.ScenarioMSISDN(mssp.ScenarioWrongKey, false), "1234")
+	resp, err := browser.Get(ts.URL + "/?msisdn=84912345678")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/phone/84912345678" {
+		t.Fatalf("open phone: %s -> %q", resp.Status, resp.Header.Get("Location"))
+	}
+}

@@ -295,3 +295,63 @@ func (s *Server) redirectOutcome(w http.ResponseWriter, r *http.Request, msisdn 
 	}
 	http.Redirect(w, r, s.phoneBase(msisdn)+"?r="+outcome, http.StatusSeeOther)
 }
+
+var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
+<html lang="vi">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Trình giả lập MSSP</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:46rem;margin:1rem auto;padding:0 1rem}
+small{display:block;color:#666}
+table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left}
+code{font-size:1rem}
+</style>
+</head>
+<body>
+<h1>Trình giả lập ký số qua SIM <small>Mobile signature (MSSP) simulator, development only</small></h1>
+<form method="get" action="/">
+<label>Mở điện thoại ảo cho số <small>Open the virtual phone of number</small>
+<input name="msisdn" inputmode="numeric" placeholder="84912345678" required></label>
+<button type="submit">Mở <small>Open</small></button>
+</form>
+<p>Số kết thúc bằng chữ số chẵn dùng khóa RSA-2048, số lẻ dùng P-256. PIN mặc định: {{.DefaultPIN}}.
+<small>Numbers ending in an even digit get an RSA-2048 key, odd ones P-256. Default PIN: {{.DefaultPIN}}.</small></p>
+<h2>Số kịch bản <small>Scenario numbers (answer by themselves)</small></h2>
+<table>
+<tr><th>Kịch bản <small>Scenario</small></th><th>RSA</th><th>P-256</th></tr>
+{{range .Scenarios}}<tr><td>{{.Name}}</td><td><code>{{.RSA}}</code></td><td><code>{{.EC}}</code></td></tr>
+{{end}}</table>
+<p>SOAP: <code>{{.SOAPPath}}</code> · certificates: <code>{{.CertPath}}?msisdn=…</code></p>
+</body>
+</html>
+`))
+
+// handleIndex documents the simulator for a developer opening it in a
+// browser, and opens a phone by number.
+func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
+	if n := r.URL.Query().Get("msisdn"); n != "" {
+		if !validMSISDN(n) {
+			http.Error(w, "Số điện thoại không hợp lệ / invalid phone number", http.StatusBadRequest)
+			return
+		}
+		http.Redirect(w, r, s.phoneBase(n), http.StatusSeeOther)
+		return
+	}
+	type row struct{ Name, RSA, EC string }
+	var rows []row
+	for _, sc := range Scenarios() {
+		rows = append(rows, row{sc.String(), ScenarioMSISDN(sc, false), ScenarioMSISDN(sc, true)})
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	err := indexPage.Execute(w, struct {
+		Scenarios                      []row
+		DefaultPIN, SOAPPath, CertPath string
+	}{rows, s.opts.DefaultPIN, s.opts.SOAPPath, s.opts.CertPath})
+	if err != nil {
+		s.log.Error("mssp: index page", "err", err)
+	}
+}

@@ -79,8 +79,8 @@ type Options struct {
 	// MaxTimeout caps the TimeOut a request may ask for, and is used when
 	// it asks for none; default 300 s.
 	MaxTimeout time.Duration
-	// Retention is how long a finished transaction can still be queried;
-	// default 10 min.
+	// Retention is how long a finished transaction can still be queried
+	// (and a retry with its AP_TransID recognised); default 5 min.
 	Retention time.Duration
 	// Logger receives one line per transaction outcome; nil discards.
 	Logger *slog.Logger
@@ -102,6 +102,10 @@ type Server struct {
 	byID    map[string]*transaction // by MSSP_TransID
 	byAPTx  map[string]*transaction // by AP_ID + "\x00" + AP_TransID
 	counter uint64
+	// finished holds final transactions in the order they ended, so that
+	// forgetting them after Retention costs O(1) per transaction even under
+	// an auto-approve load test.
+	finished []*transaction
 }
 
 type phone struct {
@@ -131,6 +135,7 @@ type transaction struct {
 	cms       bool
 	created   time.Time
 	expires   time.Time
+	ended     time.Time
 
 	// Guarded by Server.mu; status is 504 while pending.
 	status int
@@ -169,7 +174,7 @@ func NewServer(opts Options) (*Server, error) {
 		opts.MaxTimeout = 300 * time.Second
 	}
 	if opts.Retention <= 0 {
-		opts.Retention = 10 * time.Minute
+		opts.Retention = 5 * time.Minute
 	}
 	if opts.Latency < 0 {
 		return nil, errors.New("mssp: negative latency")
@@ -205,6 +210,7 @@ func NewServer(opts Options) (*Server, error) {
 // routes lists every endpoint of the simulator.
 func (s *Server) routes() {
 	pp := s.opts.PhonePath
+	s.mux.HandleFunc("GET /{$}", s.handleIndex)
 	s.mux.HandleFunc("POST "+s.opts.SOAPPath, s.handleSOAP)
 	s.mux.HandleFunc("GET "+s.opts.CertPath, s.handleCertificates)
 	s.mux.HandleFunc("GET "+pp+"{msisdn}", s.handlePhonePage)
@@ -430,15 +436,21 @@ func soapReply(w http.ResponseWriter, v wire.SOAPVersion, wrapper string, body a
 }
 
 func (s *Server) handleSOAP(w http.ResponseWriter, r *http.Request) {
+	if !s.clientAuthorized(r) {
+		// Refused before reading the body; the content type tells which
+		// envelope the caller speaks.
+		v := wire.SOAP11
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/soap+xml") {
+			v = wire.SOAP12
+		}
+		soapFault(w, v, http.StatusForbidden, wire.StatusUnauthorizedAccess, "client certificate required")
+		return
+	}
 	var sreq wire.SignatureReq
 	var streq wire.StatusReq
 	v, name, err := wire.Decode(r.Body, map[string]any{"MSS_SignatureReq": &sreq, "MSS_StatusReq": &streq})
 	if v == 0 {
 		v = wire.SOAP11
-	}
-	if !s.clientAuthorized(r) {
-		soapFault(w, v, http.StatusForbidden, wire.StatusUnauthorizedAccess, "client certificate required")
-		return
 	}
 	if err != nil {
 		soapFault(w, v, http.StatusInternalServerError, wire.StatusWrongParam, err.Error())
@@ -551,7 +563,11 @@ func (s *Server) signature(w http.ResponseWriter, r *http.Request, v wire.SOAPVe
 		soapFault(w, v, http.StatusInternalServerError, rerr.code, rerr.detail)
 		return
 	}
-	p := s.phoneLocked2(tx.msisdn)
+	p, err := s.phone(tx.msisdn)
+	if err != nil {
+		soapFault(w, v, http.StatusInternalServerError, wire.StatusWrongParam, "illegal MSISDN")
+		return
+	}
 	switch p.scenario {
 	case ScenarioNoCertificate:
 		soapFault(w, v, http.StatusInternalServerError, wire.StatusNoCertFound, "no certificate for "+tx.msisdn)
@@ -592,13 +608,6 @@ func (s *Server) signature(w http.ResponseWriter, r *http.Request, v wire.SOAPVe
 		return
 	}
 	soapReply(w, v, "MSS_SignatureResponse", s.signatureResp(tx, wire.NewStatus(wire.StatusSignature), sig))
-}
-
-// phoneLocked2 takes the lock and returns the phone of msisdn.
-func (s *Server) phoneLocked2(msisdn string) *phone {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.phoneLocked(msisdn)
 }
 
 // register makes tx the phone's pending transaction, or returns the
@@ -729,6 +738,8 @@ func (s *Server) finishLocked(tx *transaction, status int, detail string, sig []
 		return
 	}
 	tx.status, tx.detail, tx.sig = status, detail, sig
+	tx.ended = time.Now()
+	s.finished = append(s.finished, tx)
 	for _, t := range tx.timers {
 		t.Stop()
 	}
@@ -739,15 +750,20 @@ func (s *Server) finishLocked(tx *transaction, status int, detail string, sig []
 	s.log.Info("mssp: outcome", "msisdn", tx.msisdn, "mssp_trans_id", tx.id, "status", status, "message", wire.StatusMessage(status))
 }
 
-// sweepLocked forgets transactions past their retention.
+// sweepLocked forgets transactions that ended more than Retention ago.
 func (s *Server) sweepLocked() {
 	cutoff := time.Now().Add(-s.opts.Retention)
-	for id, tx := range s.byID {
-		if tx.status != wire.StatusOutstandingTransaction && tx.expires.Before(cutoff) {
-			delete(s.byID, id)
-			delete(s.byAPTx, tx.apID+"\x00"+tx.apTransID)
+	n := 0
+	for n < len(s.finished) && s.finished[n].ended.Before(cutoff) {
+		tx := s.finished[n]
+		s.finished[n] = nil
+		delete(s.byID, tx.id)
+		if key := tx.apID + "\x00" + tx.apTransID; s.byAPTx[key] == tx {
+			delete(s.byAPTx, key)
 		}
+		n++
 	}
+	s.finished = s.finished[n:]
 }
 
 func (s *Server) msspInfo() wire.MSSPInfo {
