@@ -5,7 +5,10 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
+	"testing"
 )
 
 // Limits of GenerateLargePDF: the xref table keeps one offset per object in memory (16 bytes per
@@ -143,4 +146,23 @@ func (g *largeWriter) begin(num int) {
 func (g *largeWriter) object(num int, body string) {
 	g.begin(num)
 	g.str(body + "\nendobj\n")
+}
+
+// LargePDFFile writes GenerateLargePDF's output to a file in the test's temporary directory and
+// returns its path, failing the test on any error.
+func LargePDFFile(tb testing.TB, pages, bytesPerPage int) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), fmt.Sprintf("large-%dpages.pdf", pages))
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := GenerateLargePDF(f, pages, bytesPerPage); err != nil {
+		f.Close()
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return path
 }

@@ -12,17 +12,7 @@ import (
 func TestGenerateLargePDF(t *testing.T) {
 	// 2,345 pages span three intermediate /Pages nodes, one of them partly filled.
 	const pages, perPage = 2345, 1000
-	path := filepath.Join(t.TempDir(), "large.pdf")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := GenerateLargePDF(f, pages, perPage); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	path := LargePDFFile(t, pages, perPage)
 	if err := QPDFCheck(t, path); err != nil {
 		t.Fatal(err)
 	}
