@@ -37,18 +37,29 @@ func (r MutoolSigResult) DigestValid() bool {
 // MutoolVerify runs mutool sign -v on file and returns one result per signature field.
 func MutoolVerify(tb testing.TB, file string) []MutoolSigResult {
 	tb.Helper()
-	res, err := run(tb, nil, "mutool", "sign", "-v", file)
+	results, err := RunMutoolVerify(tb, file)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return results
+}
+
+// RunMutoolVerify is MutoolVerify for inputs mutool may refuse: it returns a *ToolError when
+// mutool fails on the file instead of failing the test.
+func RunMutoolVerify(tb testing.TB, file string) ([]MutoolSigResult, error) {
+	tb.Helper()
+	res, err := run(tb, nil, "mutool", "sign", "-v", file)
+	if err != nil {
+		return nil, err
+	}
 	if res.exitCode != 0 {
-		tb.Fatal(&ToolError{Tool: "mutool sign -v", File: file, ExitCode: res.exitCode, Output: res.stdout + res.stderr})
+		return nil, &ToolError{Tool: "mutool sign -v", File: file, ExitCode: res.exitCode, Output: res.stdout + res.stderr}
 	}
 	results, err := ParseMutoolVerify(res.stdout)
 	if err != nil {
-		tb.Fatalf("%v\nmutool output:\n%s", err, res.stdout)
+		return nil, fmt.Errorf("%w\nmutool output:\n%s", err, res.stdout)
 	}
-	return results
+	return results, nil
 }
 
 // ParseMutoolVerify parses the output of mutool sign -v (MuPDF 1.21): a "Verifying signature N:"

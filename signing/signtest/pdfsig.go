@@ -65,24 +65,36 @@ func (r PDFSigResult) CertificateTrusted() bool { return r.CertificateValidation
 // PDFBox). Importing them adds no trust: the chain must still end at one of trustPEMs.
 func PDFSig(tb testing.TB, file string, trustPEMs ...string) []PDFSigResult {
 	tb.Helper()
+	results, err := RunPDFSig(tb, file, trustPEMs...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return results
+}
+
+// RunPDFSig is PDFSig for inputs that pdfsig may refuse (damaged files in negative tests): it
+// returns a *ToolError when pdfsig fails on the file instead of failing the test. A missing tool
+// still skips (or fails under VANBAN_REQUIRE_SERVICES=1).
+func RunPDFSig(tb testing.TB, file string, trustPEMs ...string) ([]PDFSigResult, error) {
+	tb.Helper()
 	nssDir := newNSSDB(tb, trustPEMs)
 	importEmbeddedCerts(tb, nssDir, file, trustPEMs)
 	res, err := run(tb, []string{"TZ=UTC"}, "pdfsig", "-nssdir", "sql:"+nssDir, file)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	// Exit 2 with this message is pdfsig's way of saying "unsigned"; any other failure is real.
 	if res.exitCode == 2 && strings.Contains(res.stdout+res.stderr, "does not contain any signatures") {
-		return nil
+		return nil, nil
 	}
 	if res.exitCode != 0 {
-		tb.Fatal(&ToolError{Tool: "pdfsig", File: file, ExitCode: res.exitCode, Output: res.stdout + res.stderr})
+		return nil, &ToolError{Tool: "pdfsig", File: file, ExitCode: res.exitCode, Output: res.stdout + res.stderr}
 	}
 	results, err := ParsePDFSig(res.stdout)
 	if err != nil {
-		tb.Fatalf("%v\npdfsig output:\n%s", err, res.stdout)
+		return nil, fmt.Errorf("%w\npdfsig output:\n%s", err, res.stdout)
 	}
-	return results
+	return results, nil
 }
 
 // newNSSDB creates an NSS database in a test temp directory with the given CA certificates

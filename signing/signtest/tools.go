@@ -3,6 +3,7 @@ package signtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -76,7 +77,8 @@ func run(tb testing.TB, env []string, name string, args ...string) (runResult, e
 	err := cmd.Run()
 	res := runResult{stdout: stdout.String(), stderr: stderr.String()}
 	if err != nil {
-		if exitErr, ok := err.(*exec.ExitError); ok && ctx.Err() == nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) && ctx.Err() == nil {
 			res.exitCode = exitErr.ExitCode()
 			return res, nil
 		}

@@ -345,3 +345,20 @@ func fileSize(t *testing.T, path string) int64 {
 	}
 	return st.Size()
 }
+
+func TestRunValidatorsOnNonPDF(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "not.pdf")
+	if err := os.WriteFile(path, []byte("not a pdf\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var te *ToolError
+	if _, err := RunPDFSig(t, path, TestPKI(t).CAPEM); !errors.As(err, &te) || te.ExitCode == 0 {
+		t.Errorf("RunPDFSig: %v", err)
+	}
+	if _, err := RunMutoolVerify(t, path); !errors.As(err, &te) || te.ExitCode == 0 {
+		t.Errorf("RunMutoolVerify: %v", err)
+	}
+	if r, err := RunPDFSig(t, CorpusFileNamed(t, "itext-signed.pdf").Path); err != nil || len(r) != 1 {
+		t.Errorf("RunPDFSig on a signed file: %v %v", r, err)
+	}
+}
