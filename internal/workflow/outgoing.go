@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -74,12 +75,10 @@ func orDefault[V ~string](v, def V) V {
 	return v
 }
 
-// requireDrafter: the creator, or a drafter of the document's unit, may
-// change a draft.
+// requireDrafter: drafters of the document's unit work on its drafts
+// together; the creator too must still hold the role (it may have been
+// revoked when they moved to another unit).
 func (c *call[T]) requireDrafter(what string) error {
-	if c.user.ID == c.doc.CreatedBy {
-		return nil
-	}
 	return c.requireRole(document.RoleDrafter, what)
 }
 
@@ -472,9 +471,23 @@ func (s *Service[T]) Issue(ctx context.Context, a Actor, docID string) (*documen
 			return err
 		}
 		c.doc.IssuedAt = c.now
-		var delivered []string
+		// Deliver in organization order: each delivery locks the incoming
+		// register of the recipient's organization, and two issues locking
+		// the same registers in different orders could deadlock.
+		units := make([]*document.Unit, 0, len(recipients))
 		for _, r := range recipients {
-			in, err := c.deliver(org, sealed, r.UnitID)
+			u, err := c.tx.Unit(c.ctx, r.UnitID)
+			if err != nil {
+				return err
+			}
+			units = append(units, u)
+		}
+		slices.SortFunc(units, func(a, b *document.Unit) int {
+			return cmp.Or(cmp.Compare(a.OrgID, b.OrgID), cmp.Compare(a.ID, b.ID))
+		})
+		var delivered []string
+		for _, u := range units {
+			in, err := c.deliver(org, sealed, u)
 			if err != nil {
 				return err
 			}
@@ -486,11 +499,7 @@ func (s *Service[T]) Issue(ctx context.Context, a Actor, docID string) (*documen
 }
 
 // deliver registers the incoming copy of c.doc at a recipient unit.
-func (c *call[T]) deliver(from *document.Organization, sealed *document.Version, unitID string) (*document.Document, error) {
-	unit, err := c.tx.Unit(c.ctx, unitID)
-	if err != nil {
-		return nil, err
-	}
+func (c *call[T]) deliver(from *document.Organization, sealed *document.Version, unit *document.Unit) (*document.Document, error) {
 	in := &document.Document{
 		OrgID: unit.OrgID, UnitID: unit.ID, Direction: document.Incoming, TypeCode: c.doc.TypeCode,
 		Subject: c.doc.Subject, Urgency: c.doc.Urgency, Confidentiality: c.doc.Confidentiality,
@@ -514,7 +523,7 @@ func (c *call[T]) deliver(from *document.Organization, sealed *document.Version,
 	saved := c.change
 	c.change = map[string]any{"to": in.State, "source": c.doc.ID, "sender": in.SenderName, "symbol": in.Symbol,
 		"arrival_number": in.Number, "register": in.RegisterID}
-	err = c.audit("receive", in.ID)
+	err := c.audit("receive", in.ID)
 	c.change = saved
 	return in, err
 }
@@ -540,8 +549,8 @@ func (s *Service[T]) Withdraw(ctx context.Context, a Actor, docID, reason string
 		if err := c.move(document.ActionWithdraw); err != nil {
 			return err
 		}
-		if c.user.ID != c.doc.CreatedBy {
-			if err := c.requireRole(document.RoleAdmin, "withdrawing someone else's document"); err != nil {
+		if c.user.ID != c.doc.CreatedBy || !c.grants.Allows(document.RoleDrafter, *c.unit) {
+			if err := c.requireRole(document.RoleAdmin, "withdrawing a document you did not draft"); err != nil {
 				return err
 			}
 		}
