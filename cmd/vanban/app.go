@@ -18,7 +18,7 @@ import (
 	"vanban/internal/store"
 	"vanban/storage"
 	_ "vanban/storage/local" // file:// blob store
-	// TODO(s3): blank-import vanban/storage/s3 once it lands
+	_ "vanban/storage/s3"    // s3:// blob store
 )
 
 // app is everything a running vanban holds open. cmd is the only place that
