@@ -44,7 +44,7 @@ const (
 	PDFSigSignatureValid   = "Signature is Valid."
 	PDFSigDigestMismatch   = "Digest Mismatch."
 	PDFSigCertTrusted      = "Certificate is Trusted."
-	PDFSigCertIssuerUntrus = "Certificate issuer isn't Trusted."
+	PDFSigCertIssuerUntrusted = "Certificate issuer isn't Trusted."
 )
 
 // SignatureValid reports whether pdfsig found the digest and the CMS signature correct.
