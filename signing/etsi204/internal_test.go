@@ -30,7 +30,7 @@ type testSignedData struct {
 	Version     int
 	DigestAlgs  []pkix.AlgorithmIdentifier `asn1:"set"`
 	Encap       struct{ ContentType asn1.ObjectIdentifier }
-	Certs       asn1.RawValue `asn1:"optional,tag:0"`
+	Certs       asn1.RawValue    `asn1:"optional,tag:0"`
 	SignerInfos []testSignerInfo `asn1:"set"`
 }
 
