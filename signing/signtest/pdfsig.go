@@ -41,9 +41,9 @@ type PDFSigResult struct {
 
 // pdfsig's exact verdict texts (poppler 22.12).
 const (
-	PDFSigSignatureValid   = "Signature is Valid."
-	PDFSigDigestMismatch   = "Digest Mismatch."
-	PDFSigCertTrusted      = "Certificate is Trusted."
+	PDFSigSignatureValid      = "Signature is Valid."
+	PDFSigDigestMismatch      = "Digest Mismatch."
+	PDFSigCertTrusted         = "Certificate is Trusted."
 	PDFSigCertIssuerUntrusted = "Certificate issuer isn't Trusted."
 )
 
