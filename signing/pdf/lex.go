@@ -7,6 +7,8 @@ import (
 	"strconv"
 )
 
+const maxTokenLen = 1024
+
 type tokKind uint8
 
 const (
@@ -171,8 +173,10 @@ func (lx *lexer) next() (token, error) {
 			lx.unreadByte()
 			break
 		}
-		if len(buf) >= 256 {
-			return token{}, malformed(off, "token longer than 256 bytes")
+		// Long enough for any finite real written out without exponent
+		// (at most ~330 characters), so written numbers always read back.
+		if len(buf) >= maxTokenLen {
+			return token{}, malformed(off, "token longer than %d bytes", maxTokenLen)
 		}
 		buf = append(buf, c)
 	}

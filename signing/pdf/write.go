@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Placeholder is an Object the writer emits verbatim, never encrypted, and
@@ -133,7 +134,11 @@ func (ow *objWriter) value(obj Object) {
 		if f == 0 {
 			f = 0 // turn -0 into 0
 		}
-		ow.writeString(strconv.FormatFloat(f, 'f', -1, 64))
+		s := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.Contains(s, ".") {
+			s += ".0" // stays a real when read back
+		}
+		ow.writeString(s)
 	case String:
 		v := o.Value
 		if ow.crypt != nil && !ow.noEncrypt {
