@@ -27,9 +27,10 @@ import (
 
 // Client is the ETSI TS 102 204 provider.
 type Client struct {
-	cfg    Config
-	hc     *http.Client
-	lookup CertLookup
+	cfg     Config
+	hc      *http.Client
+	lookup  CertLookup
+	breaker *breaker
 
 	// bg bounds the background calls of sync mode; Close cancels it.
 	bg     context.Context
@@ -94,7 +95,8 @@ func New(cfg Config) (*Client, error) {
 	bg, stop := context.WithCancel(context.Background())
 	return &Client{
 		cfg: cfg, hc: hc, lookup: lookup, bg: bg, stop: stop,
-		txs: map[string]*transaction{}, keys: map[string]*transaction{}, certs: map[string]pinnedChain{},
+		breaker: &breaker{threshold: cfg.BreakerThreshold, cooldown: cfg.BreakerCooldown},
+		txs:     map[string]*transaction{}, keys: map[string]*transaction{}, certs: map[string]pinnedChain{},
 	}, nil
 }
 
@@ -578,7 +580,14 @@ func (c *Client) call(ctx context.Context, action, wrapper string, body any, res
 	}
 	delay := c.cfg.Backoff
 	for attempt := 1; ; attempt++ {
+		if err := c.breaker.allow(); err != nil {
+			return err
+		}
 		err = c.exchange(ctx, action, payload, respName, resp, timeout)
+		if ctx.Err() == nil {
+			// Our own cancellation says nothing about the MSSP.
+			c.breaker.record(err)
+		}
 		if err == nil || signing.KindOf(err) != signing.KindUnavailable || attempt >= c.cfg.MaxAttempts || ctx.Err() != nil {
 			return err
 		}

@@ -601,3 +601,52 @@ func TestSignAndWait(t *testing.T) {
 		}
 	}
 }
+
+func TestCircuitBreaker(t *testing.T) {
+	srv, _ := simulator(t, mssp.Options{})
+	var down atomic.Bool
+	var posts atomic.Int32
+	down.Store(true)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			posts.Add(1)
+			if down.Load() {
+				http.Error(w, "maintenance", http.StatusBadGateway)
+				return
+			}
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	cfg := baseConfig(front.URL)
+	cfg.MaxAttempts = 1
+	cfg.BreakerThreshold = 2
+	cfg.BreakerCooldown = 200 * time.Millisecond
+	c := newClient(t, cfg)
+	req, _ := request(t, c, "84999000001")
+
+	for i := 0; i < 2; i++ {
+		if _, err := c.Start(context.Background(), req); signing.KindOf(err) != signing.KindUnavailable {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	// Open: refused without reaching the MSSP.
+	_, err := c.Start(context.Background(), req)
+	wantKind(t, err, signing.KindUnavailable)
+	if !strings.Contains(err.Error(), "circuit open") || posts.Load() != 2 {
+		t.Fatalf("open breaker: %v after %d POSTs", err, posts.Load())
+	}
+	// After the cooldown one probe goes through; the MSSP is back.
+	down.Store(false)
+	time.Sleep(250 * time.Millisecond)
+	sess, err := c.Start(context.Background(), req)
+	if err != nil {
+		t.Fatalf("probe after cooldown: %v", err)
+	}
+	if err := srv.Phone().Approve("84999000001", "1234"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := await(t, c, sess); err != nil {
+		t.Fatal(err)
+	}
+}

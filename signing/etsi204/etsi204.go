@@ -140,6 +140,12 @@ type Config struct {
 	// doubling.
 	MaxAttempts int
 	Backoff     time.Duration
+	// BreakerThreshold consecutive failed exchanges (network, HTTP 5xx,
+	// fault 900) open a circuit breaker: calls then fail at once with
+	// KindUnavailable for BreakerCooldown. Defaults 5 and 30 s; a negative
+	// threshold disables the breaker.
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
 	// TLS is used for the MSSP and the lookup: client certificate of the
 	// application provider and the CAs trusted for the MSSP. Ignored when
 	// HTTPClient is set.
@@ -188,6 +194,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Backoff <= 0 {
 		c.Backoff = 500 * time.Millisecond
+	}
+	if c.BreakerThreshold == 0 {
+		c.BreakerThreshold = 5
+	}
+	if c.BreakerCooldown <= 0 {
+		c.BreakerCooldown = 30 * time.Second
 	}
 	if c.CertCacheTTL <= 0 {
 		c.CertCacheTTL = time.Hour
