@@ -23,6 +23,8 @@ type CorpusFile struct {
 	// pdftex, qpdf, itext5, pdfbox2 or vanban-gen.
 	Tool       string `json:"tool"`
 	PDFVersion string `json:"pdf_version"`
+	// PDFA is the claimed PDF/A part and conformance ("2B"), empty for other files.
+	PDFA string `json:"pdfa,omitempty"`
 	// XRef is the kind of the last cross-reference section: "table", "stream" or "hybrid".
 	XRef       string `json:"xref"`
 	Linearized bool   `json:"linearized"`

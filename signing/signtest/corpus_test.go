@@ -54,6 +54,17 @@ func TestCorpusManifestMatchesFiles(t *testing.T) {
 					t.Errorf("form field %q not found in the file", name)
 				}
 			}
+			claimsPDFA := bytes.Contains(data, []byte("pdfaid:part"))
+			if claimsPDFA != (f.PDFA != "") {
+				t.Errorf("XMP pdfaid present: %v, manifest pdfa %q", claimsPDFA, f.PDFA)
+			}
+			if f.PDFA != "" {
+				part, conf := f.PDFA[:1], f.PDFA[1:]
+				if !bytes.Contains(data, []byte("<pdfaid:part>"+part+"</pdfaid:part>")) ||
+					!bytes.Contains(data, []byte("<pdfaid:conformance>"+conf+"</pdfaid:conformance>")) {
+					t.Errorf("XMP does not claim PDF/A-%s", f.PDFA)
+				}
+			}
 			if got := xrefKind(t, data); got != f.XRef {
 				t.Errorf("last xref section is %q, manifest %q", got, f.XRef)
 			}

@@ -30,6 +30,12 @@ lo --convert-to 'pdf:writer_pdf_Export:{"ExportFormFields":{"type":"boolean","va
 	--outdir "$work" "$gen/quyet-dinh-form.fodt"
 cp "$work/quyet-dinh-form.pdf" "$out/libreoffice-form.pdf"
 
+# 2b. LibreOffice Writer, PDF/A-2b (tagged, XMP metadata, output intent): what archives keep.
+mkdir -p "$work/pdfa"
+lo --convert-to 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}' \
+	--outdir "$work/pdfa" "$gen/quyet-dinh.fodt"
+cp "$work/pdfa/quyet-dinh.pdf" "$out/libreoffice-pdfa2b.pdf"
+
 # 3. Headless Chromium (Skia/PDF).
 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$work/chromium" \
 	--no-pdf-header-footer --print-to-pdf="$out/chromium.pdf" "file://$gen/quyet-dinh.html" 2>/dev/null
