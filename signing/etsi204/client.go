@@ -207,16 +207,27 @@ func (c *Client) Start(ctx context.Context, req signing.Request) (*signing.Sessi
 		select {
 		case <-prev.ready:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, &signing.Error{Kind: signing.KindUnavailable, Provider: Scheme, Message: "start interrupted", Err: ctx.Err()}
 		}
-		if prev.startErr == nil {
+		if prev.startErr == nil && !bytes.Equal(prev.req.Digest, req.Digest) {
+			return nil, badConfig("idempotency key %s was already used for another digest", req.IdempotencyKey)
+		}
+		c.mu.Lock()
+		retry := prev.startErr != nil ||
+			(prev.result != nil && prev.result.Status == signing.StatusFailed && prev.result.Err.Retryable())
+		if !retry {
+			c.mu.Unlock()
 			s := prev.session
 			return &s, nil
 		}
-		// The first attempt failed; it is forgotten, so try again below.
-		c.mu.Lock()
+		// The previous attempt failed in a way a retry may cure (the phone
+		// was out of reach, the MSSP down): send the request again under
+		// the same AP_TransID.
 		if c.keys[req.IdempotencyKey] == prev {
 			delete(c.keys, req.IdempotencyKey)
+		}
+		if c.txs[prev.session.TxID] == prev {
+			delete(c.txs, prev.session.TxID)
 		}
 	}
 	c.sweepLocked()

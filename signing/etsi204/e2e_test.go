@@ -650,3 +650,53 @@ func TestCircuitBreaker(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A retry under the same idempotency key is a new attempt only when the
+// previous one failed in a retryable way (phone out of reach); otherwise it
+// is the same transaction with the same outcome.
+func TestRetryWithSameKey(t *testing.T) {
+	_, ts := simulator(t, mssp.Options{Latency: time.Millisecond})
+	for _, mode := range []etsi204.Mode{etsi204.ModeAsync, etsi204.ModeSync} {
+		t.Run(modeName(mode), func(t *testing.T) {
+			cfg := baseConfig(ts.URL)
+			cfg.Mode = mode
+			c := newClient(t, cfg)
+
+			absent, _ := request(t, c, mssp.ScenarioMSISDN(mssp.ScenarioAbsent, true))
+			absent.IdempotencyKey = "retry-absent-" + modeName(mode)
+			s1, err := c.Start(context.Background(), absent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = await(t, c, s1)
+			wantKind(t, err, signing.KindUnreachable)
+			s2, err := c.Start(context.Background(), absent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mode == etsi204.ModeAsync && s2.TxID == s1.TxID {
+				t.Fatal("retry after an unreachable phone did not reach the MSSP again")
+			}
+			_, err = await(t, c, s2)
+			wantKind(t, err, signing.KindUnreachable)
+
+			declined, _ := request(t, c, mssp.ScenarioMSISDN(mssp.ScenarioDecline, true))
+			declined.IdempotencyKey = "retry-declined-" + modeName(mode)
+			d1, err := c.Start(context.Background(), declined)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = await(t, c, d1)
+			wantKind(t, err, signing.KindDeclined)
+			d2, err := c.Start(context.Background(), declined)
+			if err != nil || d2.TxID != d1.TxID {
+				t.Fatalf("same key after a decline: %v, %v; want the same transaction", d2, err)
+			}
+
+			other := declined
+			other.Digest = randomDigest(t)
+			_, err = c.Start(context.Background(), other)
+			wantKind(t, err, signing.KindBadRequest)
+		})
+	}
+}

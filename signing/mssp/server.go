@@ -624,7 +624,13 @@ func (s *Server) register(p *phone, tx *transaction) (*transaction, *reqError) {
 		if prev.msisdn != tx.msisdn || !bytes.Equal(prev.dtbs, tx.dtbs) {
 			return nil, &reqError{wire.StatusWrongParam, "AP_TransID " + tx.apTransID + " was already used for another request"}
 		}
-		return prev, nil
+		if !retryable(prev.status) {
+			// A retry of a pending or finished request: the same
+			// transaction, no second prompt on the phone.
+			return prev, nil
+		}
+		// The earlier attempt never reached the user (phone absent, our
+		// own failure): a retry under the same AP_TransID tries again.
 	}
 	if p.blocked {
 		return nil, &reqError{wire.StatusPINNrBlocked, "PIN blocked; contact the certificate authority"}
@@ -651,6 +657,12 @@ func (s *Server) register(p *phone, tx *transaction) (*transaction, *reqError) {
 	s.log.Info("mssp: request", "msisdn", tx.msisdn, "mssp_trans_id", tx.id, "ap_trans_id", tx.apTransID,
 		"verification_code", wire.VerificationCode(tx.digest))
 	return tx, nil
+}
+
+// retryable tells whether a final status lets the AP retry under the same
+// AP_TransID.
+func retryable(status int) bool {
+	return status == wire.StatusOTAError || status == wire.StatusInternalError
 }
 
 // automaticAnswer returns what the simulated signer does by itself on a
