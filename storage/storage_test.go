@@ -10,9 +10,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"vanban/storage"
 )
@@ -214,5 +216,33 @@ func TestEnv(t *testing.T) {
 	}
 	if v, err := o.Env("D"); v != "" || err != nil {
 		t.Errorf("D = %q, %v", v, err)
+	}
+}
+
+func TestVerifyingReaderCloseEarly(t *testing.T) {
+	data := bytes.Repeat([]byte("x"), 1<<20)
+	sum := sha256.Sum256(data)
+	before := runtime.NumGoroutine()
+	for range 50 {
+		rc := storage.NewVerifyingReader(io.NopCloser(bytes.NewReader(data)), "k", sum[:])
+		rc.Read(make([]byte, 100<<10))
+		rc.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines left running after Close (had %d)", n, before)
+	}
+	// Large single reads are split into chunks and still verified.
+	rc := storage.NewVerifyingReader(io.NopCloser(bytes.NewReader(data)), "k", sum[:])
+	if got, err := io.ReadAll(rc); err != nil || len(got) != len(data) {
+		t.Fatalf("ReadAll: %d, %v", len(got), err)
+	}
+	bad := append(bytes.Clone(data[:len(data)-1]), 'y')
+	rc = storage.NewVerifyingReader(io.NopCloser(bytes.NewReader(bad)), "k", sum[:])
+	if _, err := io.Copy(io.Discard, rc); !errors.Is(err, storage.ErrIntegrity) {
+		t.Fatalf("last byte changed: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 )
 
 // ExpectedDigest is the SHA-256 a full read of key must produce: the one its
@@ -22,13 +23,23 @@ func ExpectedDigest(key string, recorded []byte) []byte {
 // everything read with the expected digest. On a mismatch it returns an
 // ErrIntegrity *Error instead of io.EOF, so a caller that copies to the end
 // cannot mistake corrupted content for a complete download.
+//
+// Hashing runs on its own goroutine, fed with copies of what was read, so it
+// overlaps with the network or disk instead of adding to the read time.
 type VerifyingReader struct {
 	rc   io.ReadCloser
 	key  string
 	want []byte
-	h    hash.Hash
 	err  error
+
+	chunks chan *[]byte // to the hashing goroutine; nil until the first read
+	sum    chan []byte  // its result, once chunks is closed
+	closed bool         // chunks closed
 }
+
+const verifyChunk = 64 << 10
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, verifyChunk); return &b }}
 
 // NewVerifyingReader wraps rc. With an empty want it only passes reads
 // through.
@@ -36,7 +47,7 @@ func NewVerifyingReader(rc io.ReadCloser, key string, want []byte) io.ReadCloser
 	if len(want) == 0 {
 		return rc
 	}
-	return &VerifyingReader{rc: rc, key: key, want: want, h: sha256.New()}
+	return &VerifyingReader{rc: rc, key: key, want: want}
 }
 
 func (v *VerifyingReader) Read(p []byte) (int, error) {
@@ -44,18 +55,67 @@ func (v *VerifyingReader) Read(p []byte) (int, error) {
 		return 0, v.err
 	}
 	n, err := v.rc.Read(p)
-	v.h.Write(p[:n])
+	if n > 0 && !v.closed {
+		v.feed(p[:n])
+	}
 	if err == io.EOF {
-		if got := v.h.Sum(nil); !bytes.Equal(got, v.want) {
+		if got := v.finish(); !bytes.Equal(got, v.want) {
 			err = E("read", v.key, ErrIntegrity, fmt.Errorf("got sha256 %x, want %x", got, v.want))
 		}
 	}
-	v.err = err
+	if err != nil {
+		v.err = err
+	}
 	return n, err
 }
 
-// Close closes the underlying reader.
-func (v *VerifyingReader) Close() error { return v.rc.Close() }
+func (v *VerifyingReader) feed(b []byte) {
+	if v.chunks == nil {
+		v.chunks = make(chan *[]byte, 16)
+		v.sum = make(chan []byte, 1)
+		go hashChunks(v.chunks, v.sum)
+	}
+	for len(b) > 0 {
+		c := chunkPool.Get().(*[]byte)
+		k := copy(*c, b)
+		*c = (*c)[:k]
+		v.chunks <- c
+		b = b[k:]
+	}
+}
+
+func hashChunks(chunks <-chan *[]byte, sum chan<- []byte) {
+	h := sha256.New()
+	for c := range chunks {
+		h.Write(*c)
+		*c = (*c)[:cap(*c)]
+		chunkPool.Put(c)
+	}
+	sum <- h.Sum(nil)
+}
+
+// finish stops the hashing goroutine and returns the digest of everything
+// fed to it.
+func (v *VerifyingReader) finish() []byte {
+	if v.chunks == nil {
+		s := sha256.Sum256(nil)
+		return s[:]
+	}
+	if !v.closed {
+		v.closed = true
+		close(v.chunks)
+	}
+	return <-v.sum
+}
+
+// Close closes the underlying reader and stops hashing.
+func (v *VerifyingReader) Close() error {
+	if v.chunks != nil && !v.closed {
+		v.closed = true
+		close(v.chunks) // the goroutine drains, sends to the buffered sum and exits
+	}
+	return v.rc.Close()
+}
 
 // HashingReader computes the SHA-256 of what is read through it, stops with
 // ctx's error once ctx is done, and, when Expected is set, returns an
