@@ -498,8 +498,11 @@ func TestParseBERAndPadding(t *testing.T) {
 	if sd, err := Parse(padded); err != nil || sd.Verify(digestOf(crypto.SHA256, content)) != nil {
 		t.Fatalf("padded: %v", err)
 	}
-	if _, err := Parse(append(bytes.Clone(der), 0, 1)); KindOf(err) != KindMalformed {
+	if _, err := Parse(append(bytes.Clone(der), 0, 1, 0)); KindOf(err) != KindMalformed {
 		t.Fatalf("trailing garbage: %v", err)
+	}
+	if sd, n, err := ParseLenient(append(bytes.Clone(der), 0, 1, 0)); err != nil || n != 2 || sd.Verify(digestOf(crypto.SHA256, content)) != nil {
+		t.Fatalf("ParseLenient: %d %v", n, err)
 	}
 	// Indefinite-length outer levels.
 	ber := toIndefinite(t, der, 3)

@@ -101,15 +101,33 @@ type rawSignedData struct {
 // SignerInfo. Trailing zero bytes (the padding of a PDF /Contents string)
 // are ignored; any other trailing data is an error.
 func Parse(der []byte) (*SignedData, error) {
+	sd, trailing, err := ParseLenient(der)
+	if err == nil && trailing > 0 {
+		return nil, errorf(KindMalformed, "%d bytes of trailing data after the ContentInfo", trailing)
+	}
+	return sd, err
+}
+
+// ParseLenient is Parse that also accepts non-zero bytes after the
+// ContentInfo, and says how many there were. Some producers leave garbage
+// in the unused part of a PDF /Contents string; the signature is intact,
+// but a verifier should say so.
+func ParseLenient(der []byte) (sd *SignedData, trailing int, err error) {
 	norm, rest, err := normalizeBER(der)
 	if err != nil {
-		return nil, wrap(KindMalformed, "not a BER/DER element", err)
+		return nil, 0, wrap(KindMalformed, "not a BER/DER element", err)
 	}
 	for _, b := range rest {
 		if b != 0 {
-			return nil, errorf(KindMalformed, "%d bytes of trailing data after the ContentInfo", len(rest))
+			trailing = len(bytes.TrimRight(rest, "\x00"))
+			break
 		}
 	}
+	sd, err = parseNormalized(norm)
+	return sd, trailing, err
+}
+
+func parseNormalized(norm []byte) (*SignedData, error) {
 	s := cryptobyte.String(norm)
 	var ci, content, sd cryptobyte.String
 	var ct asn1.ObjectIdentifier
