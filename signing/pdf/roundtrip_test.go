@@ -186,6 +186,24 @@ func exercise(t *testing.T, f fixture) {
 	payload := []byte("stream payload for the test")
 	sref := u.Add(NewFlateStream(NewDict(), payload))
 	marker.Set("Data", sref)
+	// A parsed stream copied under a new number: read from the file,
+	// decrypted, re-encrypted with the new object's key.
+	p1, err := r.Page(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contents := p1.Dict.Get("Contents")
+	if a, ok := contents.(Array); ok && len(a) > 0 {
+		contents = a[0]
+	}
+	var copyRef Ref
+	var copyData []byte
+	if cs, err := r.ResolveStream(contents); err == nil {
+		if copyData, err = cs.Decoded(0); err == nil {
+			copyRef = u.Add(cs)
+			marker.Set("Copy", copyRef)
+		}
+	}
 	cat, err := r.Catalog()
 	if err != nil {
 		t.Fatal(err)
@@ -250,6 +268,15 @@ func exercise(t *testing.T, f fixture) {
 	if d, err := st.Decoded(0); err != nil || !bytes.Equal(d, payload) {
 		t.Errorf("stream read back as %q, %v", d, err)
 	}
+	if !copyRef.IsZero() {
+		cs2, err := r2.ResolveStream(m2.Get("Copy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, err := cs2.Decoded(0); err != nil || !bytes.Equal(d, copyData) {
+			t.Errorf("copied stream differs: %v", err)
+		}
+	}
 	readAll(t, r2)
 	revs2, err := r2.Revisions()
 	if err != nil {
@@ -281,6 +308,12 @@ func exercise(t *testing.T, f fixture) {
 			data, err := exec.Command(bin, "--password=", fmt.Sprintf("--show-object=%d", sref.Num), "--filtered-stream-data", outPath).Output()
 			if err != nil || !bytes.Equal(data, payload) {
 				t.Errorf("qpdf stream data %q, %v", data, err)
+			}
+			if !copyRef.IsZero() {
+				data, err := exec.Command(bin, "--password=", fmt.Sprintf("--show-object=%d", copyRef.Num), "--filtered-stream-data", outPath).Output()
+				if err != nil || !bytes.Equal(data, copyData) {
+					t.Errorf("qpdf copied stream data %.40q, %v", data, err)
+				}
 			}
 		}
 	}
