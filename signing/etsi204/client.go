@@ -665,16 +665,28 @@ func (c *Client) exchange(ctx context.Context, action string, payload []byte, re
 }
 
 // transportError classifies a failed HTTP exchange. A TLS refusal in either
-// direction is an authentication problem that retrying will not fix; the
-// rest (refused connections, timeouts, resets) is the provider being down.
+// direction (the MSSP rejected our client certificate, or we do not trust
+// its certificate) is an authentication problem that retrying will not fix;
+// an endpoint that does not speak TLS is our misconfiguration; the rest
+// (refused connections, timeouts, resets) is the provider being down.
 func transportError(what string, err error) error {
-	var alert tls.AlertError
 	var verr *tls.CertificateVerificationError
 	var uerr x509.UnknownAuthorityError
 	var herr x509.HostnameError
-	if errors.As(err, &alert) || errors.As(err, &verr) || errors.As(err, &uerr) || errors.As(err, &herr) ||
-		strings.Contains(err.Error(), "tls: ") {
-		return &signing.Error{Kind: signing.KindUnauthorized, Provider: Scheme, Message: what + ": mutual TLS authentication failed", Err: err}
+	var ierr x509.CertificateInvalidError
+	var rerr tls.RecordHeaderError
+	var oerr *net.OpError
+	switch {
+	case errors.As(err, &verr) || errors.As(err, &uerr) || errors.As(err, &herr) || errors.As(err, &ierr):
+		return &signing.Error{Kind: signing.KindUnauthorized, Provider: Scheme, Message: what + ": the MSSP's TLS certificate is not trusted", Err: err}
+	case errors.As(err, &oerr) && oerr.Op == "remote error":
+		// crypto/tls reports a TLS alert from the peer this way: the MSSP
+		// refused the handshake, in practice our client certificate.
+		return &signing.Error{Kind: signing.KindUnauthorized, Provider: Scheme, Message: what + ": the MSSP refused our TLS client certificate", Err: err}
+	case errors.As(err, &rerr) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		// net/http replaces the tls.RecordHeaderError by that message
+		// when the answer looks like plain HTTP.
+		return &signing.Error{Kind: signing.KindBadRequest, Provider: Scheme, Message: what + ": the endpoint does not speak TLS", Err: err}
 	}
 	var nerr net.Error
 	msg := what + ": MSSP unreachable"

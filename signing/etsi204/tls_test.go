@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -254,5 +255,48 @@ func TestKindForStatus(t *testing.T) {
 		if got := etsi204.KindForStatus(code); got != kind {
 			t.Errorf("KindForStatus(%d) = %v, want %v", code, got, kind)
 		}
+	}
+}
+
+func TestTLSToPlainHTTPEndpoint(t *testing.T) {
+	srv, ts := simulator(t, mssp.Options{})
+	chain, err := srv.Certificates("84921000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := baseConfig("https://" + strings.TrimPrefix(ts.URL, "http://"))
+	cfg.Lookup = staticLookup(chain)
+	c := newClient(t, cfg)
+	req, _ := request(t, c, "84921000001")
+	_, err = c.Start(context.Background(), req)
+	wantKind(t, err, signing.KindBadRequest)
+}
+
+// An operator that refuses at the TLS layer (RequireAndVerifyClientCert)
+// rather than with fault 104.
+func TestClientCertificateRefusedInHandshake(t *testing.T) {
+	serverCA, apCA := newTestCA(t, "MSSP server CA"), newTestCA(t, "AP client CA")
+	srv, err := mssp.NewServer(mssp.Options{RequireClientCert: true, ClientCAs: apCA.pool()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(srv)
+	ts.TLS = srv.TLSConfig(serverCA.issue(t, "mssp", true))
+	ts.TLS.ClientAuth = tls.RequireAndVerifyClientCert
+	ts.StartTLS()
+	defer ts.Close()
+	chain, err := srv.Certificates("84921000003")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := baseConfig(ts.URL)
+	cfg.TLS = &tls.Config{RootCAs: serverCA.pool()}
+	cfg.Lookup = staticLookup(chain)
+	c := newClient(t, cfg)
+	req, _ := request(t, c, "84921000003")
+	_, err = c.Start(context.Background(), req)
+	wantKind(t, err, signing.KindUnauthorized)
+	if !strings.Contains(err.Error(), "refused our TLS client certificate") {
+		t.Fatalf("error does not say what happened: %v", err)
 	}
 }
