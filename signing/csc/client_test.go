@@ -638,3 +638,37 @@ func TestParseURIErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestConcurrentRequests(t *testing.T) {
+	e := newEnv(t, cscsim.Options{ApprovalDelay: 20 * time.Millisecond, Now: time.Now})
+	c := e.open(t, "")
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		cred, alg := "seal-rsa", signing.RSAPKCS1v15
+		if i%2 == 1 {
+			cred, alg = "leader-ec", signing.ECDSA
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			chain, err := c.Certificates(ctx, cred)
+			if err != nil {
+				errs <- err
+				return
+			}
+			req := request("tx-"+strings.Repeat("x", i), "văn bản "+strings.Repeat("x", i), alg)
+			req.SignerID = cred
+			_, err = signing.SignAndWait(ctx, c, chain[0], req, quick)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}

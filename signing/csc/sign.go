@@ -353,10 +353,7 @@ func (c *Client) verify(t *tx, sig []byte) *signing.Result {
 		sig = der
 	}
 	if err := signing.VerifySignature(leaf, t.st.Hash, t.st.Alg, t.st.Digest, sig); err != nil {
-		var se *signing.Error
-		errors.As(err, &se)
-		se.Provider = Scheme
-		return c.fail(t, se)
+		return c.fail(t, &signing.Error{Kind: signing.KindBadSignature, Provider: Scheme, Message: "the service returned a signature that does not verify against the credential's certificate and our digest", Err: err})
 	}
 	t.result = &signing.Result{TxID: t.id, Status: signing.StatusSigned, Signature: sig, Certificates: ci.info.Chain}
 	out := *t.result

@@ -106,3 +106,19 @@ func mustParseURI(tb testing.TB, raw string, env signing.Env) pkcs11.Config {
 	}
 	return cfg
 }
+
+func FuzzParseURI(f *testing.F) {
+	f.Add("pkcs11:token=vanban;object=seal;id=%01?module-path=/m.so&pin-value=1")
+	f.Add("pkcs11:slot-id=1;id=%zz?module-path=/m.so")
+	f.Add("pkcs11:;;=;?max-sessions=-1&module-path=x")
+	env := func(string) (string, bool) { return "", false }
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return
+		}
+		if _, err := pkcs11.ParseURI(u, env); err != nil && signing.KindOf(err) != signing.KindBadRequest {
+			t.Fatalf("ParseURI(%q): error of kind %v: %v", raw, signing.KindOf(err), err)
+		}
+	})
+}
