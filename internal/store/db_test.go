@@ -138,3 +138,20 @@ func TestMigrateConcurrentFreshDatabase(t *testing.T) {
 		})
 	}
 }
+
+func TestMigrateRefusesEditedOrUnknownMigrations(t *testing.T) {
+	pgtest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		must(t, store.ExecForTest(ctx, t, db, `UPDATE schema_migrations SET checksum = 'edited' WHERE version = '0002_documents'`))
+		_, err := db.Migrate(ctx)
+		var merr *store.MigrationError
+		if !errors.As(err, &merr) || merr.Version != "0002_documents" || !errors.Is(err, store.ErrMigrationChanged) {
+			t.Fatalf("edited migration: %v", err)
+		}
+		must(t, store.ExecForTest(ctx, t, db, `INSERT INTO schema_migrations (version, checksum, applied_at) VALUES ('9999_future', 'x', 0)`))
+		_, err = db.Migrate(ctx)
+		if !errors.As(err, &merr) || merr.Version != "9999_future" || !errors.Is(err, store.ErrSchemaTooNew) {
+			t.Fatalf("unknown migration: %v", err)
+		}
+	})
+}

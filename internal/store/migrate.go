@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -27,6 +30,14 @@ func (e *MigrationError) Error() string {
 }
 
 func (e *MigrationError) Unwrap() error { return e.Err }
+
+var (
+	// ErrMigrationChanged: a migration already applied to the database has
+	// different SQL in this binary. Migrations are never edited; add a new one.
+	ErrMigrationChanged = errors.New("applied migration was edited since; add a new migration instead")
+	// ErrSchemaTooNew: the database has a migration this binary does not know.
+	ErrSchemaTooNew = errors.New("database was migrated by a newer vanban; upgrade this binary")
+)
 
 type migration struct {
 	version string
@@ -84,11 +95,29 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	}
 	defer unlock()
 
+	// checksum is the SHA-256 of the SQL that ran, so an edited migration
+	// (which would leave databases with different schemas) is caught.
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version TEXT PRIMARY KEY,
+		checksum TEXT NOT NULL,
 		applied_at BIGINT NOT NULL
 	)`); err != nil {
 		return nil, fmt.Errorf("store: migrate: create schema_migrations: %w", err)
+	}
+	var recorded []string
+	if err := conn.SelectContext(ctx, &recorded, `SELECT version FROM schema_migrations ORDER BY version`); err != nil {
+		return nil, fmt.Errorf("store: migrate: read schema_migrations: %w", err)
+	}
+	known := map[string]bool{}
+	for _, m := range list {
+		known[m.version] = true
+	}
+	for _, v := range recorded {
+		if !known[v] {
+			// A newer vanban migrated this database; running older code
+			// on it could corrupt data written under the newer schema.
+			return nil, &MigrationError{Version: v, Err: ErrSchemaTooNew}
+		}
 	}
 
 	for _, m := range list {
@@ -105,23 +134,28 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 
 // applyOne runs m in its own transaction unless it is already recorded.
 func (db *DB) applyOne(ctx context.Context, conn *sqlx.Conn, m migration) (bool, error) {
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, db.dialect.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.version).Scan(&n); err != nil {
+	sum := sha256.Sum256([]byte(m.sql))
+	checksum := hex.EncodeToString(sum[:])
+	var stored []string
+	if err := tx.SelectContext(ctx, &stored, db.dialect.rebind(`SELECT checksum FROM schema_migrations WHERE version = ?`), m.version); err != nil {
 		return false, err
 	}
-	if n > 0 {
+	if len(stored) > 0 {
+		if stored[0] != checksum {
+			return false, ErrMigrationChanged
+		}
 		return false, nil
 	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, db.dialect.rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`),
-		m.version, time.Now().UnixMicro()); err != nil {
+	if _, err := tx.ExecContext(ctx, db.dialect.rebind(`INSERT INTO schema_migrations (version, checksum, applied_at) VALUES (?, ?, ?)`),
+		m.version, checksum, time.Now().UnixMicro()); err != nil {
 		return false, err
 	}
 	return true, tx.Commit()
