@@ -1,0 +1,225 @@
+package verify
+
+import (
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"slices"
+	"time"
+
+	"vanban/signing/revocation"
+)
+
+// second judges the chain, revocation, modifications and level of a
+// signature whose format and integrity passed, and sets the indication.
+func (v *validator) second(ps *parsed, docMDP int) {
+	rep := ps.rep
+	modsOK := true
+	if ps.revIndex >= 0 {
+		modsOK = v.modifications(ps, docMDP)
+	}
+	if ps.failed {
+		rep.BestSignatureTime = v.now
+		return
+	}
+
+	// Best signature time: the signature's own time-stamp, else the first
+	// valid document time-stamp over a later revision.
+	poe := ps.tsTime
+	if poe.IsZero() || rep.Type == "document-timestamp" {
+		poe = time.Time{}
+		for _, o := range v.all {
+			if o != ps && o.rep.Type == "document-timestamp" && !o.tsTime.IsZero() && o.revIndex > ps.revIndex && !o.failed {
+				if poe.IsZero() || o.tsTime.Before(poe) {
+					poe = o.tsTime
+				}
+			}
+		}
+		if rep.Type != "document-timestamp" && !ps.tsTime.IsZero() {
+			poe = ps.tsTime
+		}
+	}
+	valTime := v.now
+	if !poe.IsZero() {
+		valTime = poe
+	}
+	rep.BestSignatureTime = valTime
+	rep.Chain.ValidationTime = valTime
+
+	signer := ps.sd.Signer
+	usage := x509.ExtKeyUsageAny
+	if rep.Type == "document-timestamp" {
+		usage = x509.ExtKeyUsageTimeStamping
+	}
+	inter := x509.NewCertPool()
+	for _, c := range v.extraCerts(ps.sd) {
+		inter.AddCert(c)
+	}
+	var sub SubIndication
+	var path []*x509.Certificate
+	chains, err := signer.Verify(x509.VerifyOptions{Roots: v.roots(), Intermediates: inter, CurrentTime: valTime, KeyUsages: []x509.ExtKeyUsage{usage}})
+	if err != nil {
+		rep.Chain.Detail = err.Error()
+		var ua x509.UnknownAuthorityError
+		var ci x509.CertificateInvalidError
+		switch {
+		case errors.As(err, &ua):
+			sub = NoCertificateChainFound
+		case errors.As(err, &ci) && ci.Reason == x509.Expired && ci.Cert != nil && valTime.Before(ci.Cert.NotBefore):
+			sub = NotYetValid
+		case errors.As(err, &ci) && ci.Reason == x509.Expired:
+			sub = OutOfBoundsNoPOE
+		default:
+			sub = ChainConstraintsFailure
+		}
+	} else {
+		path = chains[0]
+		rep.Chain.Trusted = true
+		for _, c := range path {
+			rep.Chain.Certificates = append(rep.Chain.Certificates, certInfo(c))
+		}
+	}
+	rep.Chain.KeyUsageOK = rep.Type == "document-timestamp" || signer.KeyUsage == 0 ||
+		signer.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) != 0
+	if !rep.Chain.KeyUsageOK && sub == "" {
+		sub = ChainConstraintsFailure
+		rep.Chain.Detail = "the signer's key usage allows neither digitalSignature nor nonRepudiation"
+	}
+
+	// Revocation of every certificate of the path but the anchor.
+	revokedAt, unknown, onlineUsed := false, false, false
+	ev := v.dss
+	if len(ps.sd.CRLs) > 0 {
+		ev.Merge(revocation.Evidence{CRLs: ps.sd.CRLs})
+	}
+	for i := 0; i+1 < len(path); i++ {
+		cert, issuer := path[i], path[i+1]
+		rr := RevocationReport{Subject: cert.Subject.String()}
+		if len(cert.OCSPServer) == 0 && len(cert.CRLDistributionPoints) == 0 {
+			rr.NotApplicable = true
+			rep.Revocation = append(rep.Revocation, rr)
+			continue
+		}
+		st, _ := revocation.Check(cert, issuer, ev, valTime)
+		if st.Source == "ocsp-nocheck" {
+			rr.NotApplicable = true
+		}
+		if st.State == revocation.Unknown && v.opts.Online {
+			fetched, _ := revocation.Fetch(v.ctx, cert, issuer, v.opts.HTTPClient)
+			merged := ev
+			merged.Merge(fetched)
+			if st2, _ := revocation.Check(cert, issuer, merged, valTime); st2.State != revocation.Unknown {
+				st, rr.Online, onlineUsed = st2, true, true
+			}
+		}
+		rr.Status = st
+		switch st.State {
+		case revocation.Revoked:
+			revokedAt = true
+		case revocation.Unknown:
+			unknown = true
+		case revocation.Good:
+			if !st.RevokedAt.IsZero() {
+				rep.Warnings = append(rep.Warnings, cert.Subject.CommonName+" was revoked after the signature was proven to exist")
+			}
+		}
+		rep.Revocation = append(rep.Revocation, rr)
+	}
+
+	// PAdES level.
+	if rep.Type == "signature" && rep.SubFilter == "ETSI.CAdES.detached" && ps.sd.SigningCertificateV2 {
+		rep.Level = "B-B"
+		if !poe.IsZero() {
+			rep.Level = "B-T"
+			if v.hasDSS && len(path) > 0 && !revokedAt && !unknown && !onlineUsed {
+				rep.Level = "B-LT"
+				if v.archiveTimestamped(ps) {
+					rep.Level = "B-LTA"
+				}
+			}
+		}
+	}
+
+	switch {
+	case !modsOK:
+		rep.Indication, rep.SubIndication = TotalFailed, SigConstraintsFailure
+	case revokedAt && !poe.IsZero():
+		rep.Indication, rep.SubIndication = TotalFailed, Revoked
+		rep.Errors = append(rep.Errors, "a certificate was revoked before the signature was proven to exist")
+	case sub != "":
+		rep.Indication, rep.SubIndication = Indeterminate, sub
+		rep.Errors = append(rep.Errors, "certificate chain: "+rep.Chain.Detail)
+	case revokedAt:
+		rep.Indication, rep.SubIndication = Indeterminate, RevokedNoPOE
+		rep.Errors = append(rep.Errors, "a certificate is revoked and no time-stamp proves the signature existed before")
+	case unknown:
+		rep.Indication, rep.SubIndication = Indeterminate, TryLater
+		rep.Errors = append(rep.Errors, "revocation status unknown (no usable OCSP response or CRL)")
+	case ps.sd.DigestAlgorithm == crypto.SHA1:
+		rep.Indication, rep.SubIndication = Indeterminate, CryptoConstraintsFailureNP
+		rep.Errors = append(rep.Errors, "SHA-1 is no longer acceptable for signatures")
+	default:
+		rep.Indication = TotalPassed
+	}
+}
+
+// archiveTimestamped tells whether a valid document time-stamp covers a
+// revision that already holds the DSS (B-LTA).
+func (v *validator) archiveTimestamped(ps *parsed) bool {
+	for _, o := range v.all {
+		if o.rep.Type != "document-timestamp" || o.tsTime.IsZero() || o.failed || o.revIndex <= ps.revIndex {
+			continue
+		}
+		r, err := v.revisionReader(o.revIndex)
+		if err != nil {
+			continue
+		}
+		if cat, err := r.Catalog(); err == nil && cat.Has("DSS") {
+			return true
+		}
+	}
+	return false
+}
+
+// modifications classifies the changes after the signature's revision
+// and judges them; it returns false when they are not permitted.
+func (v *validator) modifications(ps *parsed, docMDP int) bool {
+	rep := ps.rep
+	rep.Modifications.Permitted = true
+	if ps.revIndex == len(v.revs)-1 {
+		return true
+	}
+	old, err := v.revisionReader(ps.revIndex)
+	if err != nil {
+		rep.Modifications.Permitted = false
+		rep.Modifications.Details = []string{"cannot read the signed revision: " + err.Error()}
+		rep.Errors = append(rep.Errors, "the signed revision cannot be read on its own")
+		return false
+	}
+	c, err := classifyChanges(old, v.r)
+	if err != nil {
+		rep.Modifications.Permitted = false
+		rep.Modifications.Details = []string{"cannot compare revisions: " + err.Error()}
+		rep.Errors = append(rep.Errors, "the changes after signing cannot be determined")
+		return false
+	}
+	rep.Modifications.Categories = c.list()
+	rep.Modifications.Details = c.details
+	// DocMDP applies when the certification signature is at or before this one.
+	p := 0
+	for _, o := range v.all {
+		if o.rep.Certification && o.revIndex >= 0 && o.revIndex <= ps.revIndex {
+			p = docMDP
+		}
+	}
+	ok, why := permitted(c, p)
+	rep.Modifications.Permitted = ok
+	if !ok {
+		rep.Errors = append(rep.Errors, why)
+		return false
+	}
+	if p == 0 && (slices.Contains(rep.Modifications.Categories, ModFormFill) || slices.Contains(rep.Modifications.Categories, ModAnnotations)) {
+		rep.Warnings = append(rep.Warnings, "form fields or annotations changed after signing")
+	}
+	return true
+}
