@@ -101,8 +101,8 @@ type SignatureReport struct {
 	// Field is the fully qualified name of the signature field.
 	Field string `json:"field"`
 	// Type is "signature" or "document-timestamp".
-	Type      string `json:"type"`
-	SubFilter string `json:"sub_filter"`
+	Type      string    `json:"type"`
+	SubFilter string    `json:"sub_filter"`
 	Signer    *CertInfo `json:"signer,omitempty"`
 	Name      string    `json:"name,omitempty"`
 	Reason    string    `json:"reason,omitempty"`
