@@ -1,6 +1,10 @@
 package pades
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -20,12 +24,16 @@ func TestSignCorpusBB(t *testing.T) {
 	for _, f := range signtest.Corpus(t) {
 		t.Run(f.Name, func(t *testing.T) {
 			opts := Options{Reason: "Phê duyệt", Location: "Thành Long", SigningTime: time.Date(2026, 11, 24, 7, 5, 9, 0, time.UTC)}
-			for _, sig := range f.Signatures {
-				if sig.Certification && sig.DocMDPP == 2 {
-					// Under P=2 only existing empty signature fields
-					// may be signed; checked in TestCertifiedP2Rejects.
-					t.Skip("certified P=2 without an empty signature field: a new field is not permitted")
+			if certifiedNoChanges(f) {
+				// A certification with P<=2 permits signing existing empty
+				// signature fields only; these files have none, so adding
+				// a signature field must be refused.
+				in := readFile(t, f.Path)
+				err := Sign(context.Background(), bytes.NewReader(in), int64(len(in)), io.Discard, s.key, s.chain, opts)
+				if !errors.Is(err, ErrNotPermitted) {
+					t.Fatalf("err = %v, want ErrNotPermitted", err)
 				}
+				return
 			}
 			out := signFile(t, f.Path, s, opts)
 			checkSigned(t, out, len(f.Signatures)+1, s.caPEM)
@@ -57,4 +65,15 @@ func TestSignCorpusVisible(t *testing.T) {
 			}
 		})
 	}
+}
+
+// certifiedNoChanges reports whether a corpus file carries a certification
+// signature that forbids new signature fields (DocMDP P=1 or P=2).
+func certifiedNoChanges(f signtest.CorpusFile) bool {
+	for _, sig := range f.Signatures {
+		if sig.Certification && sig.DocMDPP <= 2 {
+			return true
+		}
+	}
+	return false
 }
