@@ -621,7 +621,7 @@ func TestCircuitBreaker(t *testing.T) {
 	cfg := baseConfig(front.URL)
 	cfg.MaxAttempts = 1
 	cfg.BreakerThreshold = 2
-	cfg.BreakerCooldown = 200 * time.Millisecond
+	cfg.BreakerCooldown = time.Second
 	c := newClient(t, cfg)
 	req, _ := request(t, c, "84999000001")
 
@@ -638,7 +638,7 @@ func TestCircuitBreaker(t *testing.T) {
 	}
 	// After the cooldown one probe goes through; the MSSP is back.
 	down.Store(false)
-	time.Sleep(250 * time.Millisecond)
+	time.Sleep(1100 * time.Millisecond)
 	sess, err := c.Start(context.Background(), req)
 	if err != nil {
 		t.Fatalf("probe after cooldown: %v", err)
