@@ -55,7 +55,9 @@ const (
 	readAhead = 128 << 10
 
 	// uploadThreads is how many parts of a large upload are in flight.
-	uploadThreads = 4
+	// With our own first-part buffer, a large Put holds at most
+	// (uploadThreads+1)*PartSize = 48 MiB by default, whatever its size.
+	uploadThreads = 2
 )
 
 // Options configure a Store.

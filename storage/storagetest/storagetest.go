@@ -16,6 +16,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -328,9 +330,15 @@ func testLarge(t *testing.T, s storage.Store, p string) {
 	}
 	seed := uint64(time.Now().UnixNano())
 	want := patternSum(seed, LargeSize)
+	peak := watchHeap(t)
 	obj, err := s.PutContentAddressed(ctxT(t), &patternReader{seed: seed, n: LargeSize}, storage.PutOptions{ContentType: "application/pdf"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	grew := peak()
+	t.Logf("heap growth during put: %d MiB", grew>>20)
+	if grew >= LargeSize {
+		t.Errorf("heap grew by %d MiB during a %d MiB put: the store buffers whole objects", grew>>20, LargeSize>>20)
 	}
 	if obj.Size != LargeSize || !bytes.Equal(obj.SHA256, want) || obj.Key != storage.ContentKey(want) {
 		t.Fatalf("PutContentAddressed returned %+v", obj)
@@ -364,6 +372,38 @@ func testLarge(t *testing.T, s storage.Store, p string) {
 	}
 	if err := s.Delete(ctxT(t), obj.Key); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// watchHeap samples the live heap until the returned function is called,
+// which reports the peak growth over the starting point. The GC runs eagerly
+// meanwhile so that garbage is not mistaken for buffering.
+func watchHeap(t *testing.T) func() uint64 {
+	old := debug.SetGCPercent(10)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base, peak := ms.HeapAlloc, ms.HeapAlloc
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapAlloc)
+			}
+		}
+	}()
+	return func() uint64 {
+		close(stop)
+		<-done
+		debug.SetGCPercent(old)
+		return peak - base
 	}
 }
 
