@@ -1,6 +1,7 @@
 package signing
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -27,6 +28,7 @@ type Local struct {
 
 type localResult struct {
 	res     Result
+	digest  []byte
 	expires time.Time
 }
 
@@ -82,6 +84,11 @@ func (l *Local) Start(ctx context.Context, req Request) (*Session, error) {
 	prev, seen := l.results[txID]
 	l.mu.Unlock()
 	if seen {
+		// A retry is the same request; the same key over another digest is
+		// a caller bug that would pair a signature with the wrong data.
+		if !bytes.Equal(prev.digest, req.Digest) {
+			return nil, &Error{Kind: KindBadRequest, Provider: l.scheme, Message: "idempotency key " + txID + " was used for another digest"}
+		}
 		return &Session{TxID: txID, ExpiresAt: prev.expires}, nil
 	}
 	if err := checkRequest(l.scheme, req); err != nil {
@@ -115,7 +122,7 @@ func (l *Local) Start(ctx context.Context, req Request) (*Session, error) {
 			delete(l.results, id)
 		}
 	}
-	l.results[txID] = localResult{res: res, expires: now.Add(localResultTTL)}
+	l.results[txID] = localResult{res: res, digest: append([]byte(nil), req.Digest...), expires: now.Add(localResultTTL)}
 	l.mu.Unlock()
 	return &Session{TxID: txID, ExpiresAt: now.Add(localResultTTL)}, nil
 }

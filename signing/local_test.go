@@ -99,6 +99,11 @@ func TestLocalIdempotentStart(t *testing.T) {
 	if !s1.ExpiresAt.Equal(s2.ExpiresAt) {
 		t.Errorf("expiry changed on retry: %v vs %v", s1.ExpiresAt, s2.ExpiresAt)
 	}
+	other := req
+	other.Digest = digest("b")
+	if _, err := l.Start(ctx, other); signing.KindOf(err) != signing.KindBadRequest {
+		t.Fatalf("same key, other digest: err = %v, want bad_request", err)
+	}
 }
 
 func TestLocalPollUnknown(t *testing.T) {

@@ -393,6 +393,9 @@ func TestIdempotentStart(t *testing.T) {
 	if n := e.sim.Calls("credentials/authorize"); n != 1 || len(e.sim.Pending()) != 1 {
 		t.Fatalf("authorize called %d times; the phone shows %d requests", n, len(e.sim.Pending()))
 	}
+	if _, err := c.Start(ctx, request("same", "another document", signing.ECDSA)); signing.KindOf(err) != signing.KindBadRequest {
+		t.Fatalf("same key, other digest: err = %v", err)
+	}
 	s3, err := c.Start(ctx, request("other", "x", signing.ECDSA))
 	if err != nil || s3.TxID == s1.TxID {
 		t.Fatalf("a different key must start a new transaction: %v", err)

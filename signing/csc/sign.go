@@ -1,6 +1,7 @@
 package csc
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -74,9 +75,15 @@ func (c *Client) Start(ctx context.Context, req signing.Request) (*signing.Sessi
 			c.txMu.Unlock()
 			return nil, &signing.Error{Kind: signing.KindBusy, Provider: Scheme, Message: "a request with this idempotency key is being started"}
 		}
+		if t := c.txs[id]; seen && id != "" && t == nil {
+			seen = false // forgotten after expiry; start afresh
+		}
 		if seen {
 			t := c.txs[id]
 			c.txMu.Unlock()
+			if !bytes.Equal(t.st.Digest, req.Digest) || t.st.Credential != c.credentialID(req.SignerID) {
+				return nil, badRequest("idempotency key "+key+" was used for another digest or credential", nil)
+			}
 			return c.session(t), nil
 		}
 		c.byKey[key] = "" // claim the key while we talk to the service
