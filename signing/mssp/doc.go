@@ -9,12 +9,20 @@
 //
 // # Endpoints
 //
+//	GET  /                          this documentation for a browser; ?msisdn=N opens a phone
 //	POST /soap                      MSS_SignatureReq, MSS_StatusReq (Options.SOAPPath)
-//	GET  /certificates?msisdn=N     PEM chain of N's SIM key (Options.CertPath)
+//	GET  /certificates?msisdn=N     PEM chain of N's SIM key (Options.CertPath), AP
+//	                                credentials in headers X-MSS-AP-ID and X-MSS-AP-PWD
 //	GET  /phone/N                   the virtual phone of N (Options.PhonePath)
 //	GET  /phone/N/status            its state as JSON, polled by the page
 //	POST /phone/N/pin               form field pin: approve the pending request
 //	POST /phone/N/decline           decline it
+//
+// Transactions expire after the request's TimeOut (capped by
+// Options.MaxTimeout) with 208, and stay queryable for Options.Retention
+// after they end. A request repeated with the same AP_ID and AP_TransID is
+// the same transaction (no second prompt), unless the first failed in a way
+// a retry may cure (209, 900).
 //
 // A SIM handles one transaction at a time: a second request while one is
 // pending is refused with 406. Three wrong PINs block the SIM: the pending

@@ -181,7 +181,7 @@ button.decline{background:#fee}
 <h2>Yêu cầu ký số <small>Signature request</small></h2>
 <p class="display" id="display">{{.State.Pending.DisplayText}}</p>
 <p>Mã xác minh <small>Verification code</small><span class="code" id="code">{{.State.Pending.VerificationCode}}</span></p>
-<p>Hết hạn lúc {{.State.Pending.ExpiresAt.Format "15:04:05"}} <small>Expires at {{.State.Pending.ExpiresAt.Format "15:04:05 MST"}}</small></p>
+<p>Hết hạn lúc {{.Expires}} <small>Expires at {{.Expires}} (UTC+7)</small></p>
 <form method="post" action="{{.Base}}/pin">
 <label>Nhập mã PIN (còn {{.State.TriesLeft}} lần) <small>Enter PIN ({{.State.TriesLeft}} tries left)</small>
 <input type="password" name="pin" inputmode="numeric" autocomplete="off" required autofocus></label>
@@ -212,6 +212,10 @@ button.decline{background:#fee}
 </html>
 `))
 
+// vietnamTime is Indochina Time; Vietnam keeps no daylight saving, so a
+// fixed zone is exact and needs no tzdata on the host.
+var vietnamTime = time.FixedZone("ICT", 7*3600)
+
 type pageMessage struct{ VI, EN, Class string }
 
 // outcomeMessages are the results the PIN and decline forms redirect with.
@@ -239,7 +243,11 @@ func (s *Server) handlePhonePage(w http.ResponseWriter, r *http.Request) {
 		Base     string
 		Message  *pageMessage
 		MaxTries int
+		Expires  string
 	}{State: st, Base: s.phoneBase(st.MSISDN), MaxTries: maxPINTries}
+	if st.Pending != nil {
+		data.Expires = st.Pending.ExpiresAt.In(vietnamTime).Format("15:04:05")
+	}
 	if m, ok := outcomeMessages[r.URL.Query().Get("r")]; ok {
 		data.Message = &m
 	}
