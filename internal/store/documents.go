@@ -226,9 +226,10 @@ func documentsOf(rows []documentRow) []*document.Document {
 	return out
 }
 
-// OverdueDocuments lists an organization's incoming documents still being
-// handled (assigned or in progress) whose deadline is before now, earliest
-// deadline first.
+// OverdueDocuments lists an organization's incoming documents not yet
+// completed whose deadline is before now, earliest deadline first. Before
+// assignment the deadline is the one for routing to a leader; after, the
+// handling deadline the leader set.
 func (db *DB) OverdueDocuments(ctx context.Context, orgID string, now time.Time) ([]*document.Document, error) {
 	return read(db, ctx, func(tx *Tx) ([]*document.Document, error) { return tx.OverdueDocuments(ctx, orgID, now) })
 }
@@ -237,9 +238,10 @@ func (db *DB) OverdueDocuments(ctx context.Context, orgID string, now time.Time)
 func (tx *Tx) OverdueDocuments(ctx context.Context, orgID string, now time.Time) ([]*document.Document, error) {
 	var rows []documentRow
 	if err := tx.selectRows(ctx, &rows, `SELECT `+documentColumns+` FROM documents
-		WHERE org_id = ? AND direction = ? AND state IN (?, ?) AND deadline IS NOT NULL AND deadline < ?
-		ORDER BY deadline, id`, orgID, string(document.Incoming), string(document.StateAssigned),
-		string(document.StateInProgress), micros(now)); err != nil {
+		WHERE org_id = ? AND direction = ? AND state IN (?, ?, ?, ?) AND deadline IS NOT NULL AND deadline < ?
+		ORDER BY deadline, id`, orgID, string(document.Incoming), string(document.StateRegistered),
+		string(document.StateRouted), string(document.StateAssigned), string(document.StateInProgress),
+		micros(now)); err != nil {
 		return nil, dbError("overdue documents", err, "documents")
 	}
 	return documentsOf(rows), nil

@@ -42,6 +42,18 @@ func registerArrival[T Tx](ctx context.Context, tx T, in *document.Document, now
 	return nil
 }
 
+// routeBy is when a document received at now must have been presented to a
+// leader: urgent ones the same day, others by the end of the next working
+// day (Decree 30/2020, Article 24). Until assignment it is the document's
+// deadline, so late routing shows in the overdue list.
+func (s *Service[T]) routeBy(now time.Time, u document.Urgency) time.Time {
+	days := 1
+	if u.Urgent() {
+		days = 0
+	}
+	return s.calendar.Deadline(now, days).UTC()
+}
+
 // RegisterIncoming records a received document with its arrival number. The
 // clerk of the receiving unit does it. Documents already registered with the
 // same sender and number/symbol are returned as a warning (they may be a
@@ -76,6 +88,7 @@ func (s *Service[T]) RegisterIncoming(ctx context.Context, a Actor, in IncomingI
 		if err := in.File.version("pending", document.VersionReceived, user.ID).Validate(); err != nil {
 			return err
 		}
+		d.Deadline = s.routeBy(now, d.Urgency)
 		if duplicates, err = tx.IncomingDuplicates(ctx, d.OrgID, d.SenderName, d.Symbol); err != nil {
 			return err
 		}

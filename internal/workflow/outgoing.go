@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"vanban/internal/document"
 )
@@ -487,7 +488,7 @@ func (s *Service[T]) Issue(ctx context.Context, a Actor, docID string) (*documen
 		})
 		var delivered []string
 		for _, u := range units {
-			in, err := c.deliver(org, sealed, u)
+			in, err := c.deliver(org, sealed, u, s.routeBy(c.now, c.doc.Urgency))
 			if err != nil {
 				return err
 			}
@@ -499,12 +500,12 @@ func (s *Service[T]) Issue(ctx context.Context, a Actor, docID string) (*documen
 }
 
 // deliver registers the incoming copy of c.doc at a recipient unit.
-func (c *call[T]) deliver(from *document.Organization, sealed *document.Version, unit *document.Unit) (*document.Document, error) {
+func (c *call[T]) deliver(from *document.Organization, sealed *document.Version, unit *document.Unit, routeBy time.Time) (*document.Document, error) {
 	in := &document.Document{
 		OrgID: unit.OrgID, UnitID: unit.ID, Direction: document.Incoming, TypeCode: c.doc.TypeCode,
 		Subject: c.doc.Subject, Urgency: c.doc.Urgency, Confidentiality: c.doc.Confidentiality,
 		CreatedBy: c.user.ID, SourceID: c.doc.ID, SenderName: from.Name, Symbol: c.doc.Symbol,
-		SenderDate: c.doc.NumberedAt, ReceivedAt: c.now,
+		SenderDate: c.doc.NumberedAt, ReceivedAt: c.now, Deadline: routeBy,
 	}
 	if err := registerArrival(c.ctx, c.tx, in, c.now); err != nil {
 		return nil, err

@@ -412,11 +412,21 @@ func TestIncomingFlow(t *testing.T) {
 		if len(over) != 0 {
 			t.Errorf("overdue before deadline: %d", len(over))
 		}
+		// The second copy, hỏa tốc, had to be routed the day it arrived.
+		if want := time.Date(2026, 2, 13, 23, 59, 59, 0, document.VietnamTime); !again.Deadline.Equal(want) {
+			t.Errorf("route-by deadline %v, want %v", again.Deadline, want)
+		}
+		w.now = time.Date(2026, 2, 14, 8, 0, 0, 0, document.VietnamTime)
+		over, err = w.svc.Overdue(ctx, as(w.clerkB), w.orgB.ID)
+		w.must(err)
+		if len(over) != 1 || over[0].ID != again.ID {
+			t.Errorf("overdue routing: %v", over)
+		}
 		w.now = time.Date(2026, 2, 25, 8, 0, 0, 0, document.VietnamTime)
 		over, err = w.svc.Overdue(ctx, as(w.clerkB), w.orgB.ID)
 		w.must(err)
-		if len(over) != 1 || over[0].ID != d.ID {
-			t.Errorf("overdue after deadline: %v", over)
+		if len(over) != 2 || over[0].ID != again.ID || over[1].ID != d.ID {
+			t.Errorf("overdue after handling deadline: %v", over)
 		}
 		_, err = w.svc.Overdue(ctx, as(w.handlerB), w.orgB.ID)
 		wantCode(t, err, document.EFORBIDDEN)
@@ -441,8 +451,8 @@ func TestIncomingFlow(t *testing.T) {
 		}
 		over, err = w.svc.Overdue(ctx, as(w.clerkB), w.orgB.ID)
 		w.must(err)
-		if len(over) != 0 {
-			t.Errorf("completed document still overdue")
+		if len(over) != 1 || over[0].ID != again.ID {
+			t.Errorf("completed document still overdue: %v", over)
 		}
 	})
 }
