@@ -238,3 +238,10 @@ func TestTruncated(t *testing.T) {
 		}
 	}
 }
+
+func TestXRefSubsectionOffByOne(t *testing.T) {
+	base := basePDF(1)
+	bad := bytes.Replace(base, []byte("xref\n0 "), []byte("xref\n1 "), 1)
+	r := openBytes(t, bad)
+	readAll(t, r)
+}

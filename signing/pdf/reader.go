@@ -322,6 +322,7 @@ func (r *Reader) readTable(lx *lexer) (*Dict, int64, error) {
 		if c.kind != tInt || t.i < 0 || c.i < 0 || t.i+c.i > 1<<32 {
 			return nil, 0, malformed(t.off, "bad xref subsection header")
 		}
+		start := t.i
 		for k := int64(0); k < c.i; k++ {
 			o, err1 := lx.next()
 			g, err2 := lx.next()
@@ -332,7 +333,12 @@ func (r *Reader) readTable(lx *lexer) (*Dict, int64, error) {
 			if o.kind != tInt || g.kind != tInt || f.kind != tKeyword || o.i < 0 || g.i < 0 || g.i > 65535 {
 				return nil, 0, malformed(o.off, "bad xref entry")
 			}
-			num := uint32(t.i + k)
+			if k == 0 && start == 1 && o.i == 0 && g.i == 65535 && f.is("f") {
+				// A known producer bug: "1 n" header over a table that
+				// starts with the free-list head of object 0.
+				start = 0
+			}
+			num := uint32(start + k)
 			switch string(f.b) {
 			case "n":
 				if o.i == 0 || o.i >= r.size {

@@ -103,7 +103,7 @@ func realPDFs(t *testing.T, maxFiles int) []fixture {
 			return nil
 		}
 		info, err := d.Info()
-		if err != nil || info.Size() > 2<<20 {
+		if err != nil || info.Size() > 4<<20 {
 			return nil
 		}
 		b, err := os.ReadFile(p)
@@ -123,7 +123,7 @@ func TestFixturesRoundTrip(t *testing.T) {
 }
 
 func TestRealPDFsRoundTrip(t *testing.T) {
-	files := realPDFs(t, 12)
+	files := realPDFs(t, 64)
 	if len(files) == 0 {
 		t.Skip("no PDFs under /usr/share/doc")
 	}
