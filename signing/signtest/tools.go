@@ -44,11 +44,17 @@ func RequireTool(tb testing.TB, name string) string {
 	if pkg, ok := debianPackage[name]; ok {
 		reason += fmt.Sprintf(" (Debian package %s)", pkg)
 	}
+	skipOrFail(tb, reason)
+	return ""
+}
+
+// skipOrFail skips the test with reason, or fails it when VANBAN_REQUIRE_SERVICES=1.
+func skipOrFail(tb testing.TB, reason string) {
+	tb.Helper()
 	if os.Getenv(RequireServicesEnv) == "1" {
 		tb.Fatalf("%s and %s=1", reason, RequireServicesEnv)
 	}
 	tb.Skip(reason)
-	return ""
 }
 
 // toolTimeout bounds every tool run: a validator that hangs must fail the test, not the CI job.
