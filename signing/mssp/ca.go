@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"sync"
 	"time"
 
 	"vanban/signing/etsi204/wire"
@@ -24,19 +23,12 @@ import (
 // the same test root as everything else.
 type IssuerFunc func(msisdn, commonName string, ec bool) (crypto.Signer, []*x509.Certificate, error)
 
-// devCA is the simulator's own in-memory CA, used when Options.Issuer is nil.
-type devCA struct {
-	key  *ecdsa.PrivateKey
-	cert *x509.Certificate
-
-	mu     sync.Mutex
-	serial int64
-}
-
-func newDevCA() (*devCA, error) {
+// newDevCA makes the simulator's own in-memory CA, used when
+// Options.Issuer is nil.
+func newDevCA() (*x509.Certificate, crypto.Signer, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
@@ -54,48 +46,72 @@ func newDevCA() (*devCA, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &devCA{key: key, cert: cert, serial: 1}, nil
+	return cert, key, nil
 }
 
-func (ca *devCA) issue(msisdn, commonName string, ec bool) (crypto.Signer, []*x509.Certificate, error) {
-	key, err := newKey(ec)
-	if err != nil {
-		return nil, nil, err
+// CAIssuer returns an IssuerFunc that issues SIM certificates from a CA
+// whose key we hold, such as the development PKI's issuing CA. caChain is
+// that CA's certificate followed by its own issuers, if any; the issued
+// chains are the leaf followed by caChain. Serial numbers are random, so a
+// persistent CA never issues the same one twice across restarts.
+func CAIssuer(caChain []*x509.Certificate, caKey crypto.Signer) (IssuerFunc, error) {
+	if len(caChain) == 0 || caKey == nil {
+		return nil, errors.New("mssp: CAIssuer needs the CA certificate and key")
 	}
-	ca.mu.Lock()
-	ca.serial++
-	serial := ca.serial
-	ca.mu.Unlock()
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject: pkix.Name{
-			Country:      []string{"VN"},
-			Organization: []string{"vanban MSSP simulator"},
-			CommonName:   commonName,
-			// Vietnamese mobile PKI certificates name the subscriber's
-			// number; the UID attribute is where it usually goes.
-			ExtraNames: []pkix.AttributeTypeAndValue{{Type: asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}, Value: "MSISDN:" + msisdn}},
-		},
-		NotBefore: now.Add(-time.Hour),
-		NotAfter:  now.AddDate(2, 0, 0),
-		KeyUsage:  x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
+	ca := caChain[0]
+	if !ca.IsCA || ca.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return nil, errors.New("mssp: CAIssuer: " + ca.Subject.CommonName + " is not a CA certificate allowed to sign certificates")
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
-	if err != nil {
-		return nil, nil, err
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	if pub, ok := caKey.Public().(equaler); !ok || !pub.Equal(ca.PublicKey) {
+		return nil, errors.New("mssp: CAIssuer: key does not match the CA certificate")
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, nil, err
-	}
-	return key, []*x509.Certificate{cert, ca.cert}, nil
+	chain := append([]*x509.Certificate(nil), caChain...)
+	return func(msisdn, commonName string, ec bool) (crypto.Signer, []*x509.Certificate, error) {
+		key, err := newKey(ec)
+		if err != nil {
+			return nil, nil, err
+		}
+		serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+		if err != nil {
+			return nil, nil, err
+		}
+		now := time.Now()
+		notAfter := now.AddDate(2, 0, 0)
+		if notAfter.After(ca.NotAfter) {
+			notAfter = ca.NotAfter
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber: serial.Add(serial, big.NewInt(1)), // never zero
+			Subject: pkix.Name{
+				Country:      []string{"VN"},
+				Organization: []string{"vanban MSSP simulator"},
+				CommonName:   commonName,
+				// Vietnamese mobile PKI certificates name the
+				// subscriber's number; the UID attribute is where it
+				// usually goes.
+				ExtraNames: []pkix.AttributeTypeAndValue{{Type: asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}, Value: "MSISDN:" + msisdn}},
+			},
+			NotBefore: now.Add(-time.Hour),
+			NotAfter:  notAfter,
+			KeyUsage:  x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, nil, err
+		}
+		return key, append([]*x509.Certificate{cert}, chain...), nil
+	}, nil
 }
 
 func newKey(ec bool) (crypto.Signer, error) {

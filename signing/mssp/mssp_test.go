@@ -553,3 +553,61 @@ func TestIndexPage(t *testing.T) {
 		t.Fatalf("open phone: %s -> %q", resp.Status, resp.Header.Get("Location"))
 	}
 }
+
+func TestCAIssuer(t *testing.T) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Vanban Test Root CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &caKey.PublicKey, caKey)
+	ca, _ := x509.ParseCertificate(der)
+
+	issue, err := mssp.CAIssuer([]*x509.Certificate{ca}, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, ts := start(t, mssp.Options{Issuer: issue, AutoApprove: true})
+	roots := x509.NewCertPool()
+	roots.AddCert(ca)
+	serials := map[string]bool{}
+	for _, msisdn := range []string{"84918000001", "84918000002"} {
+		chain, err := srv.Certificates(msisdn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(chain) != 2 || !chain[1].Equal(ca) {
+			t.Fatalf("%s: chain of %d, want leaf + CA", msisdn, len(chain))
+		}
+		if _, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+			t.Fatalf("%s: %v", msisdn, err)
+		}
+		if !chain[0].NotAfter.After(time.Now()) || chain[0].NotAfter.After(ca.NotAfter) {
+			t.Errorf("%s: leaf valid until %v, CA until %v", msisdn, chain[0].NotAfter, ca.NotAfter)
+		}
+		serials[chain[0].SerialNumber.String()] = true
+	}
+	if len(serials) != 2 {
+		t.Error("two SIMs got the same serial number")
+	}
+	// And it signs end to end.
+	c := client(t, ts.URL)
+	sess, _, _ := startRequest(t, c, "84918000001", "Ký")
+	if _, err := outcome(t, c, sess); err != nil {
+		t.Fatal(err)
+	}
+
+	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if _, err := mssp.CAIssuer([]*x509.Certificate{ca}, otherKey); err == nil {
+		t.Error("CAIssuer accepted a key that does not match the CA")
+	}
+	leaf, _ := srv.Certificates("84918000001")
+	if _, err := mssp.CAIssuer(leaf[:1], caKey); err == nil {
+		t.Error("CAIssuer accepted an end-entity certificate as CA")
+	}
+	if _, err := mssp.CAIssuer(nil, caKey); err == nil {
+		t.Error("CAIssuer accepted no certificate")
+	}
+}

@@ -90,7 +90,7 @@ type Options struct {
 type Server struct {
 	opts Options
 	mux  *http.ServeMux
-	ca   *devCA // nil with an external Issuer
+	ca   *x509.Certificate // the in-memory CA; nil with an external Issuer
 	log  *slog.Logger
 
 	rogueMu sync.Mutex
@@ -196,12 +196,16 @@ func NewServer(opts Options) (*Server, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if opts.Issuer == nil {
-		ca, err := newDevCA()
+		caCert, caKey, err := newDevCA()
 		if err != nil {
 			return nil, fmt.Errorf("mssp: development CA: %w", err)
 		}
-		s.ca = ca
-		s.opts.Issuer = ca.issue
+		issuer, err := CAIssuer([]*x509.Certificate{caCert}, caKey)
+		if err != nil {
+			return nil, err
+		}
+		s.ca = caCert
+		s.opts.Issuer = issuer
 	}
 	s.routes()
 	return s, nil
@@ -224,10 +228,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // CACertificate returns the in-memory development CA, or nil when an
 // external Issuer is configured.
 func (s *Server) CACertificate() *x509.Certificate {
-	if s.ca == nil {
-		return nil
-	}
-	return s.ca.cert
+	return s.ca
 }
 
 // TLSConfig returns a server TLS configuration presenting cert that asks
