@@ -34,6 +34,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/lifecycle"
 
 	"vanban/storage"
 )
@@ -156,6 +157,11 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		if err != nil && !isCode(err, "BucketAlreadyOwnedByYou") {
 			return nil, storage.E("open", "", nil, fmt.Errorf("s3: creating bucket %s: %w", opts.Bucket, err))
 		}
+		if err == nil {
+			if err := c.SetBucketLifecycle(ctx, opts.Bucket, cleanupRules(opts.Prefix)); err != nil {
+				return nil, storage.E("open", "", nil, fmt.Errorf("s3: setting lifecycle of %s: %w", opts.Bucket, err))
+			}
+		}
 	}
 	lock, _, _, _, err := c.GetObjectLockConfig(ctx, opts.Bucket)
 	switch {
@@ -169,6 +175,23 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// cleanupRules make the server remove the temporary objects of
+// content-addressed puts that a crashed process leaves behind. Nothing else
+// expires: documents are kept until deleted. Unfinished multipart uploads
+// are not covered: MinIO rejects the AbortIncompleteMultipartUpload rule and
+// removes them itself after 24 h; on AWS, add that rule to the bucket.
+func cleanupRules(prefix string) *lifecycle.Configuration {
+	cfg := lifecycle.NewConfiguration()
+	cfg.Rules = []lifecycle.Rule{{
+		ID:                          "vanban-expire-temporary-uploads",
+		Status:                      "Enabled",
+		RuleFilter:                  lifecycle.Filter{Prefix: prefix + tmpDir},
+		Expiration:                  lifecycle.Expiration{Days: 1},
+		NoncurrentVersionExpiration: lifecycle.NoncurrentVersionExpiration{NoncurrentDays: 1},
+	}}
+	return cfg
 }
 
 // checkNotPublic refuses a bucket whose policy lets anyone read: official

@@ -265,3 +265,35 @@ func TestOpenURL(t *testing.T) {
 		t.Errorf("Open without credentials = %v", err)
 	}
 }
+
+func TestCreatedBucket(t *testing.T) {
+	srv := s3test.StartServer(t)
+	bucket := "vanban-new-" + strings.TrimSuffix(randomPrefix(), "/")
+	s, err := s3.New(t.Context(), s3.Options{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Bucket: bucket, Prefix: "docs/", CreateBucket: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Client().RemoveBucketWithOptions(context.Background(), bucket, minio.RemoveBucketOptions{ForceDelete: true})
+	})
+	if !s.Locking() {
+		t.Fatal("created bucket has no Object Lock")
+	}
+	cfg, err := s.Client().GetBucketLifecycle(t.Context(), bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tmpRule bool
+	for _, r := range cfg.Rules {
+		tmpRule = tmpRule || r.RuleFilter.Prefix == "docs/.tmp/" && r.Expiration.Days == 1 && r.NoncurrentVersionExpiration.NoncurrentDays == 1
+		if r.RuleFilter.Prefix != "docs/.tmp/" && (r.Expiration.Days != 0 || r.NoncurrentVersionExpiration.NoncurrentDays != 0) {
+			t.Errorf("rule %s expires documents", r.ID)
+		}
+	}
+	if !tmpRule {
+		t.Fatalf("lifecycle rules: %+v", cfg.Rules)
+	}
+	if p, err := s.Client().GetBucketPolicy(t.Context(), bucket); p != "" || err != nil {
+		t.Fatalf("created bucket has a policy: %q, %v", p, err)
+	}
+}
