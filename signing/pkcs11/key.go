@@ -34,14 +34,17 @@ type Key struct {
 	ctx        *p11.Ctx
 	slot       uint
 	pin        string
-	handle     p11.ObjectHandle
 	pub        crypto.PublicKey
 	cert       *x509.Certificate
 	alwaysAuth bool
 	label      string
 
+	// loginMu guards the login session and the key handle, which both
+	// change when the token was reset under us (see recover).
 	loginMu      sync.Mutex
 	loginSession p11.SessionHandle
+	handle       p11.ObjectHandle
+	keyTemplate  []*p11.Attribute
 
 	idle    chan p11.SessionHandle
 	permits chan struct{} // one per open pooled session
@@ -104,6 +107,7 @@ func (k *Key) open(cfg Config) error {
 	if len(cfg.ID) > 0 {
 		tmpl = append(tmpl, p11.NewAttribute(p11.CKA_ID, cfg.ID))
 	}
+	k.keyTemplate = tmpl
 	handles, err := findObjects(k.ctx, sh, tmpl)
 	if err != nil {
 		return mapError("finding the private key", err)
@@ -201,8 +205,8 @@ func (k *Key) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	sig, err := k.withSession(func(sh p11.SessionHandle) ([]byte, error) {
-		if err := k.ctx.SignInit(sh, mech, k.handle); err != nil {
+	sig, err := k.withSession(func(sh p11.SessionHandle, key p11.ObjectHandle) ([]byte, error) {
+		if err := k.ctx.SignInit(sh, mech, key); err != nil {
 			return nil, err
 		}
 		if k.alwaysAuth {
@@ -323,10 +327,12 @@ func pssSaltLength(opts *rsa.PSSOptions, pub *rsa.PublicKey, hash crypto.Hash) (
 	return 0, &signing.Error{Kind: signing.KindBadRequest, Provider: Scheme, Message: fmt.Sprintf("PSS salt length %d does not fit the key", opts.SaltLength)}
 }
 
-// withSession runs op on a pooled session. A session that broke is closed
-// and op retried once on a fresh one; a lost login is restored and op
-// retried once.
-func (k *Key) withSession(op func(p11.SessionHandle) ([]byte, error)) ([]byte, error) {
+// withSession runs op on a pooled session with the key's handle. When the
+// token was reset under us (HSM failover, token re-inserted, every session
+// closed) the pooled sessions, the login and even the key's handle are
+// gone; withSession throws the sessions away, logs in again, finds the key
+// again and retries, so one reset costs one slow signature, not an outage.
+func (k *Key) withSession(op func(p11.SessionHandle, p11.ObjectHandle) ([]byte, error)) ([]byte, error) {
 	k.mu.Lock()
 	if k.closed {
 		k.mu.Unlock()
@@ -337,12 +343,15 @@ func (k *Key) withSession(op func(p11.SessionHandle) ([]byte, error)) ([]byte, e
 	defer k.inFlight.Done()
 
 	var lastErr error
-	for attempt := 0; attempt < 2; attempt++ {
+	for attempt := 0; attempt < 3; attempt++ {
 		sh, err := k.acquire()
 		if err != nil {
 			return nil, err
 		}
-		out, err := op(sh)
+		k.loginMu.Lock()
+		key := k.handle
+		k.loginMu.Unlock()
+		out, err := op(sh, key)
 		// After a failed C_SignInit/C_Login/C_Sign an operation may still be
 		// active on the session; a fresh session is cheaper than finding out.
 		k.releaseSession(sh, err != nil)
@@ -351,11 +360,12 @@ func (k *Key) withSession(op func(p11.SessionHandle) ([]byte, error)) ([]byte, e
 		}
 		lastErr = err
 		switch {
-		case isCode(err, p11.CKR_USER_NOT_LOGGED_IN):
-			if lerr := k.relogin(); lerr != nil {
-				return nil, lerr
-			}
 		case sessionBroken(err):
+			k.flushIdle() // the other pooled sessions died with this one
+		case isCode(err, p11.CKR_USER_NOT_LOGGED_IN), isCode(err, p11.CKR_OBJECT_HANDLE_INVALID), isCode(err, p11.CKR_KEY_HANDLE_INVALID):
+			if rerr := k.recover(); rerr != nil {
+				return nil, rerr
+			}
 		default:
 			return nil, err
 		}
@@ -363,7 +373,8 @@ func (k *Key) withSession(op func(p11.SessionHandle) ([]byte, error)) ([]byte, e
 	return nil, lastErr
 }
 
-func (k *Key) relogin() error {
+// recover restores the login session, the login and the key handle.
+func (k *Key) recover() error {
 	k.loginMu.Lock()
 	defer k.loginMu.Unlock()
 	if _, err := k.ctx.GetSessionInfo(k.loginSession); err != nil {
@@ -373,7 +384,31 @@ func (k *Key) relogin() error {
 		}
 		k.loginSession = sh
 	}
-	return k.login()
+	if err := k.login(); err != nil {
+		return err
+	}
+	handles, err := findObjects(k.ctx, k.loginSession, k.keyTemplate)
+	if err != nil {
+		return mapError("finding the private key again", err)
+	}
+	if len(handles) != 1 {
+		return &signing.Error{Kind: signing.KindNoCertificate, Provider: Scheme, Message: fmt.Sprintf("after a token reset %d private keys match, want 1", len(handles))}
+	}
+	k.handle = handles[0]
+	return nil
+}
+
+// flushIdle closes the idle pooled sessions.
+func (k *Key) flushIdle() {
+	for {
+		select {
+		case sh := <-k.idle:
+			_ = k.ctx.CloseSession(sh)
+			<-k.permits
+		default:
+			return
+		}
+	}
 }
 
 func (k *Key) acquire() (p11.SessionHandle, error) {
@@ -418,16 +453,7 @@ func (k *Key) Close() error {
 		close(k.done)
 		k.mu.Unlock()
 		k.inFlight.Wait()
-		for {
-			select {
-			case sh := <-k.idle:
-				_ = k.ctx.CloseSession(sh)
-				<-k.permits
-				continue
-			default:
-			}
-			break
-		}
+		k.flushIdle()
 		_ = k.ctx.CloseSession(k.loginSession)
 		k.closeErr = k.mod.release()
 	})

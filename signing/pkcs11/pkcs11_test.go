@@ -294,3 +294,43 @@ func mustURL(tb testing.TB, raw string) *url.URL {
 	}
 	return u
 }
+
+func TestRecoversAfterTokenReset(t *testing.T) {
+	f := softHSM(t)
+	for _, object := range []string{"seal-rsa", "seal-ec"} {
+		t.Run(object, func(t *testing.T) {
+			p := openProvider(t, f.uri("vanban;object="+object, "pin-value=1234&max-sessions=2"))
+			d := sha256.Sum256([]byte("before"))
+			// Fill the pool so the reset leaves stale sessions in it.
+			if _, err := p.Key().Sign(rand.Reader, d[:], crypto.SHA256); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Key().DropAllSessions(); err != nil {
+				t.Fatal(err)
+			}
+			d = sha256.Sum256([]byte("after"))
+			sig, err := p.Key().Sign(rand.Reader, d[:], crypto.SHA256)
+			if err != nil {
+				t.Fatalf("sign after token reset: %v", err)
+			}
+			chain, _ := p.Certificates(context.Background(), "")
+			alg, _ := signing.AlgorithmFor(chain[0])
+			if err := signing.VerifySignature(chain[0], crypto.SHA256, alg, d[:], sig); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestSlotSelection(t *testing.T) {
+	f := softHSM(t)
+	_, err := signing.Open("pkcs11:slot-id=424242;object=seal-rsa?module-path="+f.module+"&pin-value=1234", nil)
+	if signing.KindOf(err) != signing.KindUnreachable {
+		t.Fatalf("err = %v, want unreachable", err)
+	}
+	// The same token by label and by a serial that does not match.
+	_, err = signing.Open("pkcs11:token=vanban;serial=0000;object=seal-rsa?module-path="+f.module+"&pin-value=1234", nil)
+	if signing.KindOf(err) != signing.KindUnreachable {
+		t.Fatalf("err = %v, want unreachable", err)
+	}
+}
