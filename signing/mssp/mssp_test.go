@@ -611,3 +611,46 @@ func TestCAIssuer(t *testing.T) {
 		t.Error("CAIssuer accepted no certificate")
 	}
 }
+
+func TestKeyDirKeepsSIMsAcrossRestarts(t *testing.T) {
+	dir := t.TempDir()
+	first, err := mssp.NewServer(mssp.Options{KeyDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := first.Certificates("84919000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another process (another in-memory CA) finds the same SIM.
+	second, ts := start(t, mssp.Options{KeyDir: dir, AutoApprove: true})
+	b, err := second.Certificates("84919000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a[0].Equal(b[0]) {
+		t.Fatal("the SIM got a new certificate after a restart")
+	}
+	c := client(t, ts.URL)
+	sess, req, cert := startRequest(t, c, "84919000001", "Ký")
+	res, err := outcome(t, c, sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cert.Equal(a[0]) || signing.VerifySignature(cert, req.Hash, req.Algorithm, req.Digest, res.Signature) != nil {
+		t.Fatal("restored SIM does not sign with its certificate's key")
+	}
+
+	// A phone configured for another key type gets a new SIM.
+	third, err := mssp.NewServer(mssp.Options{KeyDir: dir, Phones: map[string]mssp.PhoneConfig{"84919000001": {Key: mssp.KeyRSA}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c3, err := third.Certificates("84919000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c3[0].PublicKeyAlgorithm != x509.RSA {
+		t.Fatalf("key type %v, want RSA", c3[0].PublicKeyAlgorithm)
+	}
+}

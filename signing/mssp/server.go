@@ -66,6 +66,10 @@ type Options struct {
 	ClientCAs         *x509.CertPool
 	// Issuer issues SIM keys; nil uses an in-memory development CA.
 	Issuer IssuerFunc
+	// KeyDir, if set, keeps each SIM's key and chain in KeyDir/<msisdn>.pem
+	// so that phones keep their certificates across restarts. A file whose
+	// certificate expired or whose key type no longer fits is replaced.
+	KeyDir string
 	// Phones configures individual numbers; others get the defaults.
 	Phones map[string]PhoneConfig
 	// DefaultPIN is the PIN of unconfigured phones; default "1234".
@@ -336,22 +340,39 @@ func (p *phone) ec() bool {
 // generation takes a while and must not stall other phones.
 func (s *Server) ensureKey(p *phone) error {
 	p.keyOnce.Do(func() {
+		if s.opts.KeyDir != "" {
+			if key, chain, ok := loadSIM(s.opts.KeyDir, p.msisdn, p.ec()); ok {
+				p.key, p.chain = key, chain
+				return
+			}
+		}
 		key, chain, err := s.opts.Issuer(p.msisdn, p.cfg.Name, p.ec())
 		switch {
 		case err != nil:
 			p.keyErr = fmt.Errorf("mssp: issuing the SIM key of %s: %w", p.msisdn, err)
+			return
 		case key == nil || len(chain) == 0:
 			p.keyErr = fmt.Errorf("mssp: issuer returned no key or certificate for %s", p.msisdn)
-		default:
-			type equaler interface{ Equal(crypto.PublicKey) bool }
-			if eq, ok := key.Public().(equaler); !ok || !eq.Equal(chain[0].PublicKey) {
-				p.keyErr = fmt.Errorf("mssp: issuer returned a certificate that does not match the key of %s", p.msisdn)
+			return
+		case !keyMatches(key, chain[0]):
+			p.keyErr = fmt.Errorf("mssp: issuer returned a certificate that does not match the key of %s", p.msisdn)
+			return
+		}
+		if s.opts.KeyDir != "" {
+			if err := saveSIM(s.opts.KeyDir, p.msisdn, key, chain); err != nil {
+				p.keyErr = fmt.Errorf("mssp: saving the SIM key of %s: %w", p.msisdn, err)
 				return
 			}
-			p.key, p.chain = key, chain
 		}
+		p.key, p.chain = key, chain
 	})
 	return p.keyErr
+}
+
+func keyMatches(key crypto.Signer, cert *x509.Certificate) bool {
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	eq, ok := key.Public().(equaler)
+	return ok && eq.Equal(cert.PublicKey)
 }
 
 // rogueKey is the key the "wrong key" scenario signs with.
