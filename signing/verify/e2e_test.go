@@ -399,3 +399,21 @@ func TestParsePDFDate(t *testing.T) {
 		}
 	}
 }
+
+func TestRevokedTSA(t *testing.T) {
+	w := newWorld(t)
+	src := corpusPDF(t, "libreoffice-writer.pdf")
+	bt := sign(t, src, w.key, w.chain, pades.Options{Level: pades.LevelBT, TSA: w.tsa()})
+	opts := Options{Roots: w.pki.Roots(), Online: true}
+	expect(t, check(t, bt, opts).Signatures[0], TotalPassed, "", "B-T")
+	if err := w.pki.Revoke(w.pki.TSAChain()[0].SerialNumber, 1); err != nil {
+		t.Fatal(err)
+	}
+	// The time-stamp no longer proves anything: the signature is judged
+	// now, as a B-B one.
+	s := check(t, bt, opts).Signatures[0]
+	expect(t, s, TotalPassed, "", "B-B")
+	if s.Timestamp == nil || s.Timestamp.Valid || s.BestSignatureTime.Equal(s.Timestamp.Time) {
+		t.Fatalf("timestamp still trusted: %+v", s.Timestamp)
+	}
+}

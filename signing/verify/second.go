@@ -23,21 +23,33 @@ func (v *validator) second(ps *parsed, docMDP int) {
 		return
 	}
 
+	// The TSA of the signature time-stamp must not be revoked at the time
+	// it is judged (a later archive time-stamp, or now).
+	tsaStatusKnown := true
+	if !ps.tsTime.IsZero() && rep.Type == "signature" {
+		at := v.laterPOE(ps)
+		if at.IsZero() {
+			at = v.now
+		}
+		tr := v.pathRevocation(ps.tsaPath, at, nil)
+		switch {
+		case tr.revoked:
+			ps.tsTime = time.Time{}
+			rep.Timestamp.Valid = false
+			rep.Timestamp.Detail = "the TSA certificate is revoked"
+			rep.Warnings = append(rep.Warnings, "signature time-stamp not valid: the TSA certificate is revoked")
+		case tr.unknown:
+			tsaStatusKnown = false
+			rep.Warnings = append(rep.Warnings, "revocation status of the time-stamping authority is unknown")
+		}
+		tsaStatusKnown = tsaStatusKnown && !tr.online
+	}
+
 	// Best signature time: the signature's own time-stamp, else the first
 	// valid document time-stamp over a later revision.
 	poe := ps.tsTime
 	if poe.IsZero() || rep.Type == "document-timestamp" {
-		poe = time.Time{}
-		for _, o := range v.all {
-			if o != ps && o.rep.Type == "document-timestamp" && !o.tsTime.IsZero() && o.revIndex > ps.revIndex && !o.failed {
-				if poe.IsZero() || o.tsTime.Before(poe) {
-					poe = o.tsTime
-				}
-			}
-		}
-		if rep.Type != "document-timestamp" && !ps.tsTime.IsZero() {
-			poe = ps.tsTime
-		}
+		poe = v.laterPOE(ps)
 	}
 	valTime := v.now
 	if !poe.IsZero() {
@@ -87,51 +99,21 @@ func (v *validator) second(ps *parsed, docMDP int) {
 	}
 
 	// Revocation of every certificate of the path but the anchor.
-	revokedAt, unknown, onlineUsed := false, false, false
-	ev := v.dss
+	var crls [][]byte
 	if len(ps.sd.CRLs) > 0 {
-		ev.Merge(revocation.Evidence{CRLs: ps.sd.CRLs})
+		crls = ps.sd.CRLs
 	}
-	for i := 0; i+1 < len(path); i++ {
-		cert, issuer := path[i], path[i+1]
-		rr := RevocationReport{Subject: cert.Subject.String()}
-		if len(cert.OCSPServer) == 0 && len(cert.CRLDistributionPoints) == 0 {
-			rr.NotApplicable = true
-			rep.Revocation = append(rep.Revocation, rr)
-			continue
-		}
-		st, _ := revocation.Check(cert, issuer, ev, valTime)
-		if st.Source == "ocsp-nocheck" {
-			rr.NotApplicable = true
-		}
-		if st.State == revocation.Unknown && v.opts.Online {
-			fetched, _ := revocation.Fetch(v.ctx, cert, issuer, v.opts.HTTPClient)
-			merged := ev
-			merged.Merge(fetched)
-			if st2, _ := revocation.Check(cert, issuer, merged, valTime); st2.State != revocation.Unknown {
-				st, rr.Online, onlineUsed = st2, true, true
-			}
-		}
-		rr.Status = st
-		switch st.State {
-		case revocation.Revoked:
-			revokedAt = true
-		case revocation.Unknown:
-			unknown = true
-		case revocation.Good:
-			if !st.RevokedAt.IsZero() {
-				rep.Warnings = append(rep.Warnings, cert.Subject.CommonName+" was revoked after the signature was proven to exist")
-			}
-		}
-		rep.Revocation = append(rep.Revocation, rr)
-	}
+	pr := v.pathRevocation(path, valTime, crls)
+	rep.Revocation = pr.reports
+	rep.Warnings = append(rep.Warnings, pr.warnings...)
+	revokedAt, unknown, onlineUsed := pr.revoked, pr.unknown, pr.online
 
 	// PAdES level.
 	if rep.Type == "signature" && rep.SubFilter == "ETSI.CAdES.detached" && ps.sd.SigningCertificateV2 {
 		rep.Level = "B-B"
 		if !poe.IsZero() {
 			rep.Level = "B-T"
-			if v.hasDSS && len(path) > 0 && !revokedAt && !unknown && !onlineUsed {
+			if v.hasDSS && len(path) > 0 && !revokedAt && !unknown && !onlineUsed && tsaStatusKnown {
 				rep.Level = "B-LT"
 				if v.archiveTimestamped(ps) {
 					rep.Level = "B-LTA"
@@ -222,4 +204,71 @@ func (v *validator) modifications(ps *parsed, docMDP int) bool {
 		rep.Warnings = append(rep.Warnings, "form fields or annotations changed after signing")
 	}
 	return true
+}
+
+// laterPOE is the time of the earliest valid document time-stamp over a
+// revision after ps, zero if none.
+func (v *validator) laterPOE(ps *parsed) time.Time {
+	var poe time.Time
+	for _, o := range v.all {
+		if o != ps && o.rep.Type == "document-timestamp" && !o.tsTime.IsZero() && o.revIndex > ps.revIndex && !o.failed {
+			if poe.IsZero() || o.tsTime.Before(poe) {
+				poe = o.tsTime
+			}
+		}
+	}
+	return poe
+}
+
+// pathStatus is the revocation outcome for a certification path.
+type pathStatus struct {
+	reports  []RevocationReport
+	warnings []string
+	revoked  bool // some certificate revoked at or before the time
+	unknown  bool // some certificate's status could not be determined
+	online   bool // some status had to be fetched online
+}
+
+// pathRevocation checks every certificate of path but the anchor at time
+// at, from the DSS, extra CRLs, and online sources when allowed.
+func (v *validator) pathRevocation(path []*x509.Certificate, at time.Time, crls [][]byte) pathStatus {
+	var out pathStatus
+	ev := v.dss
+	if len(crls) > 0 {
+		ev.Merge(revocation.Evidence{CRLs: crls})
+	}
+	for i := 0; i+1 < len(path); i++ {
+		cert, issuer := path[i], path[i+1]
+		rr := RevocationReport{Subject: cert.Subject.String()}
+		if len(cert.OCSPServer) == 0 && len(cert.CRLDistributionPoints) == 0 {
+			rr.NotApplicable = true
+			out.reports = append(out.reports, rr)
+			continue
+		}
+		st, _ := revocation.Check(cert, issuer, ev, at)
+		if st.Source == "ocsp-nocheck" {
+			rr.NotApplicable = true
+		}
+		if st.State == revocation.Unknown && v.opts.Online {
+			fetched, _ := revocation.Fetch(v.ctx, cert, issuer, v.opts.HTTPClient)
+			merged := ev
+			merged.Merge(fetched)
+			if st2, _ := revocation.Check(cert, issuer, merged, at); st2.State != revocation.Unknown {
+				st, rr.Online, out.online = st2, true, true
+			}
+		}
+		rr.Status = st
+		switch st.State {
+		case revocation.Revoked:
+			out.revoked = true
+		case revocation.Unknown:
+			out.unknown = true
+		case revocation.Good:
+			if !st.RevokedAt.IsZero() {
+				out.warnings = append(out.warnings, cert.Subject.CommonName+" was revoked after the time the signature was proven to exist")
+			}
+		}
+		out.reports = append(out.reports, rr)
+	}
+	return out
 }

@@ -57,9 +57,10 @@ type parsed struct {
 	revEnd   int64 // end of the covered revision
 	revIndex int   // 0-based
 	sd       *cms.SignedData
-	token    *tsa.Token // document time-stamps
-	tsTime   time.Time  // valid time-stamp time (POE), zero if none
-	failed   bool       // format/integrity failure already decided
+	token    *tsa.Token          // document time-stamps
+	tsTime   time.Time           // valid time-stamp time (POE), zero if none
+	tsaPath  []*x509.Certificate // chain of the signature time-stamp's TSA
+	failed   bool                // format/integrity failure already decided
 }
 
 // Verify validates every signature of the PDF in ra. The error is only for
@@ -329,6 +330,12 @@ func (v *validator) first(f sigField) *parsed {
 		ps.fail(TotalFailed, FormatFailure, "%v", err)
 		return ps
 	}
+	// The gap must be this signature's own /Contents; otherwise the
+	// ByteRange could leave out some other part of the file unsigned.
+	if c, ok := sig.Get("Contents").(pdf.String); !ok || !bytes.Equal(bytes.TrimRight(c.Value, "\x00"), bytes.TrimRight(contents, "\x00")) {
+		ps.fail(TotalFailed, FormatFailure, "the bytes left out by /ByteRange are not this signature's /Contents")
+		return ps
+	}
 
 	switch sf {
 	case "ETSI.CAdES.detached", "adbe.pkcs7.detached":
@@ -410,13 +417,14 @@ func (v *validator) firstCMS(ps *parsed, br [4]int64, contents []byte) {
 			rep.Warnings = append(rep.Warnings, tr.Detail)
 			return
 		}
-		if _, err := tok.VerifyChain(v.roots(), v.extraCerts(sd)...); err != nil {
+		chains, err := tok.VerifyChain(v.roots(), v.extraCerts(sd)...)
+		if err != nil {
 			tr.Detail = err.Error()
 			rep.Warnings = append(rep.Warnings, "signature time-stamp not valid: "+err.Error())
 			return
 		}
 		tr.Valid = true
-		ps.tsTime = tok.Time
+		ps.tsTime, ps.tsaPath = tok.Time, chains[0]
 	}
 }
 
