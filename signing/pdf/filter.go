@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"compress/flate"
+	"compress/lzw"
 	"compress/zlib"
 	"encoding/ascii85"
 	"errors"
 	"io"
+
+	tifflzw "golang.org/x/image/tiff/lzw"
 )
 
 // Encoded returns the stream data still encoded with its filters but
@@ -82,6 +85,22 @@ func (s *Stream) decodedReader(limit int64, lc *loadCtx) (io.Reader, error) {
 			src = &asciiHexReader{r: bufio.NewReader(src)}
 		case "ASCII85Decode", "A85":
 			src = ascii85.NewDecoder(&a85Terminator{r: bufio.NewReader(src)})
+		case "LZWDecode", "LZW":
+			// EarlyChange 1 (the default) is the TIFF variant of LZW,
+			// EarlyChange 0 the GIF one.
+			early := int64(1)
+			if params[i] != nil {
+				if v, ok := params[i].Int("EarlyChange"); ok {
+					early = v
+				}
+			}
+			if early == 0 {
+				src = lzw.NewReader(src, lzw.MSB, 8)
+			} else {
+				src = tifflzw.NewReader(src, tifflzw.MSB, 8)
+			}
+		case "RunLengthDecode", "RL":
+			src = &runLengthReader{r: bufio.NewReader(src)}
 		case "Crypt":
 			// Decryption already happened (or /Identity asked for none).
 			continue
@@ -440,4 +459,47 @@ func abs(x int) int {
 		return -x
 	}
 	return x
+}
+
+// runLengthReader decodes RunLengthDecode: a length byte n, then n+1 literal
+// bytes (n < 128) or one byte repeated 257-n times (n > 128); 128 ends.
+type runLengthReader struct {
+	r       *bufio.Reader
+	pending []byte
+	buf     [128]byte
+	done    bool
+}
+
+func (rl *runLengthReader) Read(p []byte) (int, error) {
+	for len(rl.pending) == 0 {
+		if rl.done {
+			return 0, io.EOF
+		}
+		n, err := rl.r.ReadByte()
+		if err != nil || n == 128 {
+			rl.done = true
+			continue
+		}
+		if n < 128 {
+			k, err := io.ReadFull(rl.r, rl.buf[:int(n)+1])
+			rl.pending = rl.buf[:k]
+			if err != nil {
+				rl.done = true
+			}
+			continue
+		}
+		c, err := rl.r.ReadByte()
+		if err != nil {
+			rl.done = true
+			continue
+		}
+		cnt := 257 - int(n)
+		for i := 0; i < cnt; i++ {
+			rl.buf[i] = c
+		}
+		rl.pending = rl.buf[:cnt]
+	}
+	k := copy(p, rl.pending)
+	rl.pending = rl.pending[k:]
+	return k, nil
 }

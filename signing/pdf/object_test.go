@@ -2,6 +2,7 @@ package pdf
 
 import (
 	"bytes"
+	"compress/lzw"
 	"encoding/ascii85"
 	"errors"
 	"math"
@@ -203,6 +204,34 @@ func TestFilters(t *testing.T) {
 			t.Errorf("%s: %q, %v", tc.name, got, err)
 		}
 	}
+	var gif, tif bytes.Buffer
+	gw := lzw.NewWriter(&gif, lzw.MSB, 8)
+	gw.Write(bytes.Repeat(plain, 500))
+	gw.Close()
+	tif.Write(lzwEncodeEarly(bytes.Repeat(plain, 500)))
+	more := []struct {
+		name string
+		dict *Dict
+		data []byte
+	}{
+		{"lzw early 1", NewDict(DictEntry{"Filter", Name("LZWDecode")}), tif.Bytes()},
+		{"lzw early 0", NewDict(DictEntry{"Filter", Name("LZWDecode")}, DictEntry{"DecodeParms", NewDict(DictEntry{"EarlyChange", Integer(0)})}), gif.Bytes()},
+	}
+	for _, tc := range more {
+		got, err := NewStream(tc.dict, tc.data).Decoded(0)
+		if err != nil || !bytes.Equal(got, bytes.Repeat(plain, 500)) {
+			t.Errorf("%s: %d bytes, %v", tc.name, len(got), err)
+		}
+	}
+	// The variants differ once codes widen: the wrong one must not decode.
+	wrong := NewDict(DictEntry{"Filter", Name("LZWDecode")}, DictEntry{"DecodeParms", NewDict(DictEntry{"EarlyChange", Integer(0)})})
+	if got, err := NewStream(wrong, tif.Bytes()).Decoded(0); err == nil && bytes.Equal(got, bytes.Repeat(plain, 500)) {
+		t.Error("EarlyChange is ignored")
+	}
+	rl := []byte{2, 'a', 'b', 'c', 254, 'x', 0, 'z', 128, 'q'}
+	if got, err := NewStream(NewDict(DictEntry{"Filter", Name("RunLengthDecode")}), rl).Decoded(0); err != nil || string(got) != "abcxxxz" {
+		t.Errorf("run length: %q, %v", got, err)
+	}
 	if _, err := NewStream(NewDict(DictEntry{"Filter", Name("FlateDecode")}), flateBytes(make([]byte, 1000))).Decoded(999); !errors.Is(err, ErrLimit) {
 		t.Errorf("limit: %v", err)
 	}
@@ -287,4 +316,70 @@ func TestPredictors(t *testing.T) {
 	if got, err := NewStream(d, flateBytes(enc)).Decoded(0); err != nil || !bytes.Equal(got, data) {
 		t.Errorf("TIFF predictor: %v", err)
 	}
+}
+
+// lzwEncodeEarly is a test-side LZW encoder with EarlyChange 1 (codes widen
+// one entry early), the PDF default, which compress/lzw does not produce.
+// It tracks the decoder's state (hi, overflow) to pick each code's width.
+func lzwEncodeEarly(data []byte) []byte {
+	var out []byte
+	var acc uint64
+	var nbits uint
+	width, hi, overflow := uint(9), 257, 512
+	write := func(code int) {
+		acc = acc<<width | uint64(code)
+		nbits += width
+		for nbits >= 8 {
+			out = append(out, byte(acc>>(nbits-8)))
+			nbits -= 8
+		}
+	}
+	emit := func(code int) {
+		write(code)
+		hi++
+		if hi+1 >= overflow && width < 12 {
+			width++
+			overflow <<= 1
+		}
+	}
+	clear := func() {
+		write(256)
+		width, hi, overflow = 9, 257, 512
+	}
+	dict := map[string]int{}
+	next := 258
+	clear()
+	code := func(w string) int {
+		if len(w) == 1 {
+			return int(w[0])
+		}
+		return dict[w]
+	}
+	w := ""
+	for _, c := range data {
+		wc := w + string([]byte{c})
+		if _, ok := dict[wc]; ok || len(wc) == 1 {
+			w = wc
+			continue
+		}
+		emit(code(w))
+		dict[wc] = next
+		next++
+		w = string([]byte{c})
+		if next >= 4000 {
+			emit(code(w))
+			clear()
+			dict = map[string]int{}
+			next = 258
+			w = ""
+		}
+	}
+	if w != "" {
+		emit(code(w))
+	}
+	write(257)
+	if nbits > 0 {
+		out = append(out, byte(acc<<(8-nbits)))
+	}
+	return out
 }
