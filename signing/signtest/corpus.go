@@ -82,20 +82,37 @@ func (s CorpusSignature) CoversWholeFile() bool { return s.ChangedAfter == Chang
 // PKI holds absolute paths of the committed test PKI (testdata/corpus/pki). The keys are test
 // material only.
 type PKI struct {
-	CAPEM       string
+	CAPEM string
+	CAKey string
+	// CACRL is a CRL of the CA that revokes nothing, valid until 2046.
+	CACRL       string
 	SignerPEM   string
 	SignerKey   string
 	SignerP12   string
 	P12Password string
+	// TSAPEM/TSAKey: a time-stamping unit certificate (critical EKU timeStamping) for RFC 3161
+	// tests, e.g. with openssl ts -reply.
+	TSAPEM string
+	TSAKey string
+	// OCSPPEM/OCSPKey: a delegated OCSP responder (EKU OCSPSigning, id-pkix-ocsp-nocheck), e.g.
+	// for openssl ocsp -index ... on a loopback port.
+	OCSPPEM string
+	OCSPKey string
 }
 
 type manifest struct {
 	PKI struct {
 		CA          string `json:"ca"`
+		CAKey       string `json:"ca_key"`
+		CACRL       string `json:"ca_crl"`
 		SignerCert  string `json:"signer_cert"`
 		SignerKey   string `json:"signer_key"`
 		SignerP12   string `json:"signer_p12"`
 		P12Password string `json:"p12_password"`
+		TSACert     string `json:"tsa_cert"`
+		TSAKey      string `json:"tsa_key"`
+		OCSPCert    string `json:"ocsp_cert"`
+		OCSPKey     string `json:"ocsp_key"`
 	} `json:"pki"`
 	Files []CorpusFile `json:"files"`
 }
@@ -170,12 +187,19 @@ func LoadManifest(root string) (files []CorpusFile, pki PKI, err error) {
 			}
 		}
 	}
+	abs := func(rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) }
 	pki = PKI{
-		CAPEM:       filepath.Join(dir, filepath.FromSlash(m.PKI.CA)),
-		SignerPEM:   filepath.Join(dir, filepath.FromSlash(m.PKI.SignerCert)),
-		SignerKey:   filepath.Join(dir, filepath.FromSlash(m.PKI.SignerKey)),
-		SignerP12:   filepath.Join(dir, filepath.FromSlash(m.PKI.SignerP12)),
+		CAPEM:       abs(m.PKI.CA),
+		CAKey:       abs(m.PKI.CAKey),
+		CACRL:       abs(m.PKI.CACRL),
+		SignerPEM:   abs(m.PKI.SignerCert),
+		SignerKey:   abs(m.PKI.SignerKey),
+		SignerP12:   abs(m.PKI.SignerP12),
 		P12Password: m.PKI.P12Password,
+		TSAPEM:      abs(m.PKI.TSACert),
+		TSAKey:      abs(m.PKI.TSAKey),
+		OCSPPEM:     abs(m.PKI.OCSPCert),
+		OCSPKey:     abs(m.PKI.OCSPKey),
 	}
 	return m.Files, pki, nil
 }

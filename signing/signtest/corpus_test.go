@@ -135,7 +135,8 @@ func TestCorpusFileNamedAndPKI(t *testing.T) {
 		t.Errorf("Path %q is not the absolute path of %q", f.Path, f.Name)
 	}
 	pki := TestPKI(t)
-	for _, p := range []string{pki.CAPEM, pki.SignerPEM, pki.SignerKey, pki.SignerP12} {
+	for _, p := range []string{pki.CAPEM, pki.CAKey, pki.CACRL, pki.SignerPEM, pki.SignerKey, pki.SignerP12,
+		pki.TSAPEM, pki.TSAKey, pki.OCSPPEM, pki.OCSPKey} {
 		if _, err := os.Stat(p); err != nil {
 			t.Error(err)
 		}
