@@ -83,12 +83,14 @@ type Document struct {
 	RowVersion      int64 // bumped by every update; guards lost updates
 
 	// Outgoing.
-	SignerID   string
-	RegisterID string
-	Number     int    // sequence number in the register (arrival number for incoming)
-	Symbol     string // "05/QĐ-UBND"; for incoming, the sender's number and symbol
-	NumberedAt time.Time
-	IssuedAt   time.Time
+	SignerID     string
+	SignCapacity Capacity // how SignerID signs
+	PrincipalID  string   // whom SignerID signs for (KT., TL., TUQ., Q.)
+	RegisterID   string
+	Number       int    // sequence number in the register (arrival number for incoming)
+	Symbol       string // "05/QĐ-UBND"; for incoming, the sender's number and symbol
+	NumberedAt   time.Time
+	IssuedAt     time.Time
 
 	// Incoming.
 	SourceID       string // the outgoing document this copy was delivered from

@@ -24,6 +24,8 @@ type documentRow struct {
 	UpdatedAt       int64          `db:"updated_at"`
 	RowVersion      int64          `db:"row_version"`
 	SignerID        sql.NullString `db:"signer_id"`
+	SignCapacity    string         `db:"sign_capacity"`
+	PrincipalID     sql.NullString `db:"principal_id"`
 	RegisterID      sql.NullString `db:"register_id"`
 	Number          sql.NullInt64  `db:"number"`
 	Symbol          string         `db:"symbol"`
@@ -45,7 +47,7 @@ type documentRow struct {
 const documentColumns = `id, org_id, unit_id, direction, type_code, subject, urgency, confidentiality, state,
 	created_by, created_at, updated_at, row_version, signer_id, register_id, number, symbol, numbered_at,
 	issued_at, source_id, sender_name, sender_symbol, sender_date, received_at, leader_id, handler_id,
-	handling_unit_id, deadline, instruction, completed_at`
+	handling_unit_id, deadline, instruction, completed_at, sign_capacity, principal_id`
 
 func (r documentRow) domain() *document.Document {
 	d := &document.Document{
@@ -54,6 +56,7 @@ func (r documentRow) domain() *document.Document {
 		Confidentiality: document.Confidentiality(r.Confidentiality), State: document.State(r.State),
 		CreatedBy: r.CreatedBy, CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
 		RowVersion: r.RowVersion, SignerID: r.SignerID.String, RegisterID: r.RegisterID.String,
+		SignCapacity: document.Capacity(r.SignCapacity), PrincipalID: r.PrincipalID.String,
 		Number: int(r.Number.Int64), NumberedAt: fromNullMicros(r.NumberedAt),
 		IssuedAt: fromNullMicros(r.IssuedAt), SourceID: r.SourceID.String, SenderName: r.SenderName,
 		SenderDate: fromNullMicros(r.SenderDate), ReceivedAt: fromNullMicros(r.ReceivedAt),
@@ -92,13 +95,14 @@ func (tx *Tx) CreateDocument(ctx context.Context, d *document.Document) error {
 		symbol, senderSymbol = "", d.Symbol
 	}
 	_, err := tx.exec(ctx, `INSERT INTO documents (`+documentColumns+`) VALUES
-		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.OrgID, d.UnitID, string(d.Direction), d.TypeCode, d.Subject, string(d.Urgency),
 		string(d.Confidentiality), string(d.State), d.CreatedBy, micros(d.CreatedAt), micros(d.UpdatedAt),
 		d.RowVersion, nullString(d.SignerID), nullString(d.RegisterID), nullInt(d.Number), symbol,
 		nullMicros(d.NumberedAt), nullMicros(d.IssuedAt), nullString(d.SourceID), d.SenderName, senderSymbol,
 		nullMicros(d.SenderDate), nullMicros(d.ReceivedAt), nullString(d.LeaderID), nullString(d.HandlerID),
-		nullString(d.HandlingUnitID), nullMicros(d.Deadline), d.Instruction, nullMicros(d.CompletedAt))
+		nullString(d.HandlingUnitID), nullMicros(d.Deadline), d.Instruction, nullMicros(d.CompletedAt),
+		string(d.SignCapacity), nullString(d.PrincipalID))
 	return dbError("create document", err, "document")
 }
 
@@ -138,13 +142,14 @@ func (tx *Tx) UpdateDocument(ctx context.Context, d *document.Document) error {
 		unit_id = ?, type_code = ?, subject = ?, urgency = ?, confidentiality = ?, state = ?, updated_at = ?,
 		row_version = row_version + 1, signer_id = ?, register_id = ?, number = ?, symbol = ?, numbered_at = ?,
 		issued_at = ?, sender_name = ?, sender_symbol = ?, sender_date = ?, received_at = ?, leader_id = ?,
-		handler_id = ?, handling_unit_id = ?, deadline = ?, instruction = ?, completed_at = ?
+		handler_id = ?, handling_unit_id = ?, deadline = ?, instruction = ?, completed_at = ?,
+		sign_capacity = ?, principal_id = ?
 		WHERE id = ? AND row_version = ?`,
 		d.UnitID, d.TypeCode, d.Subject, string(d.Urgency), string(d.Confidentiality), string(d.State), micros(updated),
 		nullString(d.SignerID), nullString(d.RegisterID), nullInt(d.Number), symbol, nullMicros(d.NumberedAt),
 		nullMicros(d.IssuedAt), d.SenderName, senderSymbol, nullMicros(d.SenderDate), nullMicros(d.ReceivedAt),
 		nullString(d.LeaderID), nullString(d.HandlerID), nullString(d.HandlingUnitID), nullMicros(d.Deadline),
-		d.Instruction, nullMicros(d.CompletedAt), d.ID, d.RowVersion)
+		d.Instruction, nullMicros(d.CompletedAt), string(d.SignCapacity), nullString(d.PrincipalID), d.ID, d.RowVersion)
 	if err != nil {
 		return dbError("update document", err, "document number "+document.FormatNumber(d.Number))
 	}
