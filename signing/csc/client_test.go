@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/pem"
@@ -52,9 +55,39 @@ type env struct {
 	uri   string
 }
 
-// newEnv starts the simulator behind a real HTTP server under /csc/v2.
+// testKeys makes the shared keys once.
+func testKeys(t *testing.T) {
+	t.Helper()
+	keysOnce.Do(func() {
+		rsaKey, keysErr = rsa.GenerateKey(rand.Reader, 2048)
+		if keysErr == nil {
+			ecKey, keysErr = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		}
+	})
+	if keysErr != nil {
+		t.Fatal(keysErr)
+	}
+}
+
+var (
+	keysErr  error
+	keysOnce sync.Once
+	rsaKey   *rsa.PrivateKey
+	ecKey    *ecdsa.PrivateKey
+)
+
+// newEnv starts the simulator behind a real HTTP server under /csc/v2. The
+// default credentials reuse one RSA and one EC key for the whole run, since
+// RSA key generation dominates the test time otherwise.
 func newEnv(t *testing.T, opts cscsim.Options) *env {
 	t.Helper()
+	testKeys(t)
+	if opts.Credentials == nil {
+		opts.Credentials = []cscsim.CredentialSpec{
+			{ID: "seal-rsa", Key: "rsa", Signer: rsaKey, Subject: "Con dấu Văn phòng"},
+			{ID: "leader-ec", Key: "ec", Signer: ecKey, Async: true, Subject: "Nguyễn Văn Lãnh Đạo"},
+		}
+	}
 	clk := &clock{now: time.Now()}
 	if opts.Now == nil {
 		opts.Now = clk.Now
@@ -508,8 +541,9 @@ func TestTokenRenewal(t *testing.T) {
 }
 
 func TestCredentialStates(t *testing.T) {
+	testKeys(t)
 	e := newEnv(t, cscsim.Options{Credentials: []cscsim.CredentialSpec{
-		{ID: "pin", Key: "rsa", PIN: "246810"},
+		{ID: "pin", Key: "rsa", Signer: rsaKey, PIN: "246810"},
 		{ID: "off", Key: "ec", Disabled: true},
 		{ID: "raw", Key: "ec", RawECDSA: true},
 		{ID: "scal1", Key: "ec", SCAL: 1},

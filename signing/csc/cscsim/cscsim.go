@@ -64,6 +64,10 @@ type CredentialSpec struct {
 	// RawECDSA returns ECDSA signatures as raw r||s instead of DER, as some
 	// services do.
 	RawECDSA bool
+	// Signer, when set, is the credential's key instead of a fresh one (an
+	// *rsa.PrivateKey or *ecdsa.PrivateKey matching Key); tests reuse keys
+	// because RSA generation is slow.
+	Signer crypto.Signer
 }
 
 // Options configure a Server. Zero values get the defaults noted.
@@ -90,6 +94,7 @@ type Options struct {
 
 // Fault is an error answer injected with Server.Fail.
 type Fault struct {
+	// Status is the HTTP status; 0 (or anything invalid) means 500.
 	Status      int
 	Error       string
 	Description string
@@ -204,15 +209,23 @@ func NewServer(opts Options) (*Server, error) {
 		if spec.Subject == "" {
 			spec.Subject = spec.ID
 		}
-		var key crypto.Signer
+		key := spec.Signer
 		switch spec.Key {
 		case "", "rsa":
 			spec.Key = "rsa"
-			key, err = rsa.GenerateKey(rand.Reader, 2048)
+			if key == nil {
+				key, err = rsa.GenerateKey(rand.Reader, 2048)
+			} else if _, ok := key.(*rsa.PrivateKey); !ok {
+				err = fmt.Errorf("cscsim: credential %q: Signer %T is not an RSA key", spec.ID, key)
+			}
 		case "ec":
-			key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if key == nil {
+				key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			} else if k, ok := key.(*ecdsa.PrivateKey); !ok || k.Curve != elliptic.P256() {
+				err = fmt.Errorf("cscsim: credential %q: Signer %T is not a P-256 key", spec.ID, key)
+			}
 		default:
-			return nil, fmt.Errorf("cscsim: credential %q: key type %q, want rsa or ec", spec.ID, spec.Key)
+			err = fmt.Errorf("cscsim: credential %q: key type %q, want rsa or ec", spec.ID, spec.Key)
 		}
 		if err != nil {
 			return nil, err
@@ -287,6 +300,9 @@ func (s *Server) Fail(method string, f Fault) {
 	defer s.mu.Unlock()
 	if f.Times <= 0 {
 		f.Times = 1
+	}
+	if f.Status < 100 || f.Status > 599 {
+		f.Status = http.StatusInternalServerError
 	}
 	s.faults[strings.Trim(method, "/")] = append(s.faults[strings.Trim(method, "/")], f)
 }

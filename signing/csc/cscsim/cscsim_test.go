@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509/pkix"
@@ -394,12 +396,21 @@ func TestFaultsAndRouting(t *testing.T) {
 	wantError(t, status, body, http.StatusBadRequest, "invalid_request", "malformed JSON")
 }
 
+func ecSigner(t *testing.T) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 func TestNewServerRejectsBadOptions(t *testing.T) {
 	for name, creds := range map[string][]cscsim.CredentialSpec{
-		"no id":     {{Key: "rsa"}},
-		"duplicate": {{ID: "a", Key: "ec"}, {ID: "a", Key: "ec"}},
-		"key type":  {{ID: "a", Key: "dsa"}},
-		"SCAL":      {{ID: "a", Key: "ec", SCAL: 3}},
+		"no id":       {{Key: "rsa"}},
+		"duplicate":   {{ID: "a", Key: "ec"}, {ID: "a", Key: "ec"}},
+		"key type":    {{ID: "a", Key: "dsa"}},
+		"SCAL":        {{ID: "a", Key: "ec", SCAL: 3}},
+		"signer type": {{ID: "a", Key: "rsa", Signer: ecSigner(t)}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := cscsim.NewServer(cscsim.Options{Credentials: creds}); err == nil {
