@@ -67,7 +67,9 @@ func ItextVerify(tb testing.TB, file string, opts ItextVerifyOptions) []ItextSig
 func RunItextVerify(tb testing.TB, file string, opts ItextVerifyOptions) ([]ItextSigResult, error) {
 	tb.Helper()
 	classDir := compileItextVerify(tb)
-	args := []string{"-cp", classPath(classDir), "ItextVerify", file}
+	// C1-only JIT and the serial collector halve the CPU a short JVM run costs: tests share two
+	// cores with everything else.
+	args := []string{"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", classPath(classDir), "ItextVerify", file}
 	if opts.CAPEM != "" {
 		args = append(args, "--ca", opts.CAPEM)
 	}
