@@ -22,10 +22,9 @@ import (
 type Object struct {
 	Key  string
 	Size int64
-	// SHA256 is the digest of the content. It is always set by Put and
-	// PutContentAddressed. Stat, Get and List return it when the backend has
-	// it recorded (always on local; on s3 for content-addressed objects, for
-	// objects put with ExpectedSHA256 and for objects that fit in one part).
+	// SHA256 is the digest of the content, as recorded when it was put.
+	// List may leave it (and ContentType, RetainUntil) empty; Stat fills
+	// it. It is nil only for objects that were not written through a Store.
 	SHA256      []byte
 	ContentType string
 	ModTime     time.Time

@@ -6,14 +6,14 @@
 // create it). Such buckets are versioned: Delete removes every version of the
 // key so the bytes are really gone, and refuses while any is retained.
 //
-// The SHA-256 of an object is recorded as user metadata (x-amz-meta-sha256)
-// whenever it is known before the upload starts: objects that fit in one part
-// (PartSize, 16 MiB by default, which covers nearly every PDF) are read into
-// memory first and sent in one PUT with their digest; larger ones carry it
-// when the caller passed ExpectedSHA256 or when they are content-addressed.
-// A large Put without ExpectedSHA256 streams as a multipart upload and its
-// digest is returned but not recorded (S3 metadata is fixed when an upload
-// starts), so later reads of it are not digest-checked.
+// The SHA-256 of every object is recorded, so every full read is checked.
+// It goes in user metadata (x-amz-meta-sha256) whenever it is known before
+// the upload starts: objects that fit in one part (PartSize, 16 MiB by
+// default, which covers nearly every PDF) are read into memory first and sent
+// in one PUT with their digest; larger ones carry it when the caller passed
+// ExpectedSHA256 or when they are content-addressed. A large Put without
+// ExpectedSHA256 streams as a multipart upload, and as S3 metadata is fixed
+// when an upload starts, its digest goes in an object tag (sha256) instead.
 package s3
 
 import (
@@ -35,6 +35,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/lifecycle"
+	"github.com/minio/minio-go/v7/pkg/tags"
 
 	"vanban/storage"
 )
@@ -45,6 +46,7 @@ const (
 	DefaultPartSize = 16 << 20
 
 	metaSHA256 = "Sha256"
+	tagSHA256  = "sha256"
 	// tmpDir holds content-addressed uploads until their digest, hence
 	// their key, is known. Its leading dot keeps it out of valid keys.
 	tmpDir = ".tmp/"
@@ -358,7 +360,25 @@ func (s *Store) Stat(ctx context.Context, key string) (storage.Object, error) {
 	if err != nil {
 		return storage.Object{}, err
 	}
-	return s.object(key, info), nil
+	return s.describe(ctx, "stat", key, info)
+}
+
+// describe is object plus the digest of large objects put without a known
+// digest, which is kept in an object tag (see putLarge). The extra request
+// is made only for objects that have tags and no digest metadata.
+func (s *Store) describe(ctx context.Context, op, key string, info minio.ObjectInfo) (storage.Object, error) {
+	obj := s.object(key, info)
+	if obj.SHA256 != nil || info.UserTagCount == 0 {
+		return obj, nil
+	}
+	t, err := s.c.GetObjectTagging(ctx, s.bucket, s.prefix+key, minio.GetObjectTaggingOptions{VersionID: info.VersionID})
+	if err != nil {
+		return storage.Object{}, wrap(ctx, op, key, err)
+	}
+	if v, ok := t.ToMap()[tagSHA256]; ok {
+		obj.SHA256, _ = hex.DecodeString(v)
+	}
+	return obj, nil
 }
 
 func (s *Store) checkRetention(op string, opts storage.PutOptions) error {
@@ -476,6 +496,15 @@ func (s *Store) putLarge(ctx context.Context, op, key string, r io.Reader, hr *s
 	if err != nil {
 		return storage.Object{}, wrap(ctx, op, key, err)
 	}
+	if recordSum == nil {
+		// The digest became known only now, too late for metadata.
+		// An object without its digest could never be verified, so
+		// failing to record it undoes the put.
+		if err := s.tagDigest(ctx, s.prefix+key, info.VersionID, hr.Sum()); err != nil {
+			s.removeVersion(s.prefix+key, info.VersionID)
+			return storage.Object{}, wrap(ctx, op, key, err)
+		}
+	}
 	obj := storage.Object{Key: key, Size: info.Size, SHA256: hr.Sum(), ContentType: po.ContentType, ModTime: modTime(info)}
 	if !opts.RetainUntil.IsZero() {
 		if err := s.setRetention(ctx, s.prefix+key, info.VersionID, opts.RetainUntil); err != nil {
@@ -484,6 +513,14 @@ func (s *Store) putLarge(ctx context.Context, op, key string, r io.Reader, hr *s
 		obj.RetainUntil = opts.RetainUntil
 	}
 	return obj, nil
+}
+
+func (s *Store) tagDigest(ctx context.Context, name, versionID string, sum []byte) error {
+	t, err := tags.NewTags(map[string]string{tagSHA256: hex.EncodeToString(sum)}, true)
+	if err != nil {
+		return err
+	}
+	return s.c.PutObjectTagging(ctx, s.bucket, name, t, minio.PutObjectTaggingOptions{VersionID: versionID})
 }
 
 func (s *Store) setRetention(ctx context.Context, name, versionID string, until time.Time) error {
@@ -616,7 +653,11 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, storage.Obj
 	if err != nil {
 		return nil, storage.Object{}, wrap(ctx, "get", key, err)
 	}
-	obj := s.object(key, info)
+	obj, err := s.describe(ctx, "get", key, info)
+	if err != nil {
+		body.Close()
+		return nil, storage.Object{}, err
+	}
 	return storage.NewVerifyingReader(body, key, storage.ExpectedDigest(key, obj.SHA256)), obj, nil
 }
 
@@ -633,7 +674,10 @@ func (s *Store) GetRange(ctx context.Context, key string, offset, length int64) 
 	if err != nil {
 		return nil, storage.Object{}, storage.E("get range", key, storage.ErrInvalidRange, err)
 	}
-	obj := s.object(key, info)
+	obj, err := s.describe(ctx, "get range", key, info)
+	if err != nil {
+		return nil, storage.Object{}, err
+	}
 	if n == 0 {
 		return io.NopCloser(bytes.NewReader(nil)), obj, nil
 	}
@@ -665,7 +709,11 @@ func (s *Store) Open(ctx context.Context, key string) (storage.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &file{ctx: ctx, s: s, key: key, info: info, obj: s.object(key, info)}, nil
+	obj, err := s.describe(ctx, "open", key, info)
+	if err != nil {
+		return nil, err
+	}
+	return &file{ctx: ctx, s: s, key: key, info: info, obj: obj}, nil
 }
 
 type file struct {

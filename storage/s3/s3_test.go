@@ -68,7 +68,11 @@ func (h harness) Corrupt(t testing.TB, key string) {
 	info, _ := o.Stat()
 	o.Close()
 	b[0] ^= 0xff
-	_, err = c.PutObject(ctx, h.Bucket(), name, bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{UserMetadata: info.UserMetadata, ContentType: info.ContentType})
+	t2, err := c.GetObjectTagging(ctx, h.Bucket(), name, minio.GetObjectTaggingOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.PutObject(ctx, h.Bucket(), name, bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{UserMetadata: info.UserMetadata, UserTags: t2.ToMap(), ContentType: info.ContentType})
 	if err != nil {
 		t.Fatal(err)
 	}
