@@ -668,7 +668,10 @@ func TestParseURIErrors(t *testing.T) {
 		"plain http token URL":        {"csc:https://signing.example.vn/csc/v2?client-id=a&client-secret-env=SECRET&token-url=http://idp.example.vn/token", "https"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := signing.Open(tc.uri, envFn)
+			p, err := signing.Open(tc.uri, envFn)
+			if p != nil {
+				t.Fatalf("provider %T returned with the error", p)
+			}
 			if signing.KindOf(err) != signing.KindBadRequest || !strings.Contains(err.Error(), tc.msg) {
 				t.Fatalf("err = %v, want bad_request mentioning %q", err, tc.msg)
 			}

@@ -350,6 +350,9 @@ func TestErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Open succeeded: %T", p)
 			}
+			if p != nil {
+				t.Fatalf("Open returned a non-nil provider %T with its error", p)
+			}
 			var se *signing.Error
 			if !errors.As(err, &se) || se.Kind != tt.kind || se.Provider != "file" {
 				t.Fatalf("err = %v, want file: %v", err, tt.kind)

@@ -12,7 +12,10 @@ import (
 )
 
 func TestNoCgoSaysSo(t *testing.T) {
-	_, err := signing.Open("pkcs11:token=vanban;object=seal?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=1", nil)
+	p, err := signing.Open("pkcs11:token=vanban;object=seal?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=1", nil)
+	if p != nil {
+		t.Fatalf("provider %T returned with the error", p)
+	}
 	if !errors.Is(err, pkcs11.ErrNeedsCgo) || signing.KindOf(err) != signing.KindBadRequest {
 		t.Fatalf("err = %v, want the cgo build error", err)
 	}

@@ -196,6 +196,9 @@ func TestOpenErrors(t *testing.T) {
 				p.(signing.Closer).Close()
 				t.Fatal("Open succeeded")
 			}
+			if p != nil {
+				t.Fatalf("Open returned a non-nil provider %T with its error", p)
+			}
 			var se *signing.Error
 			if !errors.As(err, &se) || se.Kind != tc.kind || se.Provider != "pkcs11" {
 				t.Fatalf("err = %v, want pkcs11: %v", err, tc.kind)

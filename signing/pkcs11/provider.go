@@ -13,7 +13,12 @@ import (
 
 func init() {
 	signing.Register(Scheme, func(u *url.URL, env signing.Env) (signing.Provider, error) {
-		return Open(u, env)
+		// Return a nil interface, not a typed nil pointer, on error.
+		p, err := Open(u, env)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
 	})
 }
 
