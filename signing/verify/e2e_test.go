@@ -417,3 +417,113 @@ func TestRevokedTSA(t *testing.T) {
 		t.Fatalf("timestamp still trusted: %+v", s.Timestamp)
 	}
 }
+
+// withLockedSigField adds an empty signature field "LanhDao" whose /Lock
+// protects the field named locked, as a form designer would.
+func withLockedSigField(t *testing.T, src []byte, locked string) []byte {
+	t.Helper()
+	r, err := pdf.Open(bytes.NewReader(src), int64(len(src)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := r.Page(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	af, err := r.AcroForm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := pdf.NewUpdate(r)
+	lock := pdf.NewDict(
+		pdf.DictEntry{Key: "Type", Value: pdf.Name("SigFieldLock")},
+		pdf.DictEntry{Key: "Action", Value: pdf.Name("Include")},
+		pdf.DictEntry{Key: "Fields", Value: pdf.Array{pdf.TextString(locked)}},
+	)
+	field := u.Add(pdf.NewDict(
+		pdf.DictEntry{Key: "FT", Value: pdf.Name("Sig")},
+		pdf.DictEntry{Key: "T", Value: pdf.TextString("LanhDao")},
+		pdf.DictEntry{Key: "Type", Value: pdf.Name("Annot")},
+		pdf.DictEntry{Key: "Subtype", Value: pdf.Name("Widget")},
+		pdf.DictEntry{Key: "Rect", Value: pdf.Array{pdf.Integer(0), pdf.Integer(0), pdf.Integer(0), pdf.Integer(0)}},
+		pdf.DictEntry{Key: "F", Value: pdf.Integer(132)},
+		pdf.DictEntry{Key: "P", Value: page.Ref},
+		pdf.DictEntry{Key: "Lock", Value: lock},
+	))
+	fields := append(append(pdf.Array{}, af.Fields...), field)
+	switch {
+	case af.FieldsRef != (pdf.Ref{}):
+		if err := u.Replace(af.FieldsRef, fields); err != nil {
+			t.Fatal(err)
+		}
+	case af.Ref != (pdf.Ref{}):
+		nd := af.Dict.Clone()
+		nd.Set("Fields", fields)
+		if err := u.Replace(af.Ref, nd); err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Skip("direct AcroForm in the catalog: not handled by this helper")
+	}
+	pd := page.Dict.Clone()
+	annots, _ := r.ResolveArray(pd.Get("Annots"))
+	pd.Set("Annots", append(append(pdf.Array{}, annots...), field))
+	if err := u.Replace(page.Ref, pd); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := u.Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// setField changes a text field's value directly with the PDF writer.
+func setField(t *testing.T, src []byte, name, value string) []byte {
+	t.Helper()
+	r, err := pdf.Open(bytes.NewReader(src), int64(len(src)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	af, err := r.AcroForm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range af.Fields {
+		d, _ := r.ResolveDict(f)
+		ref, isRef := f.(pdf.Ref)
+		if tt, ok := d.Get("T").(pdf.String); ok && isRef && tt.Text() == name {
+			nd := d.Clone()
+			nd.Set("V", pdf.TextString(value))
+			u := pdf.NewUpdate(r)
+			if err := u.Replace(ref, nd); err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			if _, err := u.Write(&out); err != nil {
+				t.Fatal(err)
+			}
+			return out.Bytes()
+		}
+	}
+	t.Fatalf("field %s not found", name)
+	return nil
+}
+
+func TestFieldLock(t *testing.T) {
+	w := newWorld(t)
+	src := withLockedSigField(t, corpusPDF(t, "libreoffice-form.pdf"), "SoVanBan")
+	signed := sign(t, src, w.key, w.chain, pades.Options{Level: pades.LevelBB, FieldName: "LanhDao"})
+	opts := Options{Roots: w.pki.Roots(), Online: true}
+	expect(t, check(t, signed, opts).Signatures[0], TotalPassed, "", "B-B")
+
+	// Another field may still be filled (with a warning: not certified).
+	other := check(t, setField(t, signed, "NgayBanHanh", "25/11/2026"), opts).Signatures[0]
+	expect(t, other, TotalPassed, "", "B-B")
+	if !slices.Contains(other.Modifications.Categories, ModFormFill) || len(other.Warnings) == 0 {
+		t.Fatalf("fill of an unlocked field: %+v", other.Modifications)
+	}
+	// The locked one may not.
+	locked := check(t, setField(t, signed, "SoVanBan", "99/QĐ"), opts).Signatures[0]
+	expect(t, locked, TotalFailed, SigConstraintsFailure, "B-B")
+}

@@ -30,6 +30,9 @@ type classified struct {
 	details    []string
 	// newApprovals counts signature dictionaries added (not document time-stamps).
 	newApprovals int
+	// changedFields are the fully qualified names of fields whose value
+	// changed (filled, or signed), for FieldMDP locks.
+	changedFields []string
 }
 
 func (c *classified) add(cat, format string, args ...any) {
@@ -440,9 +443,36 @@ func (d *differ) fieldType(dict *pdf.Dict) pdf.Name {
 	return ""
 }
 
+// fieldName returns the fully qualified name of a field (or of the field
+// a widget belongs to).
+func (d *differ) fieldName(dict *pdf.Dict) string {
+	var parts []string
+	for i := 0; dict != nil && i < 64; i++ {
+		if t, ok := dict.Get("T").(pdf.String); ok {
+			parts = append([]string{t.Text()}, parts...)
+		}
+		p, err := d.cur.ResolveDict(dict.Get("Parent"))
+		if err != nil {
+			break
+		}
+		dict = p
+	}
+	name := ""
+	for i, p := range parts {
+		if i > 0 {
+			name += "."
+		}
+		name += p
+	}
+	return name
+}
+
 // field classifies a change to a form field or widget annotation.
 func (d *differ) field(ch change, dict *pdf.Dict) string {
 	ft := d.fieldType(dict)
+	if name := d.fieldName(dict); name != "" && !slices.Contains(d.out.changedFields, name) {
+		d.out.changedFields = append(d.out.changedFields, name)
+	}
 	if ch.old == nil {
 		if ft == "Sig" {
 			d.out.add(ModSignatures, "signature field %v added", ch.ref)
@@ -614,4 +644,44 @@ func permitted(c *classified, p int) (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+// fieldLock is a FieldMDP restriction (ISO 32000-1 12.8.2.4 and the
+// signature field /Lock dictionary, 12.7.4.5).
+type fieldLock struct {
+	action string // All, Include, Exclude
+	fields []string
+}
+
+// locks reports whether the lock forbids changing the named field.
+func (l fieldLock) locks(name string) bool {
+	switch l.action {
+	case "All":
+		return true
+	case "Include":
+		return slices.Contains(l.fields, name)
+	case "Exclude":
+		return !slices.Contains(l.fields, name)
+	}
+	return false
+}
+
+// readLock reads a FieldMDP transform parameters or /Lock dictionary.
+func readLock(r *pdf.Reader, o pdf.Object) (fieldLock, bool) {
+	d, err := r.ResolveDict(o)
+	if err != nil || d == nil {
+		return fieldLock{}, false
+	}
+	a, ok := d.Name("Action")
+	if !ok {
+		return fieldLock{}, false
+	}
+	l := fieldLock{action: string(a)}
+	arr, _ := r.ResolveArray(d.Get("Fields"))
+	for _, f := range arr {
+		if s, ok := f.(pdf.String); ok {
+			l.fields = append(l.fields, s.Text())
+		}
+	}
+	return l, true
 }

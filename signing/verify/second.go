@@ -195,6 +195,9 @@ func (v *validator) modifications(ps *parsed, docMDP int) bool {
 		}
 	}
 	ok, why := permitted(c, p)
+	if ok {
+		ok, why = v.fieldLocksHold(ps, c)
+	}
 	rep.Modifications.Permitted = ok
 	if !ok {
 		rep.Errors = append(rep.Errors, why)
@@ -271,4 +274,38 @@ func (v *validator) pathRevocation(path []*x509.Certificate, at time.Time, crls 
 		out.reports = append(out.reports, rr)
 	}
 	return out
+}
+
+// fieldLocksHold checks the FieldMDP locks of a signature (its /Reference
+// entries and its field's /Lock) against the fields changed after it.
+func (v *validator) fieldLocksHold(ps *parsed, c *classified) (bool, string) {
+	var locks []fieldLock
+	refs, _ := v.r.ResolveArray(ps.field.sig.Get("Reference"))
+	for _, o := range refs {
+		sr, err := v.r.ResolveDict(o)
+		if err != nil || sr == nil {
+			continue
+		}
+		if m, _ := sr.Name("TransformMethod"); m == "FieldMDP" {
+			if l, ok := readLock(v.r, sr.Get("TransformParams")); ok {
+				locks = append(locks, l)
+			}
+		}
+	}
+	if ps.field.field != nil {
+		if l, ok := readLock(v.r, ps.field.field.Get("Lock")); ok {
+			locks = append(locks, l)
+		}
+	}
+	for _, name := range c.changedFields {
+		if name == ps.field.name {
+			continue // the signature's own field
+		}
+		for _, l := range locks {
+			if l.locks(name) {
+				return false, "field " + name + " was changed although the signature locks it (FieldMDP)"
+			}
+		}
+	}
+	return true, ""
 }

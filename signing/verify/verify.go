@@ -45,9 +45,10 @@ const maxContents = 16 << 20
 
 // sigField is a signed signature field found in the document.
 type sigField struct {
-	name string
-	sig  *pdf.Dict
-	vRef pdf.Ref
+	name  string
+	sig   *pdf.Dict
+	vRef  pdf.Ref
+	field *pdf.Dict
 }
 
 // parsed is what the first pass learns about each signature.
@@ -180,7 +181,7 @@ func signatureFields(r *pdf.Reader) ([]sigField, error) {
 		if err != nil || sig == nil {
 			continue
 		}
-		out = append(out, sigField{name: name, sig: sig, vRef: vRef})
+		out = append(out, sigField{name: name, sig: sig, vRef: vRef, field: d})
 	}
 	return out, nil
 }
