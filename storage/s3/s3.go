@@ -445,8 +445,8 @@ func (s *Store) putOptions(sum []byte, opts storage.PutOptions) minio.PutObjectO
 
 // concurrentParts lets minio-go fill parts serially from the stream and
 // upload up to uploadThreads of them at once, as it does on its own only
-// when the size is known. It bounds a large Put's memory to
-// uploadThreads*PartSize.
+// when the size is known. minio-go then holds uploadThreads*PartSize, on top
+// of our own first-part buffer.
 func (s *Store) concurrentParts(po *minio.PutObjectOptions) {
 	po.ConcurrentStreamParts = true
 	po.NumThreads = uploadThreads
@@ -508,6 +508,8 @@ func (s *Store) putLarge(ctx context.Context, op, key string, r io.Reader, hr *s
 	obj := storage.Object{Key: key, Size: info.Size, SHA256: hr.Sum(), ContentType: po.ContentType, ModTime: modTime(info)}
 	if !opts.RetainUntil.IsZero() {
 		if err := s.setRetention(ctx, s.prefix+key, info.VersionID, opts.RetainUntil); err != nil {
+			// Not locked yet, so it can still be undone.
+			s.removeVersion(s.prefix+key, info.VersionID)
 			return storage.Object{}, wrap(ctx, op, key, err)
 		}
 		obj.RetainUntil = opts.RetainUntil
@@ -782,7 +784,9 @@ func (f *file) fetch(dst []byte, off int64) error {
 }
 
 // Delete implements storage.Store: every version of the key is removed, so
-// the content is really gone, not hidden behind a delete marker.
+// the content is really gone, not hidden behind a delete marker. All versions
+// are checked for retention before any is removed, so a refused Delete
+// changes nothing.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	info, err := s.stat(ctx, "delete", key)
 	if err != nil {
@@ -795,26 +799,29 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if !s.locking {
 		return wrap(ctx, "delete", key, s.c.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{}))
 	}
-	// Current version first: if an older version is still retained, the
-	// key at least reads as deleted.
-	if err := s.c.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{VersionID: info.VersionID}); err != nil {
-		return wrap(ctx, "delete", key, err)
-	}
-	var errs []error
+	var versions []string
 	for v := range s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: name, WithVersions: true, Recursive: true}) {
 		if v.Err != nil {
-			errs = append(errs, v.Err)
-			break
+			return wrap(ctx, "delete", key, v.Err)
 		}
 		if v.Key != name {
 			continue
 		}
-		if err := s.c.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{VersionID: v.VersionID}); err != nil {
-			errs = append(errs, err)
+		if !v.IsDeleteMarker && v.VersionID != info.VersionID {
+			vi, err := s.c.StatObject(ctx, s.bucket, name, minio.StatObjectOptions{VersionID: v.VersionID})
+			if err != nil {
+				return wrap(ctx, "delete", key, err)
+			}
+			if until, locked := retainedUntil(vi); locked {
+				return storage.E("delete", key, storage.ErrRetained, fmt.Errorf("an older version is retained until %s", until.UTC().Format(time.RFC3339)))
+			}
 		}
+		versions = append(versions, v.VersionID)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return wrap(ctx, "delete", key, err)
+	for _, id := range versions {
+		if err := s.c.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{VersionID: id}); err != nil {
+			return wrap(ctx, "delete", key, err)
+		}
 	}
 	return nil
 }

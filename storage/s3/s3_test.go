@@ -301,3 +301,31 @@ func TestCreatedBucket(t *testing.T) {
 		t.Fatalf("created bucket has a policy: %q, %v", p, err)
 	}
 }
+
+func TestDeleteChecksOlderVersions(t *testing.T) {
+	// Two versions of one key, the older retained longer (as concurrent
+	// puts with different retention can leave): Delete must refuse
+	// without removing anything.
+	s := newStore(t)
+	c, name := s.Client(), s.ObjectName("doc")
+	long := time.Now().Add(3 * time.Second).Truncate(time.Second).Add(time.Second)
+	_, err := c.PutObject(t.Context(), s.Bucket(), name, strings.NewReader("old"), 3, minio.PutObjectOptions{Mode: minio.Compliance, RetainUntilDate: long})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(t.Context(), s.Bucket(), name, strings.NewReader("new"), 3, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(t.Context(), "doc"); !errors.Is(err, storage.ErrRetained) {
+		t.Fatalf("Delete with a retained older version: %v", err)
+	}
+	rc, _, err := s.Get(t.Context(), "doc")
+	if err != nil {
+		t.Fatalf("refused Delete removed the current version: %v", err)
+	}
+	rc.Close()
+	time.Sleep(time.Until(long) + time.Second)
+	if err := s.Delete(t.Context(), "doc"); err != nil {
+		t.Fatal(err)
+	}
+}
