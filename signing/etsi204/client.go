@@ -156,6 +156,8 @@ func (c *Client) fetchChain(ctx context.Context, msisdn string) ([]*x509.Certifi
 	if c.lookup == nil {
 		return nil, badConfig("no certificate lookup configured (cert-lookup=)")
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
 	chain, err := c.lookup.Lookup(ctx, msisdn)
 	if err != nil {
 		return nil, err

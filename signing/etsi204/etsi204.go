@@ -133,7 +133,8 @@ type Config struct {
 	// MaxDisplayText bounds DataToBeDisplayed in characters; default 50,
 	// about what a SIM shows of Vietnamese in UCS-2.
 	MaxDisplayText int
-	// RequestTimeout bounds one asynchronous HTTP exchange; default 30 s.
+	// RequestTimeout bounds one asynchronous HTTP exchange and a certificate
+	// lookup; default 30 s.
 	RequestTimeout time.Duration
 	// MaxAttempts and Backoff govern retries of transient failures (network,
 	// HTTP 5xx, fault 900) with the same AP_TransID; defaults 3 and 500 ms,
