@@ -69,7 +69,11 @@ func signOnce(ctx context.Context, p Provider, pinned *x509.Certificate, req Req
 	}
 	pollErrors := 0
 	for {
+		polled := time.Now()
 		res, err := p.Poll(ctx, sess.TxID, wait)
+		if err == nil && res == nil {
+			err = &Error{Kind: KindUnavailable, Message: "provider returned neither a result nor an error"}
+		}
 		switch {
 		case err != nil:
 			// A failed poll says nothing about the request; tolerate a few
@@ -94,8 +98,11 @@ func signOnce(ctx context.Context, p Provider, pinned *x509.Certificate, req Req
 		if !sess.ExpiresAt.IsZero() && time.Now().After(sess.ExpiresAt.Add(30*time.Second)) {
 			return nil, &Error{Kind: KindExpired, Message: "no outcome before the request expired"}
 		}
-		if wait > 0 && err == nil {
-			continue // the long poll already waited
+		// A long poll that waited has paced us already; one that answered at
+		// once (a provider that only claims long polling) must not make us
+		// spin.
+		if wait > 0 && err == nil && time.Since(polled) >= interval {
+			continue
 		}
 		select {
 		case <-ctx.Done():

@@ -26,7 +26,8 @@ type asyncProvider struct {
 	outcome      *signing.Error // final failure instead of a signature
 	signOther    bool           // sign another digest than asked
 	longPoll     bool
-	expired      bool // sessions expire in the past
+	expired      bool          // sessions expire in the past
+	interval     time.Duration // Session.PollInterval; default 1ms
 
 	mu        sync.Mutex
 	keys      []string // idempotency key of every Start
@@ -66,7 +67,11 @@ func (p *asyncProvider) Start(ctx context.Context, req signing.Request) (*signin
 	if p.expired {
 		exp = time.Now().Add(-time.Hour)
 	}
-	return &signing.Session{TxID: id, PollInterval: time.Millisecond, ExpiresAt: exp, VerificationCode: "0042"}, nil
+	interval := p.interval
+	if interval == 0 {
+		interval = time.Millisecond
+	}
+	return &signing.Session{TxID: id, PollInterval: interval, ExpiresAt: exp, VerificationCode: "0042"}, nil
 }
 
 func (p *asyncProvider) Poll(ctx context.Context, txID string, wait time.Duration) (*signing.Result, error) {
@@ -138,6 +143,35 @@ func TestSignAndWaitPendingThenSigned(t *testing.T) {
 			t.Errorf("Poll got wait %v from a provider without long poll", w)
 		}
 	}
+}
+
+// A provider that claims long polling but answers at once must still be
+// polled at its interval, not in a tight loop.
+func TestSignAndWaitLongPollAnsweringAtOnce(t *testing.T) {
+	_, _, ec1, _ := keys(t)
+	p := &asyncProvider{key: ec1, pendingPolls: 3, longPoll: true, interval: 20 * time.Millisecond}
+	start := time.Now()
+	if _, err := signing.SignAndWait(context.Background(), p, ec1.cert, waitReq(signing.ECDSA), fast); err != nil {
+		t.Fatal(err)
+	}
+	if elapsed := time.Since(start); elapsed < 60*time.Millisecond {
+		t.Fatalf("3 pending answers took %v; want at least 3 poll intervals of 20ms", elapsed)
+	}
+}
+
+func TestSignAndWaitNilResult(t *testing.T) {
+	_, _, ec1, _ := keys(t)
+	p := &nilResultProvider{asyncProvider{key: ec1}}
+	_, err := signing.SignAndWait(context.Background(), p, ec1.cert, waitReq(signing.ECDSA), signing.WaitOptions{Backoff: time.Millisecond, MaxAttempts: 1})
+	if signing.KindOf(err) != signing.KindUnavailable {
+		t.Fatalf("err = %v, want unavailable", err)
+	}
+}
+
+type nilResultProvider struct{ asyncProvider }
+
+func (p *nilResultProvider) Poll(context.Context, string, time.Duration) (*signing.Result, error) {
+	return nil, nil
 }
 
 func TestSignAndWaitLongPoll(t *testing.T) {
