@@ -85,9 +85,18 @@ func TestOpen(t *testing.T) {
 		}
 	})
 	t.Run("unparsable", func(t *testing.T) {
-		_, err := signing.Open("file:%zz", nil)
+		_, err := signing.Open("file:%zz?pass-value=s3cret", nil)
 		if signing.KindOf(err) != signing.KindBadRequest {
 			t.Fatalf("err = %v, want bad_request", err)
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Fatalf("error %q repeats the URI's secret", err)
+		}
+	})
+	t.Run("no scheme does not echo the URI", func(t *testing.T) {
+		_, err := signing.Open("seal.p12?pin-value=s3cret", nil)
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Fatalf("err = %v", err)
 		}
 	})
 }
