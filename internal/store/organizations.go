@@ -331,3 +331,22 @@ func (tx *Tx) UsersWithRole(ctx context.Context, unitID string, role document.Ro
 	}
 	return out, nil
 }
+
+// UpdateUser changes a user's full name and title (chức vụ), e.g. after a
+// promotion; the title appears in signature blocks. Returns EINVALID,
+// ENOTFOUND.
+func (db *DB) UpdateUser(ctx context.Context, u *document.User) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	return db.WithTx(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, `UPDATE users SET full_name = ?, title = ? WHERE id = ?`, u.FullName, u.Title, u.ID)
+		if err != nil {
+			return dbError("update user", err, "user")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return document.Errorf(document.ENOTFOUND, "user %s not found", u.ID)
+		}
+		return nil
+	})
+}

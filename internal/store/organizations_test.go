@@ -47,6 +47,14 @@ func TestOrganizationsUnitsUsersRoles(t *testing.T) {
 		if u.ID != f.drafter.ID || u.FullName != "Nguyễn Văn An" {
 			t.Errorf("UserByUsername = %+v", u)
 		}
+		u.Title = "Chuyên viên chính"
+		must(t, db.UpdateUser(ctx, u))
+		if u2, err := db.User(ctx, u.ID); err != nil || u2.Title != "Chuyên viên chính" {
+			t.Errorf("UpdateUser: %+v, %v", u2, err)
+		}
+		ghost := *u
+		ghost.ID = "nope"
+		wantCode(t, db.UpdateUser(ctx, &ghost), document.ENOTFOUND)
 
 		// Roles: granting twice is fine; the clerk's org-wide grant covers
 		// the sub-unit, the drafter's covers only the office subtree.

@@ -281,10 +281,19 @@ func (s *Service[T]) Return(ctx context.Context, a Actor, docID, comment string)
 	})
 }
 
-// AssignSigner names the leader who will sign. The signer needs the signer
-// role in the document's unit (usually granted on the organization). Allowed
-// until signing starts, by the creator or a drafter of the unit.
+// AssignSigner names the leader who will sign in person. The signer needs
+// the signer role in the document's unit (usually granted on the
+// organization). Allowed until signing starts, by a drafter of the unit.
 func (s *Service[T]) AssignSigner(ctx context.Context, a Actor, docID, signerID string) (*document.Document, error) {
+	return s.AssignSignerAs(ctx, a, docID, signerID, document.CapacityInPerson, "")
+}
+
+// AssignSignerAs names the signer and the capacity they sign in. For TM.
+// the signer holds the signer role like an in-person signer; for KT., TL.,
+// TUQ. and Q. the principal holds the signer role and a delegation from the
+// principal to the signer in that capacity must be valid now (it is checked
+// again when signing). Returns EINVALID, EFORBIDDEN, ECONFLICT.
+func (s *Service[T]) AssignSignerAs(ctx context.Context, a Actor, docID, signerID string, capacity document.Capacity, principalID string) (*document.Document, error) {
 	return s.run(ctx, a, docID, func(c *call[T]) error {
 		if err := c.requireDrafter("assigning the signer"); err != nil {
 			return err
@@ -294,16 +303,37 @@ func (s *Service[T]) AssignSigner(ctx context.Context, a Actor, docID, signerID 
 		default:
 			return document.Errorf(document.ECONFLICT, "the signer cannot change once the document is %s", c.doc.State)
 		}
-		if err := c.requireUserRole(signerID, document.RoleSigner); err != nil {
-			return err
+		if !capacity.Valid() {
+			return document.Errorf(document.EINVALID, "signing capacity %q is unknown", capacity)
+		}
+		if capacity.OnBehalfOfPerson() {
+			if principalID == "" || principalID == signerID {
+				return document.Errorf(document.EINVALID, "%s. signs for someone else: name the principal", capacity)
+			}
+			if err := c.requireUserRole(principalID, document.RoleSigner); err != nil {
+				return err
+			}
+			if _, err := c.tx.ActiveDelegation(c.ctx, principalID, signerID, capacity, c.now); err != nil {
+				if document.ErrorCode(err) == document.ENOTFOUND {
+					return document.Errorf(document.EINVALID, "no %s. delegation from %s to %s is valid now", capacity, principalID, signerID)
+				}
+				return err
+			}
+		} else {
+			principalID = ""
+			if err := c.requireUserRole(signerID, document.RoleSigner); err != nil {
+				return err
+			}
 		}
 		c.change["signer"], c.change["previous_signer"] = signerID, c.doc.SignerID
-		c.doc.SignerID = signerID
+		c.change["capacity"], c.change["principal"] = capacity, principalID
+		c.doc.SignerID, c.doc.SignCapacity, c.doc.PrincipalID = signerID, capacity, principalID
 		return c.save("assign_signer")
 	})
 }
 
-// requireSigner: only the assigned signer, still holding the signer role.
+// requireSigner: only the assigned signer, still holding the signer role,
+// or for KT./TL./TUQ./Q. a delegation valid at this moment.
 func (c *call[T]) requireSigner() error {
 	if c.doc.SignerID == "" {
 		return document.Errorf(document.ECONFLICT, "no signer is assigned to document %s", c.doc.ID)
@@ -311,7 +341,14 @@ func (c *call[T]) requireSigner() error {
 	if c.user.ID != c.doc.SignerID {
 		return document.Errorf(document.EFORBIDDEN, "only the assigned signer may sign document %s", c.doc.ID)
 	}
-	return c.requireRole(document.RoleSigner, "signing")
+	if !c.doc.SignCapacity.OnBehalfOfPerson() {
+		return c.requireRole(document.RoleSigner, "signing")
+	}
+	_, err := c.tx.ActiveDelegation(c.ctx, c.doc.PrincipalID, c.user.ID, c.doc.SignCapacity, c.now)
+	if document.ErrorCode(err) == document.ENOTFOUND {
+		return document.Errorf(document.EFORBIDDEN, "your %s. delegation from %s is not valid now (expired or revoked)", c.doc.SignCapacity, c.doc.PrincipalID)
+	}
+	return err
 }
 
 // StartSigning marks the document as being signed and returns the version

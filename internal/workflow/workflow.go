@@ -57,6 +57,11 @@ type Tx interface {
 	EnsureRegister(ctx context.Context, orgID string, dir document.Direction, year int, series string) (*document.Register, error)
 	NextNumber(ctx context.Context, registerID string) (int, error)
 
+	CreateDelegation(ctx context.Context, d *document.Delegation) error
+	Delegation(ctx context.Context, id string) (*document.Delegation, error)
+	ActiveDelegation(ctx context.Context, principalID, delegateID string, c document.Capacity, t time.Time) (*document.Delegation, error)
+	RevokeDelegation(ctx context.Context, id string, t time.Time) error
+
 	AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, error)
 	AuditEntriesFor(ctx context.Context, objectType, objectID string) ([]audit.Entry, error)
 }
