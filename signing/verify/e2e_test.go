@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -526,4 +527,34 @@ func TestFieldLock(t *testing.T) {
 	// The locked one may not.
 	locked := check(t, setField(t, signed, "SoVanBan", "99/QĐ"), opts).Signatures[0]
 	expect(t, locked, TotalFailed, SigConstraintsFailure, "B-B")
+}
+
+func TestDeletedObject(t *testing.T) {
+	w := newWorld(t)
+	signed := sign(t, corpusPDF(t, "libreoffice-writer.pdf"), w.key, w.chain, pades.Options{Level: pades.LevelBB})
+	r, err := pdf.Open(bytes.NewReader(signed), int64(len(signed)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.XRefKind() != pdf.XRefTable {
+		t.Skip("helper writes a classic xref section")
+	}
+	page, err := r.Page(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, ok := page.Dict.Get("Contents").(pdf.Ref)
+	if !ok {
+		t.Skip("page contents is not a single reference")
+	}
+	// Free the page's content stream in an appended xref section: the
+	// page then shows nothing, though no object was rewritten.
+	var b bytes.Buffer
+	b.Write(signed)
+	off := b.Len()
+	fmt.Fprintf(&b, "xref\n%d 1\n0000000000 %05d f\r\n", content.Num, content.Gen+1)
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root %d %d R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n",
+		r.Size(), r.Root().Num, r.Root().Gen, r.XRefOffset(), off)
+	s := check(t, b.Bytes(), Options{Roots: w.pki.Roots(), Online: true}).Signatures[0]
+	expect(t, s, TotalFailed, SigConstraintsFailure, "B-B")
 }

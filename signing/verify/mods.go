@@ -177,6 +177,17 @@ func (d *differ) diff() ([]change, error) {
 		}
 		out = append(out, change{ref: ref, old: old, cur: cur})
 	}
+	// Objects of the signed revision that are gone (freed, or reused
+	// with another generation): whatever referred to them now reads null.
+	inCur := map[uint32]bool{}
+	for _, ref := range d.cur.Objects() {
+		inCur[ref.Num] = true
+	}
+	for _, ref := range d.old.Objects() {
+		if !inCur[ref.Num] {
+			d.out.add(ModOther, "object %v was deleted", ref)
+		}
+	}
 	return out, nil
 }
 
