@@ -143,19 +143,80 @@ func (d *document) pages() ([]pdf.Ref, error) {
 	return out, nil
 }
 
-// page returns the reference of 1-based page n (0 means 1).
+// page returns the reference of 1-based page n (0 means 1). It descends
+// the page tree by the /Count of each node, so finding a page of a 50,000
+// page document reads a few dozen objects, not all of them; a tree whose
+// counts are wrong falls back to the full walk.
 func (d *document) page(n int) (pdf.Ref, error) {
+	if n == 0 {
+		n = 1
+	}
+	if n < 1 {
+		return pdf.Ref{}, errorf(ErrOptions, "page %d out of range", n)
+	}
+	if ref, ok := d.pageByCount(n); ok {
+		return ref, nil
+	}
 	pages, err := d.pages()
 	if err != nil {
 		return pdf.Ref{}, err
 	}
-	if n == 0 {
-		n = 1
-	}
-	if n < 1 || n > len(pages) {
+	if n > len(pages) {
 		return pdf.Ref{}, errorf(ErrOptions, "page %d out of range 1..%d", n, len(pages))
 	}
 	return pages[n-1], nil
+}
+
+// pageByCount finds page n using /Count; ok is false when the tree does
+// not cooperate (missing or inconsistent counts, cycles).
+func (d *document) pageByCount(n int) (pdf.Ref, bool) {
+	ref, ok := d.catalog.Get("Pages").(pdf.Ref)
+	if !ok {
+		return pdf.Ref{}, false
+	}
+	remaining := n
+	for depth := 0; depth < 64; depth++ {
+		node, err := d.dict(ref)
+		if err != nil || node == nil {
+			return pdf.Ref{}, false
+		}
+		if t, _ := node.Name("Type"); t == "Page" {
+			return ref, remaining == 1
+		}
+		kids, err := d.array(node.Get("Kids"))
+		if err != nil || kids == nil {
+			return pdf.Ref{}, false
+		}
+		next := pdf.Ref{}
+		for _, k := range kids {
+			kr, ok := k.(pdf.Ref)
+			if !ok {
+				return pdf.Ref{}, false
+			}
+			kd, err := d.dict(kr)
+			if err != nil || kd == nil {
+				return pdf.Ref{}, false
+			}
+			count := int64(1)
+			if t, _ := kd.Name("Type"); t != "Page" {
+				c, ok := kd.Get("Count").(pdf.Integer)
+				if !ok || c < 0 {
+					return pdf.Ref{}, false
+				}
+				count = int64(c)
+			}
+			if int64(remaining) <= count {
+				next = kr
+				break
+			}
+			remaining -= int(count)
+		}
+		if next == (pdf.Ref{}) {
+			return pdf.Ref{}, false
+		}
+		ref = next
+	}
+	return pdf.Ref{}, false
 }
 
 // field is one terminal form field (with its widget, often the same object).
