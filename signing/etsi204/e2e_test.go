@@ -700,3 +700,26 @@ func TestRetryWithSameKey(t *testing.T) {
 		})
 	}
 }
+
+func TestSlowMSSPTimesOut(t *testing.T) {
+	srv, ts := simulator(t, mssp.Options{ResponseDelay: 300 * time.Millisecond})
+	chain, err := srv.Certificates("84922000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := baseConfig(ts.URL)
+	cfg.RequestTimeout = 50 * time.Millisecond
+	cfg.MaxAttempts = 2
+	cfg.Lookup = staticLookup(chain)
+	c := newClient(t, cfg)
+	req, _ := request(t, c, "84922000001")
+	began := time.Now()
+	_, err = c.Start(context.Background(), req)
+	wantKind(t, err, signing.KindUnavailable)
+	if !strings.Contains(err.Error(), "did not answer in time") {
+		t.Errorf("error does not say it timed out: %v", err)
+	}
+	if d := time.Since(began); d > 550*time.Millisecond { // two full answers would take 600 ms
+		t.Errorf("two attempts of 50 ms took %v", d)
+	}
+}

@@ -80,6 +80,9 @@ type Options struct {
 	// Latency is how long the simulated signer takes to answer on
 	// scenario numbers and in auto-approve mode.
 	Latency time.Duration
+	// ResponseDelay holds every SOAP and lookup answer back this long, to
+	// simulate a slow MSSP or network.
+	ResponseDelay time.Duration
 	// MaxTimeout caps the TimeOut a request may ask for, and is used when
 	// it asks for none; default 300 s.
 	MaxTimeout time.Duration
@@ -180,8 +183,8 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.Retention <= 0 {
 		opts.Retention = 5 * time.Minute
 	}
-	if opts.Latency < 0 {
-		return nil, errors.New("mssp: negative latency")
+	if opts.Latency < 0 || opts.ResponseDelay < 0 {
+		return nil, errors.New("mssp: negative latency or response delay")
 	}
 	if opts.RequireClientCert && opts.ClientCAs == nil {
 		return nil, errors.New("mssp: RequireClientCert needs ClientCAs")
@@ -411,6 +414,9 @@ func (s *Server) apAuthorized(apID, pwd string) bool {
 }
 
 func (s *Server) handleCertificates(w http.ResponseWriter, r *http.Request) {
+	if !s.delay(r) {
+		return
+	}
 	if !s.clientAuthorized(r) {
 		http.Error(w, "client certificate required", http.StatusForbidden)
 		return
@@ -457,7 +463,25 @@ func soapReply(w http.ResponseWriter, v wire.SOAPVersion, wrapper string, body a
 	_, _ = w.Write(b)
 }
 
+// delay applies ResponseDelay; false when the caller gave up meanwhile.
+func (s *Server) delay(r *http.Request) bool {
+	if s.opts.ResponseDelay <= 0 {
+		return true
+	}
+	t := time.NewTimer(s.opts.ResponseDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
 func (s *Server) handleSOAP(w http.ResponseWriter, r *http.Request) {
+	if !s.delay(r) {
+		return
+	}
 	if !s.clientAuthorized(r) {
 		// Refused before reading the body; the content type tells which
 		// envelope the caller speaks.
