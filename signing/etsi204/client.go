@@ -132,7 +132,11 @@ func (c *Client) signer(id string) (string, error) {
 	if err := checkMSISDN(id); err != nil {
 		return "", err
 	}
-	return normMSISDN(id), nil
+	n := normMSISDN(id, c.cfg.CountryCode)
+	if err := checkMSISDN(n); err != nil {
+		return "", err
+	}
+	return n, nil
 }
 
 // Certificates looks up the chain of signerID (a phone number) and pins it:

@@ -723,3 +723,25 @@ func TestSlowMSSPTimesOut(t *testing.T) {
 		t.Errorf("two attempts of 50 ms took %v", d)
 	}
 }
+
+func TestNationalNumbers(t *testing.T) {
+	srv, ts := simulator(t, mssp.Options{})
+	c := newClient(t, baseConfig(ts.URL))
+	for _, n := range []string{"0912345673", "+84912345673", "0084912345673"} {
+		chain, err := c.Certificates(context.Background(), n)
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		want, _ := srv.Certificates("84912345673")
+		if !chain[0].Equal(want[0]) {
+			t.Fatalf("%s: not the certificate of 84912345673", n)
+		}
+	}
+	req, _ := request(t, c, "0912345673")
+	if _, err := c.Start(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := srv.Phone().Pending("84912345673"); !ok {
+		t.Fatal("the request did not reach 84912345673")
+	}
+}

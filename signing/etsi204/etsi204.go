@@ -14,8 +14,9 @@
 //
 // Other parameters: ap-pwd-file, format-uri (the MSS_Format URI, if the
 // operator does not use ...#PKCS1 / ...#PKCS7), soap=1.1|1.2, timeout=300s
-// (the TimeOut sent to the MSSP), poll=2s, max-display=50. Every identifier
-// and endpoint is configuration; see Config for programmatic use.
+// (the TimeOut sent to the MSSP), poll=2s, max-display=50, country=84 (put
+// in place of the leading 0 of national numbers such as 0912345678). Every
+// identifier and endpoint is configuration; see Config for programmatic use.
 //
 // # Protocol
 //
@@ -108,9 +109,12 @@ const (
 type Config struct {
 	// Endpoint is the MSSP's SOAP URL.
 	Endpoint string
-	// MSISDN is the default signer's phone number (international form
-	// without "+", e.g. 84912345678); Request.SignerID overrides it.
+	// MSISDN is the default signer's phone number, e.g. 84912345678;
+	// Request.SignerID overrides it. National numbers (0912345678) get
+	// CountryCode in place of the leading 0.
 	MSISDN string
+	// CountryCode for national numbers; default "84" (Vietnam).
+	CountryCode string
 	// APID and APPassword identify us (AP_Info AP_ID and AP_PWD).
 	APID       string
 	APPassword string
@@ -166,6 +170,9 @@ func (c *Config) setDefaults() {
 	if c.Mode == 0 {
 		c.Mode = ModeAsync
 	}
+	if c.CountryCode == "" {
+		c.CountryCode = "84"
+	}
 	if c.Format == 0 {
 		c.Format = FormatPKCS1
 	}
@@ -219,6 +226,11 @@ func (c *Config) validate() error {
 	if c.APID == "" {
 		return badConfig("ap-id is required")
 	}
+	for _, r := range c.CountryCode {
+		if r < '0' || r > '9' {
+			return badConfig("country code %q must be digits", c.CountryCode)
+		}
+	}
 	if c.MSISDN != "" {
 		if err := checkMSISDN(c.MSISDN); err != nil {
 			return err
@@ -239,8 +251,8 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// checkMSISDN accepts international numbers of 8 to 15 digits, with or
-// without a leading "+" (which is stripped before sending by normMSISDN).
+// checkMSISDN accepts phone numbers of 8 to 15 digits, with or without a
+// leading "+"; normMSISDN turns them into the international form MSSPs want.
 func checkMSISDN(s string) error {
 	d := strings.TrimPrefix(s, "+")
 	if len(d) < 8 || len(d) > 15 {
@@ -254,7 +266,20 @@ func checkMSISDN(s string) error {
 	return nil
 }
 
-func normMSISDN(s string) string { return strings.TrimPrefix(s, "+") }
+// normMSISDN returns s in international form without "+": a national
+// number with a trunk prefix ("0912345678") gets the country code instead of
+// its leading 0, as people in Vietnam write their numbers that way.
+func normMSISDN(s, countryCode string) string {
+	switch {
+	case strings.HasPrefix(s, "+"):
+		return s[1:]
+	case strings.HasPrefix(s, "00"):
+		return s[2:]
+	case strings.HasPrefix(s, "0") && countryCode != "":
+		return countryCode + s[1:]
+	}
+	return s
+}
 
 // Open builds a Client from an "etsi204:" URI (see the package doc).
 func Open(u *url.URL, env signing.Env) (signing.Provider, error) {
@@ -282,6 +307,7 @@ func ParseURI(u *url.URL, env signing.Env) (Config, error) {
 		"msisdn": true, "ap-id": true, "ap-pwd-env": true, "ap-pwd-file": true, "mssp-id": true, "profile": true,
 		"mode": true, "format": true, "format-uri": true, "dtbs": true, "cert-lookup": true, "client-cert": true,
 		"client-key": true, "ca": true, "soap": true, "timeout": true, "poll": true, "max-display": true,
+		"country": true,
 	}
 	for k := range q {
 		if !known[k] {
@@ -289,6 +315,7 @@ func ParseURI(u *url.URL, env signing.Env) (Config, error) {
 		}
 	}
 	cfg.MSISDN = q.Get("msisdn")
+	cfg.CountryCode = q.Get("country")
 	cfg.APID = q.Get("ap-id")
 	pwd, _, err := signing.Secret(q, env, "ap-pwd")
 	if err != nil {
