@@ -23,6 +23,7 @@ type manifest struct {
 			Certification bool   `json:"certification"`
 			DocMDP        int    `json:"docmdp_p"`
 			ChangedAfter  string `json:"changed_after"`
+			Timestamped   bool   `json:"timestamped"`
 		} `json:"signatures"`
 	} `json:"files"`
 }
@@ -106,6 +107,16 @@ func TestCorpus(t *testing.T) {
 					if !slices.Contains(cats, ModFormFill) || slices.Contains(cats, ModOther) {
 						t.Fatalf("want form fill: %s", js)
 					}
+				case "dss-timestamp":
+					// LT/LTA extension: a DSS, then a document time-stamp.
+					for _, c := range cats {
+						if c != ModDSS && c != ModSignatures {
+							t.Fatalf("want only DSS and time-stamp changes: %s", js)
+						}
+					}
+					if !slices.Contains(cats, ModDSS) {
+						t.Fatalf("want DSS changes: %s", js)
+					}
 				case "signature":
 					if !slices.Contains(cats, ModSignatures) || slices.Contains(cats, ModOther) {
 						t.Fatalf("want signatures: %s", js)
@@ -113,9 +124,19 @@ func TestCorpus(t *testing.T) {
 				default:
 					t.Fatalf("manifest value %q not handled", want.ChangedAfter)
 				}
+				if want.Timestamped && (got.Timestamp == nil || !got.Timestamp.Valid) {
+					t.Fatalf("want a valid time-stamp: %s", js)
+				}
 				wantLevel := ""
 				if want.SubFilter == "ETSI.CAdES.detached" {
-					wantLevel = "B-B"
+					switch {
+					case want.ChangedAfter == "dss-timestamp":
+						wantLevel = "B-LTA"
+					case want.Timestamped:
+						wantLevel = "B-T"
+					default:
+						wantLevel = "B-B"
+					}
 				}
 				if got.Level != wantLevel {
 					t.Fatalf("level %q, want %q: %s", got.Level, wantLevel, js)
