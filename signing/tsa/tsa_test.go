@@ -291,6 +291,10 @@ func TestServerRejections(t *testing.T) {
 	if err := tok.Verify(); KindOf(err) != KindBadToken {
 		t.Fatalf("Verify without TSA certificate = %v", err)
 	}
+	// A server without a key refuses instead of crashing.
+	if _, err := ParseResponse(NewServer(nil, nil, testPolicy).Respond(rawRequest(t, timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: sum}))); err == nil || err.(*Error).FailureInfo != FailSystemFailure {
+		t.Fatalf("keyless server: %v", err)
+	}
 	// Only POST.
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
