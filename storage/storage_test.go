@@ -246,3 +246,26 @@ func TestVerifyingReaderCloseEarly(t *testing.T) {
 		t.Fatalf("last byte changed: %v", err)
 	}
 }
+
+func TestHashingReaderAbandoned(t *testing.T) {
+	data := bytes.Repeat([]byte("y"), 1<<20)
+	before := runtime.NumGoroutine()
+	for range 50 {
+		hr := storage.NewHashingReader(t.Context(), bytes.NewReader(data), "k", nil)
+		hr.Read(make([]byte, 100<<10))
+		hr.Close()
+	}
+	// A read error stops hashing too.
+	hr := storage.NewHashingReader(t.Context(), iotest.TimeoutReader(bytes.NewReader(data)), "k", nil)
+	hr.Read(make([]byte, 10))
+	if _, err := hr.Read(make([]byte, 10)); !errors.Is(err, iotest.ErrTimeout) || !errors.Is(hr.Check(), iotest.ErrTimeout) {
+		t.Fatalf("read error: %v / %v", err, hr.Check())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines left running (had %d)", n, before)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"hash"
 	"io"
 	"sync"
 )
@@ -19,27 +18,78 @@ func ExpectedDigest(key string, recorded []byte) []byte {
 	return recorded
 }
 
+// asyncHash computes a SHA-256 on its own goroutine, fed with copies of
+// what was read, so hashing overlaps with the network or disk instead of
+// adding to the transfer time. The goroutine starts at the first write and
+// ends at sum or stop.
+type asyncHash struct {
+	chunks chan *[]byte // nil until the first write
+	sums   chan []byte
+	closed bool
+}
+
+const hashChunk = 64 << 10
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, hashChunk); return &b }}
+
+func (a *asyncHash) write(b []byte) {
+	if a.closed || len(b) == 0 {
+		return
+	}
+	if a.chunks == nil {
+		a.chunks = make(chan *[]byte, 16)
+		a.sums = make(chan []byte, 1)
+		go hashChunks(a.chunks, a.sums)
+	}
+	for len(b) > 0 {
+		c := chunkPool.Get().(*[]byte)
+		k := copy(*c, b)
+		*c = (*c)[:k]
+		a.chunks <- c
+		b = b[k:]
+	}
+}
+
+func hashChunks(chunks <-chan *[]byte, sums chan<- []byte) {
+	h := sha256.New()
+	for c := range chunks {
+		h.Write(*c)
+		*c = (*c)[:cap(*c)]
+		chunkPool.Put(c)
+	}
+	sums <- h.Sum(nil)
+}
+
+// sum waits for the digest of everything written.
+func (a *asyncHash) sum() []byte {
+	if a.chunks == nil {
+		s := sha256.Sum256(nil)
+		return s[:]
+	}
+	a.stop()
+	return <-a.sums
+}
+
+// stop ends the goroutine without waiting (it drains, sends to the
+// buffered sums and exits).
+func (a *asyncHash) stop() {
+	if a.chunks != nil && !a.closed {
+		a.closed = true
+		close(a.chunks)
+	}
+}
+
 // VerifyingReader passes reads through and, at EOF, compares the SHA-256 of
 // everything read with the expected digest. On a mismatch it returns an
 // ErrIntegrity *Error instead of io.EOF, so a caller that copies to the end
 // cannot mistake corrupted content for a complete download.
-//
-// Hashing runs on its own goroutine, fed with copies of what was read, so it
-// overlaps with the network or disk instead of adding to the read time.
 type VerifyingReader struct {
 	rc   io.ReadCloser
 	key  string
 	want []byte
 	err  error
-
-	chunks chan *[]byte // to the hashing goroutine; nil until the first read
-	sum    chan []byte  // its result, once chunks is closed
-	closed bool         // chunks closed
+	h    asyncHash
 }
-
-const verifyChunk = 64 << 10
-
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, verifyChunk); return &b }}
 
 // NewVerifyingReader wraps rc. With an empty want it only passes reads
 // through.
@@ -55,11 +105,9 @@ func (v *VerifyingReader) Read(p []byte) (int, error) {
 		return 0, v.err
 	}
 	n, err := v.rc.Read(p)
-	if n > 0 && !v.closed {
-		v.feed(p[:n])
-	}
+	v.h.write(p[:n])
 	if err == io.EOF {
-		if got := v.finish(); !bytes.Equal(got, v.want) {
+		if got := v.h.sum(); !bytes.Equal(got, v.want) {
 			err = E("read", v.key, ErrIntegrity, fmt.Errorf("got sha256 %x, want %x", got, v.want))
 		}
 	}
@@ -69,91 +117,69 @@ func (v *VerifyingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (v *VerifyingReader) feed(b []byte) {
-	if v.chunks == nil {
-		v.chunks = make(chan *[]byte, 16)
-		v.sum = make(chan []byte, 1)
-		go hashChunks(v.chunks, v.sum)
-	}
-	for len(b) > 0 {
-		c := chunkPool.Get().(*[]byte)
-		k := copy(*c, b)
-		*c = (*c)[:k]
-		v.chunks <- c
-		b = b[k:]
-	}
-}
-
-func hashChunks(chunks <-chan *[]byte, sum chan<- []byte) {
-	h := sha256.New()
-	for c := range chunks {
-		h.Write(*c)
-		*c = (*c)[:cap(*c)]
-		chunkPool.Put(c)
-	}
-	sum <- h.Sum(nil)
-}
-
-// finish stops the hashing goroutine and returns the digest of everything
-// fed to it.
-func (v *VerifyingReader) finish() []byte {
-	if v.chunks == nil {
-		s := sha256.Sum256(nil)
-		return s[:]
-	}
-	if !v.closed {
-		v.closed = true
-		close(v.chunks)
-	}
-	return <-v.sum
-}
-
 // Close closes the underlying reader and stops hashing.
 func (v *VerifyingReader) Close() error {
-	if v.chunks != nil && !v.closed {
-		v.closed = true
-		close(v.chunks) // the goroutine drains, sends to the buffered sum and exits
-	}
+	v.h.stop()
 	return v.rc.Close()
 }
 
 // HashingReader computes the SHA-256 of what is read through it, stops with
 // ctx's error once ctx is done, and, when Expected is set, returns an
 // ErrDigestMismatch error instead of io.EOF on a mismatch. Backends feed
-// uploads through it so that a wrong digest or a cancellation aborts the
-// upload before it completes.
+// uploads through it so that a wrong digest or a cancelled ctx aborts the
+// upload before it completes. Like VerifyingReader it hashes on its own
+// goroutine; a HashingReader must be read to EOF or have Close called.
 type HashingReader struct {
 	ctx      context.Context
 	r        io.Reader
 	key      string
 	expected []byte
-	h        hash.Hash
+	h        asyncHash
 	n        int64
 	sum      []byte
+	err      error
 }
 
 // NewHashingReader wraps r for a put to key ("" for content-addressed puts).
 func NewHashingReader(ctx context.Context, r io.Reader, key string, expected []byte) *HashingReader {
-	return &HashingReader{ctx: ctx, r: r, key: key, expected: expected, h: sha256.New()}
+	return &HashingReader{ctx: ctx, r: r, key: key, expected: expected}
 }
 
 func (hr *HashingReader) Read(p []byte) (int, error) {
 	if hr.sum != nil {
 		return 0, io.EOF
 	}
+	if hr.err != nil {
+		return 0, hr.err
+	}
 	if err := hr.ctx.Err(); err != nil {
+		hr.fail(err)
 		return 0, err
 	}
 	n, err := hr.r.Read(p)
-	hr.h.Write(p[:n])
+	hr.h.write(p[:n])
 	hr.n += int64(n)
-	if err == io.EOF {
-		hr.sum = hr.h.Sum(nil)
+	switch {
+	case err == io.EOF:
+		hr.sum = hr.h.sum()
 		if len(hr.expected) > 0 && !bytes.Equal(hr.sum, hr.expected) {
 			return n, hr.mismatch()
 		}
+	case err != nil:
+		hr.fail(err)
 	}
 	return n, err
+}
+
+func (hr *HashingReader) fail(err error) {
+	hr.err = err
+	hr.h.stop()
+}
+
+// Close stops the hashing goroutine of a reader abandoned before EOF.
+func (hr *HashingReader) Close() error {
+	hr.h.stop()
+	return nil
 }
 
 func (hr *HashingReader) mismatch() error {
@@ -173,6 +199,9 @@ func (hr *HashingReader) Check() error {
 	if hr.sum == nil {
 		if err := hr.ctx.Err(); err != nil {
 			return err
+		}
+		if hr.err != nil {
+			return hr.err
 		}
 		return E("put", hr.key, nil, io.ErrUnexpectedEOF)
 	}

@@ -306,6 +306,7 @@ func (s *Store) spool(ctx context.Context, key string, r io.Reader, expected []b
 		return "", nil, wrap("put", key, err)
 	}
 	hr := storage.NewHashingReader(ctx, r, key, expected)
+	defer hr.Close()
 	_, err = io.Copy(f, hr)
 	if err == nil {
 		err = hr.Check()

@@ -408,6 +408,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts storage.P
 		return storage.Object{}, wrap(ctx, "put", key, err)
 	}
 	hr := storage.NewHashingReader(ctx, r, key, opts.ExpectedSHA256)
+	defer hr.Close()
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
 	n, err := io.ReadFull(hr, *bp)
@@ -550,6 +551,7 @@ func (s *Store) PutContentAddressed(ctx context.Context, r io.Reader, opts stora
 		return storage.Object{}, err
 	}
 	hr := storage.NewHashingReader(ctx, r, "", opts.ExpectedSHA256)
+	defer hr.Close()
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
 	n, err := io.ReadFull(hr, *bp)
