@@ -3,9 +3,13 @@ package revocation_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -235,5 +239,43 @@ func TestCollectErrors(t *testing.T) {
 	cancel()
 	if _, err := revocation.Collect(cctx, chain, e.pki.Roots(), nil); err != context.Canceled {
 		t.Fatalf("cancelled: %v", err)
+	}
+}
+
+// TestOpenSSLCRL judges the corpus signer with the CRL that openssl made
+// for the corpus CA (testdata/corpus/pki/ca.crl).
+func TestOpenSSLCRL(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "corpus", "pki")
+	read := func(name, typ string) []byte {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			if os.Getenv("VANBAN_REQUIRE_SERVICES") == "1" {
+				t.Fatalf("corpus PKI: %v", err)
+			}
+			t.Skipf("corpus PKI not present: %v", err)
+		}
+		blk, _ := pem.Decode(b)
+		if blk == nil || blk.Type != typ {
+			t.Fatalf("%s is not a PEM %s", name, typ)
+		}
+		return blk.Bytes
+	}
+	ca, err := x509.ParseCertificate(read("ca.pem", "CERTIFICATE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := x509.ParseCertificate(read("signer.pem", "CERTIFICATE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl := read("ca.crl", "X509 CRL")
+	st, err := revocation.Check(signer, ca, revocation.Evidence{CRLs: [][]byte{crl}}, time.Now())
+	if err != nil || st.State != revocation.Good || st.Source != "crl" {
+		t.Fatalf("%+v %v", st, err)
+	}
+	// The same CRL checked against another issuer proves nothing.
+	st, _ = revocation.Check(signer, signer, revocation.Evidence{CRLs: [][]byte{crl}}, time.Now())
+	if st.State != revocation.Unknown {
+		t.Fatalf("wrong issuer: %+v", st)
 	}
 }
