@@ -29,6 +29,7 @@ type securityHandler struct {
 	key             []byte // file encryption key
 	stm, str        cryptMethod
 	encryptMetadata bool
+	perms           uint32 // /P access permissions
 }
 
 // padding is the 32-byte password padding string of ISO 32000 7.6.4.3.
@@ -110,15 +111,17 @@ func newSecurityHandler(d *Dict, id0 []byte, passwords [][]byte) (*securityHandl
 	default:
 		return nil, unsupported(-1, "encryption algorithm /V %d", v)
 	}
+	if p, ok := d.Int("P"); ok {
+		h.perms = uint32(p) // stored signed (e.g. -1044) or unsigned
+	}
 	o, u := dictBytes(d, "O"), dictBytes(d, "U")
 	switch {
 	case rev >= 2 && rev <= 4:
 		if len(o) < 32 || len(u) < 32 {
 			return nil, malformed(-1, "encryption /O or /U shorter than 32 bytes")
 		}
-		p, _ := d.Int("P")
 		for _, pw := range passwords {
-			key := keyR4(pw, o[:32], uint32(p), id0, keyLen, h.rev, h.encryptMetadata)
+			key := keyR4(pw, o[:32], h.perms, id0, keyLen, h.rev, h.encryptMetadata)
 			if checkUserR4(key, u, id0, h.rev) {
 				h.key = key
 				return h, nil
@@ -606,3 +609,24 @@ func (e *Encryptor) EncryptedLen(n int64) int64 { return e.h.streamCipherLen(n) 
 
 // EncryptsStream reports whether a stream with dictionary d gets encrypted.
 func (e *Encryptor) EncryptsStream(d *Dict) bool { return e.h.encryptsStream(d) }
+
+// Permission bits of /P (ISO 32000-2 table 22), 1-based bit positions.
+const (
+	PermPrint    uint32 = 1 << 2  // bit 3
+	PermModify   uint32 = 1 << 3  // bit 4
+	PermCopy     uint32 = 1 << 4  // bit 5
+	PermAnnotate uint32 = 1 << 5  // bit 6: add/modify annotations, fill forms
+	PermFillForm uint32 = 1 << 8  // bit 9: fill form fields, sign
+	PermAssemble uint32 = 1 << 10 // bit 11
+)
+
+// Permissions returns the /P value of an encrypted document (ok false when
+// the document is not encrypted: everything is permitted). Opening with the
+// empty user password grants only these; a signer should require
+// PermFillForm (or PermAnnotate) before adding a signature.
+func (r *Reader) Permissions() (p uint32, ok bool) {
+	if r.crypt == nil {
+		return 0, false
+	}
+	return r.crypt.perms, true
+}

@@ -130,6 +130,7 @@ type Reader struct {
 	lastKind XRefKind
 	lastOff  int64
 	hasEOL   bool // the file ends with an end-of-line marker
+	version  string
 
 	crypt      *securityHandler
 	encryptRef Ref
@@ -156,8 +157,12 @@ func Open(ra io.ReaderAt, size int64, opts *ReadOptions) (*Reader, error) {
 	if _, err := ra.ReadAt(head, 0); err != nil && err != io.EOF {
 		return nil, wrapIO(0, "reading header", err)
 	}
-	if !bytes.Contains(head, []byte("%PDF-")) {
+	hi := bytes.Index(head, []byte("%PDF-"))
+	if hi < 0 {
 		return nil, malformed(0, "no %%PDF- header in the first 1024 bytes")
+	}
+	if v := head[hi+5:]; len(v) >= 3 && v[0] >= '1' && v[0] <= '9' && v[1] == '.' && v[2] >= '0' && v[2] <= '9' {
+		r.version = string(v[:3])
 	}
 	last := make([]byte, 1)
 	if _, err := ra.ReadAt(last, size-1); err != nil {
@@ -729,6 +734,10 @@ func (r *Reader) Objects() []Ref {
 	slices.SortFunc(refs, func(a, b Ref) int { return int(int64(a.Num) - int64(b.Num)) })
 	return refs
 }
+
+// Version returns the header version ("1.7", "2.0"), or "" when the header
+// is unreadable. The catalog /Version, when present, overrides it.
+func (r *Reader) Version() string { return r.version }
 
 // FileSize returns the size of the file in bytes.
 func (r *Reader) FileSize() int64 { return r.size }

@@ -240,3 +240,22 @@ func TestUserPassword(t *testing.T) {
 		}
 	}
 }
+
+func TestPermissions(t *testing.T) {
+	r := openBytes(t, basePDF(1))
+	if _, ok := r.Permissions(); ok || r.Version() != "1.7" {
+		t.Errorf("plain file: permissions reported, version %q", r.Version())
+	}
+	if ok, _ := lookQpdf(); !ok {
+		t.Skip("qpdf not installed")
+	}
+	data := qpdf(t, basePDF(1), "--encrypt", "", "owner", "256", "--annotate=n", "--form=n", "--")
+	p, ok := openBytes(t, data).Permissions()
+	if !ok || p&PermFillForm != 0 || p&PermAnnotate != 0 || p&PermPrint == 0 {
+		t.Errorf("permissions %b (ok %v): want print, no annotate, no form", p, ok)
+	}
+	data = qpdf(t, basePDF(1), "--encrypt", "", "owner", "128", "--use-aes=y", "--")
+	if p, ok := openBytes(t, data).Permissions(); !ok || p&PermFillForm == 0 {
+		t.Errorf("permissions %b: want all", p)
+	}
+}
