@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -557,4 +558,71 @@ func TestDeletedObject(t *testing.T) {
 		r.Size(), r.Root().Num, r.Root().Gen, r.XRefOffset(), off)
 	s := check(t, b.Bytes(), Options{Roots: w.pki.Roots(), Online: true}).Signatures[0]
 	expect(t, s, TotalFailed, SigConstraintsFailure, "B-B")
+}
+
+func TestFormatFailures(t *testing.T) {
+	w := newWorld(t)
+	signed := sign(t, corpusPDF(t, "libreoffice-writer.pdf"), w.key, w.chain, pades.Options{Level: pades.LevelBB})
+	opts := Options{Roots: w.pki.Roots(), Online: true}
+	i := bytes.LastIndex(signed, []byte("/ByteRange ["))
+	if i < 0 {
+		t.Fatal("no /ByteRange")
+	}
+	i += len("/ByteRange [")
+	for i < len(signed) && signed[i] == ' ' {
+		i++
+	}
+	edit := func(t *testing.T, f func(b []byte)) SignatureReport {
+		t.Helper()
+		b := bytes.Clone(signed)
+		f(b)
+		rep := check(t, b, opts)
+		if len(rep.Signatures) != 1 {
+			t.Fatalf("%d signatures", len(rep.Signatures))
+		}
+		return rep.Signatures[0]
+	}
+	t.Run("byte range not from the start", func(t *testing.T) {
+		s := edit(t, func(b []byte) { b[i] = '1' })
+		expect(t, s, TotalFailed, FormatFailure, "")
+	})
+	t.Run("gap is not the contents string", func(t *testing.T) {
+		// Shift the end of the first range by one digit's worth: the gap
+		// no longer starts with '<'.
+		s := edit(t, func(b []byte) {
+			j := i + 1
+			for b[j] == ' ' {
+				j++
+			}
+			end := j
+			for b[end] >= '0' && b[end] <= '9' {
+				end++
+			}
+			if b[end-1] == '0' {
+				t.Skip("first range ends in 0; this edit needs another digit")
+			}
+			b[end-1]-- // first range one byte shorter
+		})
+		expect(t, s, TotalFailed, FormatFailure, "")
+		if len(s.Errors) == 0 || !strings.Contains(s.Errors[0], "/Contents") {
+			t.Fatalf("errors: %v", s.Errors)
+		}
+	})
+	t.Run("unknown sub-filter", func(t *testing.T) {
+		s := edit(t, func(b []byte) {
+			k := bytes.LastIndex(b, []byte("ETSI.CAdES.detached"))
+			b[k+len("ETSI.CAdES.detache")] = 'x'
+		})
+		expect(t, s, TotalFailed, FormatFailure, "")
+	})
+	t.Run("garbage signature", func(t *testing.T) {
+		s := edit(t, func(b []byte) {
+			c := i
+			for b[c] != '<' {
+				c++
+			}
+			copy(b[c+1:], "3082FFFF")
+		})
+		expect(t, s, TotalFailed, FormatFailure, "")
+	})
 }
