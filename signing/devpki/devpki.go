@@ -85,6 +85,9 @@ type PKI struct {
 	ocspKey                          crypto.Signer
 	tsaServer                        *tsa.Server
 
+	// saveMu serializes save, so that a slower writer holding an older
+	// snapshot cannot overwrite a newer state file.
+	saveMu  sync.Mutex
 	mu      sync.Mutex
 	issued  map[string]issuedEntry // serial (hex) -> issuer
 	revoked map[string]Revocation  // serial (hex)
@@ -393,6 +396,8 @@ func (p *PKI) save() error {
 	if p.dir == "" {
 		return nil
 	}
+	p.saveMu.Lock()
+	defer p.saveMu.Unlock()
 	p.mu.Lock()
 	st := state{BaseURL: p.baseURL, Issued: map[string]issuedEntry{}}
 	for k, v := range p.issued {

@@ -399,3 +399,40 @@ func TestOpenSSLOCSPAndCRL(t *testing.T) {
 		t.Fatalf("openssl verify accepted a revoked certificate: %v\n%s", err, out)
 	}
 }
+
+func TestConcurrentIssueKeepsState(t *testing.T) {
+	dir := t.TempDir()
+	p, err := New("http://c.example", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	serials := make(chan *big.Int, n)
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			_, chain, err := p.IssueSigner("Người ký", "", KeyP256, Person)
+			if err != nil {
+				errs <- err
+				return
+			}
+			serials <- chain[0].SerialNumber
+			errs <- nil
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(serials)
+	p2, err := New("http://c.example", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := range serials {
+		if err := p2.Revoke(s, 0); err != nil {
+			t.Fatalf("serial %x lost from the saved state: %v", s, err)
+		}
+	}
+}
