@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"time"
 
 	"vanban/signing"
+	"vanban/signing/revocation"
 	"vanban/signing/pades/appearance"
 )
 
@@ -229,4 +231,21 @@ func (o *Options) algorithm(leaf *x509.Certificate) (signing.Algorithm, error) {
 		alg = signing.RSAPSS
 	}
 	return alg, nil
+}
+
+// CollectRevocation adapts signing/revocation.Collect: evidence for chain
+// validated against roots, fetched with client (nil: http.DefaultClient).
+// A certificate revoked now, or without obtainable status, fails the
+// collection, so a B-LT signature is never made on a revoked certificate.
+func CollectRevocation(roots *x509.CertPool, client *http.Client) RevocationCollector {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return func(ctx context.Context, chain []*x509.Certificate) (*Evidence, error) {
+		ev, err := revocation.Collect(ctx, chain, roots, client)
+		if err != nil {
+			return nil, err
+		}
+		return &Evidence{Certs: ev.Certs, OCSPs: ev.OCSPs, CRLs: ev.CRLs}, nil
+	}
 }
