@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"vanban/signing"
-	"vanban/signing/revocation"
 	"vanban/signing/pades/appearance"
+	"vanban/signing/revocation"
 )
 
 // Level is a PAdES baseline level (ETSI EN 319 142-1).
