@@ -17,6 +17,9 @@ type SignedRange struct {
 	ByteRangeOffset int64
 	// CMS is the DER signature from /Contents with the zero padding removed.
 	CMS []byte
+	// SubFilter is the /SubFilter of the signature dictionary holding this /ByteRange (for
+	// example "ETSI.CAdES.detached" or "ETSI.RFC3161"), empty when none was found.
+	SubFilter string
 	// DirtyPadding is true when the bytes after the CMS in /Contents are not all zero. PDFBox
 	// 2.0.27 does this on AES-256 files (the rest of an encrypted placeholder stays); poppler then
 	// reports "Not total document signed". The CMS itself is still intact.
@@ -166,7 +169,46 @@ func parseSignedRange(data []byte, at, pos int) (SignedRange, error) {
 	if err != nil {
 		return SignedRange{}, malformed("/Contents: %v", err)
 	}
-	return SignedRange{ByteRange: br, ByteRangeOffset: int64(at), CMS: cms, DirtyPadding: dirty}, nil
+	return SignedRange{ByteRange: br, ByteRangeOffset: int64(at), CMS: cms, DirtyPadding: dirty,
+		SubFilter: subFilter(data, at, br)}, nil
+}
+
+// subFilter finds /SubFilter in the indirect object around the /ByteRange at offset at: from
+// the last "obj" before it to the first "endobj" after it, skipping the /Contents hex string.
+// Signature dictionaries are never in object streams, so the object's text is in the file.
+func subFilter(data []byte, at int, br [4]int64) string {
+	start := bytes.LastIndex(data[:at], []byte("obj"))
+	if start < 0 {
+		return ""
+	}
+	end := bytes.Index(data[at:], []byte("endobj"))
+	if end < 0 {
+		end = len(data)
+	} else {
+		end += at
+	}
+	gapStart, gapEnd := int(br[0]+br[1]), int(br[2])
+	for _, part := range [][2]int{{start, min(end, gapStart)}, {max(start, gapEnd), end}} {
+		if part[0] >= part[1] {
+			continue
+		}
+		text := data[part[0]:part[1]]
+		i := bytes.Index(text, []byte("/SubFilter"))
+		if i < 0 {
+			continue
+		}
+		rest := text[i+len("/SubFilter"):]
+		j := skipSpace(rest, 0)
+		if j >= len(rest) || rest[j] != '/' {
+			continue
+		}
+		k := j + 1
+		for k < len(rest) && !isPDFSpace(rest[k]) && !bytes.ContainsRune([]byte("/<>[]()"), rune(rest[k])) {
+			k++
+		}
+		return string(rest[j+1 : k])
+	}
+	return ""
 }
 
 func skipSpace(data []byte, pos int) int {

@@ -62,18 +62,26 @@ type CorpusSignature struct {
 	// Certification is true for a certification (DocMDP) signature; DocMDPP is its /P value.
 	Certification bool `json:"certification,omitempty"`
 	DocMDPP       int  `json:"docmdp_p,omitempty"`
+	// Timestamped is true for a signature with an RFC 3161 signature time-stamp (B-T) and for a
+	// document time-stamp (SubFilter ETSI.RFC3161).
+	Timestamped bool `json:"timestamped,omitempty"`
 	// ChangedAfter says what later revisions changed: "" when the signature covers the whole
-	// file, "signature" (only later signatures), "form-fill" (field values, allowed by DocMDP
-	// P=2) or "annotation" (not allowed by any DocMDP level).
+	// file, "signature" (only later signatures), "dss-timestamp" (a /DSS and a document
+	// time-stamp: B-LT/B-LTA extension), "form-fill" (field values, allowed by DocMDP P=2) or
+	// "annotation" (not allowed by any DocMDP level).
 	ChangedAfter string `json:"changed_after"`
+	// Quirks maps a validator name to a known way it misjudges this signature; see
+	// CorpusFile.Quirks for whole-file problems.
+	Quirks map[string]string `json:"quirks,omitempty"`
 }
 
 // Values of CorpusSignature.ChangedAfter.
 const (
-	ChangedNothing    = ""
-	ChangedSignature  = "signature"
-	ChangedFormFill   = "form-fill"
-	ChangedAnnotation = "annotation"
+	ChangedNothing      = ""
+	ChangedSignature    = "signature"
+	ChangedDSSTimestamp = "dss-timestamp"
+	ChangedFormFill     = "form-fill"
+	ChangedAnnotation   = "annotation"
 )
 
 // CoversWholeFile reports whether no revision was appended after this signature.
@@ -181,7 +189,7 @@ func LoadManifest(root string) (files []CorpusFile, pki PKI, err error) {
 		f.Path = filepath.Join(dir, f.Name)
 		for j, sig := range f.Signatures {
 			switch sig.ChangedAfter {
-			case ChangedNothing, ChangedSignature, ChangedFormFill, ChangedAnnotation:
+			case ChangedNothing, ChangedSignature, ChangedDSSTimestamp, ChangedFormFill, ChangedAnnotation:
 			default:
 				return nil, PKI{}, fmt.Errorf("signtest: corpus manifest: %s signature %d: unknown changed_after %q", f.Name, j, sig.ChangedAfter)
 			}
@@ -236,16 +244,37 @@ func Corpus(tb testing.TB) []CorpusFile {
 	for i, f := range files {
 		f.FormFields = append([]string(nil), f.FormFields...)
 		f.Signatures = append([]CorpusSignature(nil), f.Signatures...)
-		if f.Quirks != nil {
-			quirks := make(map[string]string, len(f.Quirks))
-			for k, v := range f.Quirks {
-				quirks[k] = v
-			}
-			f.Quirks = quirks
+		for j := range f.Signatures {
+			f.Signatures[j].Quirks = copyQuirks(f.Signatures[j].Quirks)
 		}
+		f.Quirks = copyQuirks(f.Quirks)
 		out[i] = f
 	}
 	return out
+}
+
+func copyQuirks(q map[string]string) map[string]string {
+	if q == nil {
+		return nil
+	}
+	out := make(map[string]string, len(q))
+	for k, v := range q {
+		out[k] = v
+	}
+	return out
+}
+
+// Quirk returns the documented misjudgement of validator for signature i of f, looking at the
+// signature first and then at the whole file; ok is false when the validator is expected to be
+// right.
+func (f CorpusFile) Quirk(validator string, i int) (quirk string, ok bool) {
+	if i >= 0 && i < len(f.Signatures) {
+		if q, ok := f.Signatures[i].Quirks[validator]; ok {
+			return q, true
+		}
+	}
+	q, ok := f.Quirks[validator]
+	return q, ok
 }
 
 // CorpusFileNamed returns the corpus file with the given name, failing the test if there is none.

@@ -29,6 +29,12 @@ type ItextSigResult struct {
 	// Integrity is true when the message digest and the signature value verify.
 	Integrity      bool
 	IntegrityError string
+	// Timestamp is true when the signature carries an RFC 3161 token or is a document
+	// time-stamp. For a signature time-stamp, TimestampDate is the token's genTime and
+	// TimestampImprintValid says whether its imprint is the hash of the signature value.
+	Timestamp             bool
+	TimestampDate         time.Time
+	TimestampImprintValid bool
 	// CertErrors counts chain problems against ItextVerifyOptions.CAPEM; -1 when no CA was given.
 	CertErrors int
 	CertError  string
@@ -196,6 +202,13 @@ func ParseItextVerify(out string) ([]ItextSigResult, error) {
 			}
 		}
 		r.Integrity = r.Fields["integrity"] == "true"
+		r.Timestamp = r.Fields["timestamp"] == "true"
+		if d := r.Fields["timestamp_date"]; d != "" {
+			if r.TimestampDate, err = time.Parse(time.RFC3339, d); err != nil {
+				return nil, fmt.Errorf("signtest: ItextVerify line %d: timestamp_date: %w", line, err)
+			}
+		}
+		r.TimestampImprintValid = r.Fields["timestamp_imprint"] == "true"
 		r.IntegrityError = r.Fields["integrity_error"]
 		if _, ok := r.Fields["cert_errors"]; ok {
 			if r.CertErrors, err = atoiField(r.Fields, "cert_errors"); err != nil {

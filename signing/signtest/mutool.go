@@ -25,6 +25,9 @@ type MutoolSigResult struct {
 	// EditedSinceSigning: "The signature is valid but there have been edits since signing." —
 	// mutool's judgement that later incremental updates exist (allowed or not).
 	EditedSinceSigning bool
+	// NotSigned: "Signature is not signed." — an empty field, or (MuPDF 1.21) a document
+	// time-stamp, which it does not understand.
+	NotSigned bool
 	// Lines holds the signature's detail lines as printed, for anything else.
 	Lines []string
 }
@@ -103,6 +106,8 @@ func ParseMutoolVerify(out string) ([]MutoolSigResult, error) {
 			cur.Unchanged = true
 		case strings.Contains(detail, "there have been edits since signing"):
 			cur.EditedSinceSigning = true
+		case detail == "Signature is not signed.":
+			cur.NotSigned = true
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -86,3 +86,8 @@ $java ItextSign "$out/hybrid.pdf" "$out/itext-signed-hybrid.pdf" "$pki/signer.p1
 $java IncrementalEdit "$out/itext-signed.pdf" "$out/itext-signed-then-annotated.pdf" "Sửa sau khi ký"
 $java FormFill "$out/itext-certified-form.pdf" "$out/itext-certified-form-filled.pdf" \
 	SoVanBan=123 NgayBanHanh=25/11/2026
+
+# 23-24. PAdES B-T and B-LTA by iText 5 with the in-process test TSA (LocalTsa) and the CA's CRL.
+tsa="$pki/tsa.pem $pki/tsa.key $pki/ca.pem"
+$java ItextSign "$out/libreoffice-writer.pdf" "$out/itext-signed-bt.pdf" "$pki/signer.p12" test --tsa $tsa
+$java ItextLtv "$out/itext-signed-bt.pdf" "$out/itext-blta.pdf" "$pki/ca.crl" $tsa

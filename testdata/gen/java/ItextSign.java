@@ -11,6 +11,8 @@
 //   --owner-pw PW    owner password of an encrypted input
 //   --pkcs7          SubFilter adbe.pkcs7.detached instead of ETSI.CAdES.detached
 //   --certify        certification signature, DocMDP P=2 (form filling and signing allowed)
+//   --tsa CERT KEY CA  add a signature time-stamp (PAdES B-T) from LocalTsa with this TSA
+//                    certificate, PKCS#8 key and CA certificate (all PEM)
 //   --bench N        sign N times into memory after a warm-up and print the time per signature;
 //                    OUT.pdf receives the last result.
 //
@@ -46,11 +48,12 @@ public final class ItextSign {
     private static byte[] ownerPw = null;
     private static MakeSignature.CryptoStandard standard = MakeSignature.CryptoStandard.CADES;
     private static boolean certify = false;
+    private static com.itextpdf.text.pdf.security.TSAClient tsa = null;
 
     public static void main(String[] args) throws Exception {
         if (args.length < 4) {
             System.err.println("usage: ItextSign IN.pdf OUT.pdf KEYSTORE.p12 PASSWORD [--field NAME] [--reason TEXT] "
-                    + "[--location TEXT] [--owner-pw PW] [--pkcs7] [--certify] [--bench N]");
+                    + "[--location TEXT] [--owner-pw PW] [--pkcs7] [--certify] [--tsa CERT KEY CA] [--bench N]");
             System.exit(2);
         }
         int bench = 0;
@@ -62,6 +65,7 @@ public final class ItextSign {
                 case "--owner-pw": ownerPw = args[++i].getBytes("ISO-8859-1"); break;
                 case "--pkcs7": standard = MakeSignature.CryptoStandard.CMS; break;
                 case "--certify": certify = true; break;
+                case "--tsa": tsa = new LocalTsa(args[i + 1], args[i + 2], args[i + 3]); i += 3; break;
                 case "--bench": bench = Integer.parseInt(args[++i]); break;
                 default:
                     System.err.println("unknown option " + args[i]);
@@ -121,7 +125,7 @@ public final class ItextSign {
             app.setCertificationLevel(PdfSignatureAppearance.CERTIFIED_FORM_FILLING);
         }
         app.setVisibleSignature(new com.itextpdf.text.Rectangle(0, 0, 0, 0), 1, field);
-        MakeSignature.signDetached(app, digest, pks, chain, null, null, null, 0, standard);
+        MakeSignature.signDetached(app, digest, pks, chain, null, null, tsa, 0, standard);
         reader.close();
         return bos.toByteArray();
     }

@@ -8,6 +8,9 @@
 //   name  revision  total_revisions  covers_whole_document  sub_filter  digest  signer
 //   sign_date (UTC, RFC 3339)  integrity (true when digest and signature verify)
 //   cert_errors (only with --ca: number of chain problems; cert_error=... describes the first)
+//   timestamp (true when the signature carries an RFC 3161 token or is a document time-stamp),
+//   timestamp_date and timestamp_imprint (signature time-stamps only: whether the token's
+//   imprint is the hash of the signature value)
 // Values never contain tabs or newlines (they are replaced by spaces). Exit 0 even for invalid
 // signatures: the verdict is in the output; exit 1 only when the file cannot be read.
 import com.itextpdf.text.pdf.AcroFields;
@@ -94,6 +97,20 @@ public final class ItextVerify {
                     put(line, "integrity_error", e.toString());
                 }
                 put(line, "integrity", Boolean.toString(ok));
+                boolean hasTsa = pk.isTsp() || pk.getTimeStampToken() != null;
+                put(line, "timestamp", Boolean.toString(hasTsa));
+                if (pk.getTimeStampToken() != null && !pk.isTsp()) {
+                    // A signature time-stamp: its imprint must be the hash of the signature value.
+                    // (A document time-stamp's imprint is checked by verify() above.)
+                    put(line, "timestamp_date", iso.format(pk.getTimeStampDate().getTime()));
+                    boolean imprint;
+                    try {
+                        imprint = pk.verifyTimestampImprint();
+                    } catch (Exception e) {
+                        imprint = false;
+                    }
+                    put(line, "timestamp_imprint", Boolean.toString(imprint));
+                }
                 if (trust != null) {
                     List<VerificationException> errs =
                             CertificateVerification.verifyCertificates(pk.getSignCertificateChain(), trust, cal);
