@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"vanban/storage"
-	"vanban/storage/local"
-	_ "vanban/storage/local" // registers file:// with storage.Open
+	"vanban/storage/local" // also registers file:// with storage.Open
 )
 
 // A document version is stored under its SHA-256, read back with the digest
