@@ -654,3 +654,53 @@ func TestKeyDirKeepsSIMsAcrossRestarts(t *testing.T) {
 		t.Fatalf("key type %v, want RSA", c3[0].PublicKeyAlgorithm)
 	}
 }
+
+// Whatever arrives at /soap, the simulator answers with a SOAP message or
+// fault and never panics.
+func FuzzSOAPHandler(f *testing.F) {
+	req := validReq("84913000005")
+	b, _ := wire.Envelope(wire.SOAP11, "MSS_Signature", &req)
+	f.Add(b)
+	req.MessagingMode = wire.ModeSynch
+	req.TimeOut = "1"
+	b, _ = wire.Envelope(wire.SOAP12, "MSS_Signature", &req)
+	f.Add(b)
+	st := wire.StatusReq{MSSPTransID: "S1", APInfo: wire.APInfo{APID: apID, APTransID: "x", APPWD: "pwd"}}
+	b, _ = wire.Envelope(wire.SOAP11, "MSS_StatusQuery", &st)
+	f.Add(b)
+	// Every mutated number is a new phone; issuing each an RSA key would
+	// leave the fuzzer generating keys instead of parsing, so all phones
+	// share one P-256 key here.
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fuzz SIM"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, _ := x509.ParseCertificate(der)
+	issuer := func(string, string, bool) (crypto.Signer, []*x509.Certificate, error) {
+		return key, []*x509.Certificate{cert}, nil
+	}
+	srv, err := mssp.NewServer(mssp.Options{APs: map[string]string{apID: "pwd"}, Issuer: issuer, Latency: time.Millisecond, MaxTimeout: time.Second})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer srv.Close()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/soap", bytes.NewReader(body))
+		w := httptest.NewRecorder()
+		began := time.Now()
+		srv.ServeHTTP(w, r)
+		if d := time.Since(began); d > 500*time.Millisecond {
+			t.Fatalf("slow %v: %q", d, body)
+		}
+		if w.Body.Len() == 0 {
+			return // a synchronous call abandoned by its caller
+		}
+		_, _, err := wire.Decode(w.Body, map[string]any{"MSS_SignatureResp": new(wire.SignatureResp), "MSS_StatusResp": new(wire.StatusResp)})
+		var fault *wire.Fault
+		if err != nil && !errors.As(err, &fault) {
+			t.Fatalf("answer is neither a message nor a fault: %v\n%s", err, w.Body.String())
+		}
+	})
+}
