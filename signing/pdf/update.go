@@ -96,6 +96,7 @@ func PatchHexString(w io.WriterAt, span Span, data []byte) error {
 type Update struct {
 	r       *Reader
 	next    uint32
+	exhaust bool // object numbers ran out (hostile /Size or xref)
 	objects map[uint32]pending
 }
 
@@ -103,6 +104,11 @@ type pending struct {
 	gen uint16
 	obj Object
 }
+
+// maxObjectNumber bounds new object numbers: readers commonly store them in
+// 32-bit signed integers (ISO 32000-2 Annex C suggests 8,388,607 as a
+// conservative maximum; we only guard against overflow).
+const maxObjectNumber = 1<<31 - 1
 
 // NewUpdate starts an incremental update of the document read by r.
 func NewUpdate(r *Reader) *Update {
@@ -117,6 +123,11 @@ func (u *Update) Reader() *Reader { return u.r }
 // the number and set it later with Replace (the writer fails if it is not).
 func (u *Update) Add(obj Object) Ref {
 	ref := Ref{Num: u.next}
+	// Keep one number free for an xref stream; Write reports exhaustion.
+	if u.next >= maxObjectNumber-1 || u.next == 0 {
+		u.exhaust = true
+		return Ref{}
+	}
 	u.next++
 	u.objects[ref.Num] = pending{gen: 0, obj: obj}
 	return ref
@@ -162,6 +173,9 @@ func (u *Update) WriteTo(w io.Writer) (int64, error) {
 // It never holds the original document in memory.
 func (u *Update) Write(w io.Writer) (*WriteResult, error) {
 	r := u.r
+	if u.exhaust {
+		return nil, limitErr(-1, "no object numbers left above %d", r.MaxObjectNumber())
+	}
 	nums := make([]uint32, 0, len(u.objects))
 	for num, p := range u.objects {
 		if p.obj == nil {

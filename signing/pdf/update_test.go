@@ -259,3 +259,19 @@ func TestPermissions(t *testing.T) {
 		t.Errorf("permissions %b: want all", p)
 	}
 }
+
+func TestObjectNumberExhaustion(t *testing.T) {
+	b := &pdfBuilder{}
+	b.set(1, "<< /Type /Catalog /Pages 2 0 R >>")
+	b.set(2, "<< /Type /Pages /Kids [] /Count 0 >>")
+	b.trailer = "/Root 1 0 R"
+	data := bytes.Replace(b.bytes(), []byte("/Size 3"), []byte("/Size 2147483647"), 1)
+	r := openBytes(t, data)
+	u := NewUpdate(r)
+	if ref := u.Add(Null{}); !ref.IsZero() {
+		t.Errorf("Add returned %v beyond the number space", ref)
+	}
+	if _, err := u.Write(&bytes.Buffer{}); !errors.Is(err, ErrLimit) {
+		t.Errorf("Write err = %v, want ErrLimit", err)
+	}
+}
