@@ -32,7 +32,9 @@ type Options struct {
 	// Intermediates are extra CA certificates for path building.
 	Intermediates []*x509.Certificate
 	// Online allows fetching revocation status that the document lacks.
-	Online     bool
+	Online bool
+	// HTTPClient for online fetches; nil means a client with a 15-second
+	// timeout, so that a dead responder cannot stall a validation.
 	HTTPClient *http.Client
 	// Now is the validation time; zero means time.Now().
 	Now time.Time
@@ -65,12 +67,15 @@ type parsed struct {
 }
 
 // Verify validates every signature of the PDF in ra. The error is only for
-// input that cannot be read as a PDF (ErrUnreadable); problems with
-// signatures are in the report.
+// input that cannot be read as a PDF (ErrUnreadable) or a cancelled
+// context; problems with signatures are in the report.
 func Verify(ctx context.Context, ra io.ReaderAt, size int64, opts Options) (*Report, error) {
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
+	}
+	if opts.Online && opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 15 * time.Second}
 	}
 	r, err := pdf.Open(ra, size, opts.ReadOptions)
 	if err != nil {
@@ -100,6 +105,9 @@ func Verify(ctx context.Context, ra io.ReaderAt, size int64, opts Options) (*Rep
 	}
 	v.all = all
 	for _, ps := range all {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		v.second(ps, p)
 		rep.Signatures = append(rep.Signatures, *ps.rep)
 	}
