@@ -46,7 +46,21 @@ func newStore(t testing.TB) *s3.Store {
 	if !s.Locking() {
 		t.Fatal("bucket created by the store has no Object Lock")
 	}
+	t.Cleanup(func() { removePrefix(s) })
 	return s
+}
+
+// removePrefix deletes what a test left under its prefix (all versions), so
+// a long-lived server named by VANBAN_TEST_S3 does not fill up. Versions
+// still retained are left to expire.
+func removePrefix(s *s3.Store) {
+	ctx := context.Background()
+	for v := range s.Client().ListObjects(ctx, s.Bucket(), minio.ListObjectsOptions{Prefix: s.ObjectName(""), Recursive: true, WithVersions: true}) {
+		if v.Err != nil {
+			return
+		}
+		s.Client().RemoveObject(ctx, s.Bucket(), v.Key, minio.RemoveObjectOptions{VersionID: v.VersionID})
+	}
 }
 
 // harness adds the suite's test-only hook: it rewrites an object through the
