@@ -343,5 +343,10 @@ func TestNextNumberConcurrent(t *testing.T) {
 		if r.NextNumber != n+1 {
 			t.Errorf("register next number %d", r.NextNumber)
 		}
+		entries, err := db.RegisterEntries(ctx, reg.ID)
+		must(t, err)
+		if len(entries) != n || entries[0].Number != 1 || entries[n-1].Number != n {
+			t.Errorf("register entries: %d", len(entries))
+		}
 	})
 }

@@ -107,3 +107,16 @@ func (tx *Tx) NextNumber(ctx context.Context, registerID string) (int, error) {
 	}
 	return n, nil
 }
+
+// RegisterEntries lists the documents recorded in a register in number
+// order: the rows of the printed register (Appendix IV of Decree 30/2020).
+func (db *DB) RegisterEntries(ctx context.Context, registerID string) ([]*document.Document, error) {
+	return read(db, ctx, func(tx *Tx) ([]*document.Document, error) {
+		var rows []documentRow
+		if err := tx.selectRows(ctx, &rows, `SELECT `+documentColumns+` FROM documents
+			WHERE register_id = ? ORDER BY number`, registerID); err != nil {
+			return nil, dbError("register entries", err, "register entries")
+		}
+		return documentsOf(rows), nil
+	})
+}
