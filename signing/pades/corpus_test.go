@@ -59,6 +59,7 @@ func TestSignCorpusVisible(t *testing.T) {
 			}
 			out := signFile(t, f.Path, s, opts)
 			checkSigned(t, out, 1, s.caPEM)
+			compareOutsideRect(t, f.Path, out, 2, opts.Appearance.Rect)
 			text := pdftotext(t, out, 2)
 			if !strings.Contains(text, "Nguyễn Văn Thử") || !strings.Contains(text, "Ủy ban nhân dân tỉnh Thành Long") {
 				t.Errorf("signature text does not extract from page 2:\n%s", text)

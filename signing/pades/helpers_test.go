@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
+	"image/png"
 	"math/big"
 	"net/http/httptest"
 	"os"
@@ -204,4 +205,60 @@ func pdftotext(t testing.TB, path string, page int) string {
 		t.Fatalf("mutool draw: %v\n%s", err, out)
 	}
 	return string(out)
+}
+
+// compareOutsideRect renders both files at 36 dpi and requires every pixel
+// of every page to be identical except inside rect on page (1-based),
+// where at least some pixels must differ (the appearance is visible). It
+// assumes unrotated pages whose MediaBox starts at the origin, which holds
+// for the corpus.
+func compareOutsideRect(t *testing.T, before, after string, page int, rect Rect) {
+	t.Helper()
+	const dpi = 36
+	a, b := signtest.RenderPages(t, before, dpi), signtest.RenderPages(t, after, dpi)
+	if len(a) != len(b) {
+		t.Fatalf("%d pages before, %d after", len(a), len(b))
+	}
+	for i := range a {
+		ia, err := png.Decode(bytes.NewReader(a[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ib, err := png.Decode(bytes.NewReader(b[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ia.Bounds() != ib.Bounds() {
+			t.Fatalf("page %d: size changed", i+1)
+		}
+		h := ia.Bounds().Dy()
+		scale := float64(dpi) / 72
+		inside := func(x, y int) bool {
+			const margin = 2
+			return i+1 == page &&
+				float64(x) >= rect.LLX*scale-margin && float64(x) <= rect.URX*scale+margin &&
+				float64(y) >= float64(h)-rect.URY*scale-margin && float64(y) <= float64(h)-rect.LLY*scale+margin
+		}
+		outside, in := 0, 0
+		for y := 0; y < h; y++ {
+			for x := 0; x < ia.Bounds().Dx(); x++ {
+				r1, g1, b1, _ := ia.At(x, y).RGBA()
+				r2, g2, b2, _ := ib.At(x, y).RGBA()
+				if r1 == r2 && g1 == g2 && b1 == b2 {
+					continue
+				}
+				if inside(x, y) {
+					in++
+				} else {
+					outside++
+				}
+			}
+		}
+		if outside > 0 {
+			t.Errorf("page %d: %d pixels changed outside the signature rectangle", i+1, outside)
+		}
+		if i+1 == page && in == 0 {
+			t.Errorf("page %d: the signature appearance changed no pixel", i+1)
+		}
+	}
 }
