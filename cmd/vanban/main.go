@@ -26,6 +26,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":    {"run the server (embedded SQLite and local disk unless configured otherwise)", runServe},
 		"migrate":  {"apply database migrations and exit", runMigrate},
+		"pdf":      {"sign or extend PDFs (PAdES B-B to B-LTA) with any signer URI", runPDF},
 		"mssp-sim": {"run the ETSI TS 102 204 mobile-signature simulator with its virtual phones", runMSSPSim},
 		"version": {"print the version", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "vanban", version)
