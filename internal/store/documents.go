@@ -94,15 +94,15 @@ func (tx *Tx) CreateDocument(ctx context.Context, d *document.Document) error {
 	if d.Direction == document.Incoming {
 		symbol, senderSymbol = "", d.Symbol
 	}
-	_, err := tx.exec(ctx, `INSERT INTO documents (`+documentColumns+`) VALUES
-		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.exec(ctx, `INSERT INTO documents (`+documentColumns+`, search_text) VALUES
+		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.OrgID, d.UnitID, string(d.Direction), d.TypeCode, d.Subject, string(d.Urgency),
 		string(d.Confidentiality), string(d.State), d.CreatedBy, micros(d.CreatedAt), micros(d.UpdatedAt),
 		d.RowVersion, nullString(d.SignerID), nullString(d.RegisterID), nullInt(d.Number), symbol,
 		nullMicros(d.NumberedAt), nullMicros(d.IssuedAt), nullString(d.SourceID), d.SenderName, senderSymbol,
 		nullMicros(d.SenderDate), nullMicros(d.ReceivedAt), nullString(d.LeaderID), nullString(d.HandlerID),
 		nullString(d.HandlingUnitID), nullMicros(d.Deadline), d.Instruction, nullMicros(d.CompletedAt),
-		string(d.SignCapacity), nullString(d.PrincipalID))
+		string(d.SignCapacity), nullString(d.PrincipalID), document.SearchText(d))
 	return dbError("create document", err, "document")
 }
 
@@ -143,13 +143,14 @@ func (tx *Tx) UpdateDocument(ctx context.Context, d *document.Document) error {
 		row_version = row_version + 1, signer_id = ?, register_id = ?, number = ?, symbol = ?, numbered_at = ?,
 		issued_at = ?, sender_name = ?, sender_symbol = ?, sender_date = ?, received_at = ?, leader_id = ?,
 		handler_id = ?, handling_unit_id = ?, deadline = ?, instruction = ?, completed_at = ?,
-		sign_capacity = ?, principal_id = ?
+		sign_capacity = ?, principal_id = ?, search_text = ?
 		WHERE id = ? AND row_version = ?`,
 		d.UnitID, d.TypeCode, d.Subject, string(d.Urgency), string(d.Confidentiality), string(d.State), micros(updated),
 		nullString(d.SignerID), nullString(d.RegisterID), nullInt(d.Number), symbol, nullMicros(d.NumberedAt),
 		nullMicros(d.IssuedAt), d.SenderName, senderSymbol, nullMicros(d.SenderDate), nullMicros(d.ReceivedAt),
 		nullString(d.LeaderID), nullString(d.HandlerID), nullString(d.HandlingUnitID), nullMicros(d.Deadline),
-		d.Instruction, nullMicros(d.CompletedAt), string(d.SignCapacity), nullString(d.PrincipalID), d.ID, d.RowVersion)
+		d.Instruction, nullMicros(d.CompletedAt), string(d.SignCapacity), nullString(d.PrincipalID), document.SearchText(d),
+		d.ID, d.RowVersion)
 	if err != nil {
 		return dbError("update document", err, "document number "+document.FormatNumber(d.Number))
 	}

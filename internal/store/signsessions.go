@@ -290,7 +290,8 @@ func (tx *Tx) SigningSessions(ctx context.Context, f SigningSessionFilter) ([]*S
 	return out, nil
 }
 
-// qualifySigningColumns qualifies a comma-separated column list with a table alias.
+// qualifySigningColumns qualifies a comma-separated column list with a table
+// alias (any table's, despite the name).
 func qualifySigningColumns(prefix, cols string) string {
 	parts := strings.Split(cols, ",")
 	for i, p := range parts {
@@ -305,4 +306,21 @@ func signingFlag(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// SigningSessionByProviderTx returns the session a provider knows by txID,
+// for callbacks that name only their own transaction. Returns ENOTFOUND.
+func (db *DB) SigningSessionByProviderTx(ctx context.Context, provider, txID string) (*SigningSession, error) {
+	return read(db, ctx, func(tx *Tx) (*SigningSession, error) {
+		if txID == "" {
+			return nil, document.Errorf(document.ENOTFOUND, "signing session without a provider transaction")
+		}
+		var r signingSessionRow
+		err := tx.get(ctx, &r, `SELECT `+signingSessionColumns+` FROM signing_sessions
+			WHERE provider = ? AND provider_tx_id = ? ORDER BY created_at DESC LIMIT 1`, provider, txID)
+		if err != nil {
+			return nil, dbError("signing session by provider transaction", err, "signing session of provider transaction")
+		}
+		return r.domain(), nil
+	})
 }

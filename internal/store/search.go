@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"vanban/internal/document"
+)
+
+// SearchDocuments returns one page of the documents matching q that
+// q.Viewer may see, newest first, continuing after (q.AfterCreated,
+// q.AfterID) when set. Returns EINVALID without an organization or viewer.
+func (db *DB) SearchDocuments(ctx context.Context, q document.Query) ([]*document.Document, error) {
+	return read(db, ctx, func(tx *Tx) ([]*document.Document, error) { return tx.SearchDocuments(ctx, q) })
+}
+
+// SearchDocuments is the transactional form of DB.SearchDocuments.
+func (tx *Tx) SearchDocuments(ctx context.Context, q document.Query) ([]*document.Document, error) {
+	if q.OrgID == "" || q.Viewer.UserID == "" {
+		return nil, document.Errorf(document.EINVALID, "a search needs an organization and a viewer")
+	}
+	var where []string
+	var args []any
+	cond := func(c string, a ...any) {
+		where = append(where, c)
+		args = append(args, a...)
+	}
+	cond("d.org_id = ?", q.OrgID)
+	if q.Direction != "" {
+		cond("d.direction = ?", string(q.Direction))
+	}
+	if len(q.States) > 0 {
+		ph := make([]string, len(q.States))
+		for i, s := range q.States {
+			ph[i] = "?"
+			args = append(args, string(s))
+		}
+		where = append(where, "d.state IN ("+strings.Join(ph, ", ")+")")
+	}
+	if q.UnitID != "" {
+		// The unit or any unit below it: a prefix test on the path.
+		cond("u.path LIKE (SELECT path FROM units WHERE id = ?) || '%'", q.UnitID)
+	}
+	if q.TypeCode != "" {
+		cond("d.type_code = ?", q.TypeCode)
+	}
+	if q.Number > 0 {
+		cond("d.number = ?", q.Number)
+	}
+	if q.Symbol != "" {
+		cond("(d.symbol = ? OR d.sender_symbol = ?)", q.Symbol, q.Symbol)
+	}
+	for col, v := range map[string]string{"signer_id": q.SignerID, "leader_id": q.LeaderID, "handler_id": q.HandlerID, "created_by": q.CreatedBy} {
+		if v != "" {
+			cond("d."+col+" = ?", v)
+		}
+	}
+	if q.ReviewerID != "" {
+		// The reviewer's step is pending when it is undecided, in the
+		// latest round, and every earlier step of that round is decided.
+		cond(`EXISTS (SELECT 1 FROM review_steps r WHERE r.document_id = d.id AND r.reviewer_id = ? AND r.decision = ''
+			AND r.round = (SELECT MAX(r3.round) FROM review_steps r3 WHERE r3.document_id = d.id)
+			AND NOT EXISTS (SELECT 1 FROM review_steps r2 WHERE r2.document_id = r.document_id AND r2.round = r.round
+				AND r2.seq < r.seq AND r2.decision = ''))`, q.ReviewerID)
+	}
+	if t := document.Fold(q.Text); t != "" {
+		for _, word := range strings.Fields(t) {
+			cond("d.search_text LIKE ? ESCAPE '\\'", "%"+escapeLike(word)+"%")
+		}
+	}
+	if !q.From.IsZero() {
+		cond("d.created_at >= ?", micros(q.From))
+	}
+	if !q.To.IsZero() {
+		cond("d.created_at < ?", micros(q.To))
+	}
+	if !q.OverdueAt.IsZero() {
+		cond("d.direction = ? AND d.deadline IS NOT NULL AND d.deadline < ? AND d.state NOT IN (?, ?)",
+			string(document.Incoming), micros(q.OverdueAt), string(document.StateCompleted), string(document.StateArchived))
+	}
+	// Visibility, as workflow's canView: ordinary documents for everyone of
+	// the organization; secret ones for the people named on them, their
+	// reviewers and the clerks of their unit.
+	vis := []string{"d.confidentiality = ?", "d.created_by = ?", "d.signer_id = ?", "d.leader_id = ?", "d.handler_id = ?",
+		"EXISTS (SELECT 1 FROM review_steps rv WHERE rv.document_id = d.id AND rv.reviewer_id = ?)"}
+	args = append(args, string(document.ConfidentialityNormal), q.Viewer.UserID, q.Viewer.UserID, q.Viewer.UserID,
+		q.Viewer.UserID, q.Viewer.UserID)
+	for _, p := range q.Viewer.ClerkPaths {
+		vis = append(vis, "u.path LIKE ? ESCAPE '\\'")
+		args = append(args, escapeLike(p)+"%")
+	}
+	where = append(where, "("+strings.Join(vis, " OR ")+")")
+	if !q.AfterCreated.IsZero() || q.AfterID != "" {
+		cond("(d.created_at < ? OR (d.created_at = ? AND d.id > ?))", micros(q.AfterCreated), micros(q.AfterCreated), q.AfterID)
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > document.MaxPageSize {
+		limit = document.MaxPageSize
+	}
+	args = append(args, limit)
+	cols := qualifySigningColumns("d.", documentColumns)
+	var rows []documentRow
+	if err := tx.selectRows(ctx, &rows, `SELECT `+cols+` FROM documents d JOIN units u ON u.id = d.unit_id WHERE `+
+		strings.Join(where, " AND ")+` ORDER BY d.created_at DESC, d.id LIMIT ?`, args...); err != nil {
+		return nil, dbError("search documents", err, "documents")
+	}
+	return documentsOf(rows), nil
+}
+
+// escapeLike escapes the LIKE wildcards in s, with backslash as the escape
+// character, so user text matches literally.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
