@@ -64,6 +64,8 @@ type Tx interface {
 
 	AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, error)
 	AuditEntriesFor(ctx context.Context, objectType, objectID string) ([]audit.Entry, error)
+
+	SearchDocuments(ctx context.Context, q document.Query) ([]*document.Document, error)
 }
 
 // DB runs a function in a transaction, committing when it returns nil.
