@@ -144,6 +144,22 @@ func (s State) String() string {
 // MarshalText makes State read well in JSON reports.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads what MarshalText wrote, so that a JSON validation
+// report can be decoded again (by the command line's callers, an archive).
+func (s *State) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "good":
+		*s = Good
+	case "revoked":
+		*s = Revoked
+	case "unknown":
+		*s = Unknown
+	default:
+		return fmt.Errorf("revocation: unknown state %q", b)
+	}
+	return nil
+}
+
 // Status is the outcome of Check.
 type Status struct {
 	State State `json:"state"`
