@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"flag"
@@ -20,18 +21,21 @@ import (
 	_ "vanban/signing/etsi204" // etsi204: mobile SIM through an MSSP
 	_ "vanban/signing/keyfile" // file: PKCS#12 and PEM keys
 	"vanban/signing/pades"
+	"vanban/signing/pdf"
 	_ "vanban/signing/pkcs11" // pkcs11: HSM or token
 	"vanban/signing/revocation"
 	"vanban/signing/tsa"
+	"vanban/signing/verify"
 )
 
 func runPDF(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sub := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"sign":   runPDFSign,
 		"extend": runPDFExtend,
+		"verify": runPDFVerify,
 	}
 	if len(args) == 0 || sub[args[0]] == nil {
-		fmt.Fprintln(stderr, "Usage: vanban pdf sign|extend [flags]   (vanban pdf <cmd> --help)")
+		fmt.Fprintln(stderr, "Usage: vanban pdf sign|extend|verify [flags]   (vanban pdf <cmd> --help)")
 		return exitError{2}
 	}
 	return sub[args[0]](ctx, args[1:], stdout, stderr)
@@ -63,18 +67,17 @@ func runPDFSign(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	field := fs.String("field", "", "signature field name (an existing empty signature field is signed)")
 	pss := fs.Bool("pss", false, "RSA-PSS instead of PKCS#1 v1.5 for RSA keys")
 	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for the signer (a phone)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *in == "" || *out == "" || *signerURI == "" {
-		fs.Usage()
-		return errors.New("--in, --out and --signer are required")
+		return usageError(fs, "--in, --out and --signer are required")
 	}
 	opts := pades.Options{Reason: *reason, Location: *location, FieldName: *field, PSS: *pss}
 	if *level != "" {
 		l, err := pades.ParseLevel(*level)
 		if err != nil {
-			return fmt.Errorf("--level: %w", err)
+			return usageError(fs, fmt.Sprintf("--level: %v", err))
 		}
 		opts.Level = l
 	}
@@ -87,7 +90,7 @@ func runPDFSign(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *rect != "" {
 		r, err := parseRect(*rect)
 		if err != nil {
-			return fmt.Errorf("--rect: %w", err)
+			return usageError(fs, fmt.Sprintf("--rect: %v", err))
 		}
 		ap := &pades.Appearance{Page: *page, Rect: r}
 		if *image != "" {
@@ -128,15 +131,15 @@ func runPDFExtend(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	tsaURL := fs.String("tsa", "", "RFC 3161 time-stamp authority URL (B-LTA)")
 	var trust multiFlag
 	fs.Var(&trust, "trust", "PEM file of trust anchors for collecting revocation data; repeatable")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *in == "" || *out == "" {
-		return errors.New("--in and --out are required")
+		return usageError(fs, "--in and --out are required")
 	}
 	l, err := pades.ParseLevel(*level)
 	if err != nil {
-		return fmt.Errorf("--level: %w", err)
+		return usageError(fs, fmt.Sprintf("--level: %v", err))
 	}
 	var opts pades.Options
 	if err := timestampingOptions(&opts, *tsaURL, trust); err != nil {
@@ -146,6 +149,396 @@ func runPDFExtend(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return transformFile(*in, *out, func(src *os.File, size int64, dst io.Writer) error {
 		return pades.Extend(ctx, src, size, dst, l, svc)
 	})
+}
+
+// runPDFVerify validates every signature and document time-stamp of a PDF
+// and prints the report. The exit status is 0 only when there is at least
+// one signature and every one is TOTAL-PASSED, so scripts can rely on it
+// without parsing the output: 1 otherwise (or for an unreadable file), 2
+// for bad arguments.
+func runPDFVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("vanban pdf verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	in := fs.String("in", "", "PDF to verify (required)")
+	var trust multiFlag
+	fs.Var(&trust, "trust", "PEM file of trust anchors (root CAs); repeatable. Without it no chain is trusted and every signature is INDETERMINATE")
+	asJSON := fs.Bool("json", false, "print the validation report as JSON (ETSI EN 319 102-1 indications)")
+	online := fs.Bool("online", false, "fetch revocation status (OCSP, CRL) the document lacks over the network")
+	passEnv := fs.String("password-env", "", "environment variable holding the user password of an encrypted PDF")
+	at := fs.String("at", "", "validation time, RFC 3339 (default: now)")
+	timeout := fs.Duration("timeout", 2*time.Minute, "overall time limit, including online revocation fetches")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: vanban pdf verify --in FILE [--trust CA.pem]... [--online] [--json]")
+		fmt.Fprintln(stderr, "Kiểm tra chữ ký số PAdES / verify PAdES signatures. Exit status: 0 all TOTAL-PASSED, 1 otherwise, 2 bad arguments.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *in == "" {
+		return usageError(fs, "--in is required")
+	}
+	if fs.NArg() > 0 {
+		return usageError(fs, fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	opts := verify.Options{Online: *online}
+	if *online {
+		opts.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if len(trust) > 0 {
+		roots, err := loadCertPool(trust)
+		if err != nil {
+			return err
+		}
+		opts.Roots = roots
+	}
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usageError(fs, fmt.Sprintf("--at: %v", err))
+		}
+		opts.Now = t
+	}
+	if *passEnv != "" {
+		pw, ok := os.LookupEnv(*passEnv)
+		if !ok {
+			return usageError(fs, fmt.Sprintf("--password-env: %s is not set", *passEnv))
+		}
+		opts.ReadOptions = &pdf.ReadOptions{Password: []byte(pw)}
+	}
+
+	f, err := os.Open(*in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", *in)
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	rep, err := verify.Verify(ctx, f, st.Size(), opts)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printReport(stdout, filepath.Base(*in), rep, len(trust) > 0)
+	}
+	if !allPassed(rep) {
+		return exitError{1}
+	}
+	return nil
+}
+
+// allPassed: a file without signatures does not pass, since a caller
+// asking "is this signed document valid" must not be told yes.
+func allPassed(rep *verify.Report) bool {
+	if len(rep.Signatures) == 0 {
+		return false
+	}
+	for _, s := range rep.Signatures {
+		if s.Indication != verify.TotalPassed {
+			return false
+		}
+	}
+	return true
+}
+
+// vnTime is Vietnam's offset; times are shown in it because the readers
+// are Vietnamese offices, with the offset printed so nothing is ambiguous.
+// A fixed zone avoids depending on the tz database being installed.
+var vnTime = time.FixedZone("+07", 7*3600)
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(vnTime).Format("2006-01-02 15:04:05 -07:00")
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "có / yes"
+	}
+	return "KHÔNG / NO"
+}
+
+func okFail(b bool) string {
+	if b {
+		return "đạt / OK"
+	}
+	return "LỖI / FAILED"
+}
+
+// certName is the common name with the organization, the way people
+// recognise a signer, falling back to the full subject.
+func certName(c *verify.CertInfo) string {
+	if c == nil {
+		return "—"
+	}
+	name := c.CommonName
+	if name == "" {
+		name = c.Subject
+	}
+	if c.Organization != "" && c.Organization != name {
+		name += " (" + c.Organization + ")"
+	}
+	return name
+}
+
+// modNames translates the modification categories.
+var modNames = map[string]string{
+	verify.ModFormFill:    "điền biểu mẫu / form fill",
+	verify.ModSignatures:  "thêm chữ ký / signatures",
+	verify.ModDSS:         "dữ liệu kiểm tra (DSS) / validation data",
+	verify.ModAnnotations: "chú thích / annotations",
+	verify.ModMetadata:    "siêu dữ liệu / metadata",
+	verify.ModOther:       "thay đổi khác / other changes",
+}
+
+// maxDetails bounds the modification details printed per signature.
+const maxDetails = 10
+
+func printReport(w io.Writer, name string, rep *verify.Report, trusted bool) {
+	fmt.Fprintf(w, "Tệp / File: %s (%d bytes, %d phiên bản / revisions)\n", name, rep.FileSize, rep.Revisions)
+	if rep.DocMDP > 0 {
+		fmt.Fprintf(w, "Chứng thực / Certified: DocMDP P=%d\n", rep.DocMDP)
+	}
+	fmt.Fprintf(w, "Thời điểm kiểm tra / Validation time: %s\n", fmtTime(rep.ValidationTime))
+	if !trusted {
+		fmt.Fprintln(w, "Chú ý / Note: không có --trust, không chuỗi chứng thư nào được tin cậy / no --trust given, no chain is trusted")
+	}
+	if len(rep.Signatures) == 0 {
+		fmt.Fprintln(w, "\nKhông có chữ ký / No signatures.")
+		return
+	}
+	passed := 0
+	for i, s := range rep.Signatures {
+		if s.Indication == verify.TotalPassed {
+			passed++
+		}
+		kind := "Chữ ký / Signature"
+		if s.Type == "document-timestamp" {
+			kind = "Dấu thời gian tài liệu / Document time-stamp"
+		}
+		fmt.Fprintf(w, "\n%s %d/%d: %s\n", kind, i+1, len(rep.Signatures), s.Field)
+		line := func(label, format string, args ...any) {
+			fmt.Fprintf(w, "  %-44s %s\n", label+":", fmt.Sprintf(format, args...))
+		}
+		signer := certName(s.Signer)
+		if s.Name != "" && s.Signer != nil && s.Name != s.Signer.CommonName {
+			signer += " — /Name " + s.Name
+		}
+		line("Người ký / Signer", "%s", signer)
+		if s.Signer != nil {
+			line("Cấp bởi / Issuer", "%s", s.Signer.Issuer)
+		}
+		if s.Certification {
+			line("Chứng thực / Certification", "DocMDP P=%d", s.DocMDP)
+		}
+		if s.Reason != "" {
+			line("Lý do / Reason", "%s", s.Reason)
+		}
+		if s.Location != "" {
+			line("Nơi ký / Location", "%s", s.Location)
+		}
+		if s.Type != "document-timestamp" {
+			// A document time-stamp's time is on the Time-stamp line.
+			line("Thời điểm ký (khai) / Claimed signing time", "%s", fmtTime(s.ClaimedSigningTime))
+			line("Thời điểm chứng minh / Proven time", "%s", provenTime(s, rep.ValidationTime))
+		}
+		line("SubFilter", "%s", s.SubFilter)
+		cov := fmt.Sprintf("phiên bản / revision %d/%d, ByteRange %v", s.Coverage.Revision, rep.Revisions, s.Coverage.ByteRange)
+		if s.Coverage.WholeFile {
+			cov += ", toàn bộ tệp / whole file"
+		} else {
+			cov += ", có nội dung thêm sau / more appended after it"
+		}
+		line("Phạm vi / Coverage", "%s", cov)
+		integ := fmt.Sprintf("băm / digest %s, chữ ký / signature %s", okFail(s.Integrity.MessageDigestOK), okFail(s.Integrity.SignatureOK))
+		if s.Integrity.DigestAlgorithm != "" {
+			integ += fmt.Sprintf(" (%s, %s)", s.Integrity.DigestAlgorithm, s.Integrity.SignatureAlgorithm)
+		}
+		line("Toàn vẹn / Integrity", "%s", integ)
+		line("Chuỗi chứng thư / Chain", "%s", chainText(s.Chain))
+		line("Dấu thời gian / Time-stamp", "%s", timestampText(s.Timestamp))
+		line("Thu hồi / Revocation", "%s", revocationText(s.Revocation))
+		line("Thay đổi sau khi ký / Changes after signing", "%s", modsText(s.Modifications))
+		if !s.Modifications.Permitted {
+			// The details matter only when they break the signature; a
+			// permitted DSS or fill lists dozens of objects (see --json).
+			for i, d := range s.Modifications.Details {
+				if i == maxDetails {
+					fmt.Fprintf(w, "  %-44s … %d more (--json)\n", "", len(s.Modifications.Details)-i)
+					break
+				}
+				fmt.Fprintf(w, "  %-44s - %s\n", "", d)
+			}
+		}
+		level := s.Level
+		if level == "" {
+			level = "— (không phải PAdES cơ bản / not PAdES baseline)"
+		}
+		if s.Type == "document-timestamp" {
+			level = "— (dấu thời gian lưu trữ / archive time-stamp)"
+		}
+		line("Mức PAdES / PAdES level", "%s", level)
+		ind := string(s.Indication)
+		if s.SubIndication != "" {
+			ind += " / " + string(s.SubIndication)
+		}
+		line("Kết quả / Indication", "%s", ind)
+		for _, e := range s.Errors {
+			line("Lỗi / Error", "%s", e)
+		}
+		for _, e := range s.Warnings {
+			line("Cảnh báo / Warning", "%s", e)
+		}
+	}
+	verdict := "HỢP LỆ / VALID"
+	if passed != len(rep.Signatures) {
+		verdict = "KHÔNG HỢP LỆ HOẶC CHƯA XÁC ĐỊNH / NOT VALID OR INDETERMINATE"
+	}
+	fmt.Fprintf(w, "\nKết luận / Result: %s (%d/%d TOTAL-PASSED)\n", verdict, passed, len(rep.Signatures))
+}
+
+// provenTime says where the best signature time comes from: a time-stamp
+// proves it, otherwise it is only the validation time.
+func provenTime(s verify.SignatureReport, validation time.Time) string {
+	if s.BestSignatureTime.IsZero() || s.BestSignatureTime.Equal(validation) {
+		return "— (không có dấu thời gian hợp lệ / no valid time-stamp)"
+	}
+	return fmtTime(s.BestSignatureTime) + " (dấu thời gian / time-stamp)"
+}
+
+func chainText(c verify.ChainReport) string {
+	if !c.Trusted {
+		if c.Detail == "" {
+			return "KHÔNG tin cậy / NOT trusted"
+		}
+		return "KHÔNG tin cậy / NOT trusted: " + c.Detail
+	}
+	names := make([]string, 0, len(c.Certificates))
+	for _, ci := range c.Certificates {
+		names = append(names, certName(ci))
+	}
+	s := "tin cậy / trusted: " + strings.Join(names, " → ")
+	if !c.KeyUsageOK {
+		s += "; key usage KHÔNG phù hợp / NOT suitable"
+	}
+	return s
+}
+
+func timestampText(t *verify.TimestampReport) string {
+	if t == nil {
+		return "không có / none"
+	}
+	s := fmtTime(t.Time)
+	if t.TSA != nil {
+		s += ", TSA " + certName(t.TSA)
+	}
+	if t.Valid {
+		s += ", hợp lệ / valid"
+	} else {
+		s += ", KHÔNG hợp lệ / NOT valid"
+	}
+	if t.Detail != "" {
+		s += ": " + t.Detail
+	}
+	return s
+}
+
+func revocationText(rs []verify.RevocationReport) string {
+	if len(rs) == 0 {
+		return "không kiểm tra / not checked"
+	}
+	parts := make([]string, 0, len(rs))
+	for _, r := range rs {
+		name := r.Subject
+		if cn := commonNameOf(r.Subject); cn != "" {
+			name = cn
+		}
+		var st string
+		switch {
+		case r.NotApplicable:
+			st = "không áp dụng / not applicable"
+		default:
+			st = r.Status.State.String()
+			if r.Status.Source != "" {
+				st += " (" + r.Status.Source
+				if r.Online {
+					st += ", trực tuyến / online"
+				} else {
+					st += ", trong tệp / from the document"
+				}
+				st += ")"
+			}
+			if r.Status.Detail != "" {
+				st += ": " + r.Status.Detail
+			}
+		}
+		parts = append(parts, name+": "+st)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// commonNameOf picks CN=... out of a pkix.Name string.
+func commonNameOf(subject string) string {
+	for _, part := range strings.Split(subject, ",") {
+		if cn, ok := strings.CutPrefix(strings.TrimSpace(part), "CN="); ok {
+			return cn
+		}
+	}
+	return ""
+}
+
+func modsText(m verify.Modifications) string {
+	if len(m.Categories) == 0 {
+		return "không có / none"
+	}
+	names := make([]string, 0, len(m.Categories))
+	for _, c := range m.Categories {
+		if n, ok := modNames[c]; ok {
+			names = append(names, n)
+		} else {
+			names = append(names, c)
+		}
+	}
+	s := strings.Join(names, ", ")
+	if m.Permitted {
+		return s + " — được phép / permitted"
+	}
+	return s + " — KHÔNG được phép / NOT permitted"
+}
+
+// parseFlags turns flag errors into exit status 2: the flag package has
+// already printed the problem and the usage.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return exitError{2}
+	}
+	return nil
+}
+
+// usageError reports a bad or missing argument with the usage and exit
+// status 2, like a flag the flag package rejected.
+func usageError(fs *flag.FlagSet, msg string) error {
+	fmt.Fprintf(fs.Output(), "%s: %s\n", fs.Name(), msg)
+	fs.Usage()
+	return exitError{2}
 }
 
 // timestampingOptions sets the TSA client and the revocation collector.
