@@ -82,6 +82,53 @@ CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
 BEGIN SELECT RAISE(ABORT, 'audit_head cannot be deleted'); END;
 `,
 	},
+	// Close the gaps 0004 left: the head could be rewound (delete the newest
+	// entries, point the head at an earlier one, and Verify finds nothing)
+	// or forged, and on PostgreSQL TRUNCATE skips row triggers. The head may
+	// now only do what AppendAudit does: advance seq by one keeping the hash,
+	// then take the hash of the entry it points at.
+	"0301_audit_head_guard": {
+		Postgres: `
+CREATE FUNCTION vanban_audit_head_forward() RETURNS trigger AS $$
+BEGIN
+	IF NEW.id = OLD.id AND NEW.seq = OLD.seq + 1 AND NEW.hash = OLD.hash THEN
+		RETURN NEW;
+	END IF;
+	IF NEW.id = OLD.id AND NEW.seq = OLD.seq
+		AND NEW.hash IS NOT DISTINCT FROM (SELECT hash FROM audit_log WHERE seq = NEW.seq) THEN
+		RETURN NEW;
+	END IF;
+	RAISE EXCEPTION 'audit_head only moves forward with the chain: seq % -> % rejected', OLD.seq, NEW.seq;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER audit_head_forward_only
+	BEFORE UPDATE ON audit_head
+	FOR EACH ROW EXECUTE FUNCTION vanban_audit_head_forward();
+CREATE TRIGGER audit_head_no_insert
+	BEFORE INSERT ON audit_head
+	FOR EACH ROW EXECUTE FUNCTION vanban_audit_append_only();
+CREATE TRIGGER audit_log_no_truncate
+	BEFORE TRUNCATE ON audit_log
+	FOR EACH STATEMENT EXECUTE FUNCTION vanban_audit_append_only();
+CREATE TRIGGER audit_head_no_truncate
+	BEFORE TRUNCATE ON audit_head
+	FOR EACH STATEMENT EXECUTE FUNCTION vanban_audit_append_only();
+`,
+		// SQLite has no TRUNCATE; its "DELETE without WHERE" shortcut is
+		// disabled on tables with triggers, so 0004 already covers it. IS is
+		// SQLite's null-safe equality: a head pointing at a missing entry
+		// compares false rather than NULL, which WHEN would treat as "allow".
+		SQLite: `
+CREATE TRIGGER audit_head_forward_only BEFORE UPDATE ON audit_head
+WHEN NOT (
+	(NEW.id IS OLD.id AND NEW.seq IS OLD.seq + 1 AND NEW.hash IS OLD.hash)
+	OR (NEW.id IS OLD.id AND NEW.seq IS OLD.seq AND NEW.hash IS (SELECT hash FROM audit_log WHERE seq = NEW.seq))
+)
+BEGIN SELECT RAISE(ABORT, 'audit_head only moves forward with the chain'); END;
+CREATE TRIGGER audit_head_no_insert BEFORE INSERT ON audit_head
+BEGIN SELECT RAISE(ABORT, 'audit_head has exactly one row'); END;
+`,
+	},
 }
 
 // dropAuditGuardSQL removes the append-only triggers. Only tests use it, to
@@ -89,11 +136,17 @@ BEGIN SELECT RAISE(ABORT, 'audit_head cannot be deleted'); END;
 func (d Dialect) dropAuditGuardSQL() string {
 	if d == Postgres {
 		return `DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log;
-DROP TRIGGER IF EXISTS audit_head_no_delete ON audit_head;`
+DROP TRIGGER IF EXISTS audit_head_no_delete ON audit_head;
+DROP TRIGGER IF EXISTS audit_head_forward_only ON audit_head;
+DROP TRIGGER IF EXISTS audit_head_no_insert ON audit_head;
+DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log;
+DROP TRIGGER IF EXISTS audit_head_no_truncate ON audit_head;`
 	}
 	return `DROP TRIGGER IF EXISTS audit_log_no_update;
 DROP TRIGGER IF EXISTS audit_log_no_delete;
-DROP TRIGGER IF EXISTS audit_head_no_delete;`
+DROP TRIGGER IF EXISTS audit_head_no_delete;
+DROP TRIGGER IF EXISTS audit_head_forward_only;
+DROP TRIGGER IF EXISTS audit_head_no_insert;`
 }
 
 // isUniqueViolation reports whether err is a unique or primary-key violation.
