@@ -28,6 +28,7 @@ func commands() map[string]command {
 		"migrate":  {"apply database migrations and exit", runMigrate},
 		"pdf":      {"sign or extend PDFs (PAdES B-B to B-LTA) with any signer URI", runPDF},
 		"mssp-sim": {"run the ETSI TS 102 204 mobile-signature simulator with its virtual phones", runMSSPSim},
+		"audit":    {"verify the hash chain of the audit log (audit verify)", runAudit},
 		"version": {"print the version", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "vanban", version)
 			return nil
