@@ -1,0 +1,438 @@
+package signsession
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"vanban/internal/document"
+	"vanban/internal/store"
+	"vanban/internal/workflow"
+	"vanban/signing"
+	"vanban/signing/pades"
+)
+
+// Run makes a pass (RunOnce) every TickInterval until ctx ends, and returns
+// ctx's error. Several processes may run it over the same database: every
+// outcome is a compare-and-set, so the worst a race does is a wasted poll.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.opts.TickInterval)
+	defer t.Stop()
+	for {
+		if err := s.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("signsession: worker pass", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce makes one worker pass: polls the pending sessions that are due
+// (expiring the overdue ones), resumes sessions left in preparing by a
+// process that died or waiting for a retry (prepared again if nothing was
+// saved, otherwise sent again with the same idempotency key), and starts
+// the next queued request of every signer whose phone is free. Errors of
+// single sessions are logged; the error is for the listing queries.
+func (s *Service) RunOnce(ctx context.Context) error {
+	now := s.now()
+	pending, err := s.db.SigningSessions(ctx, store.SigningSessionFilter{
+		States: []store.SigningState{store.SigningPending}, DueBefore: now, Limit: 500})
+	if err != nil {
+		return err
+	}
+	for _, sess := range pending {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.work(ctx, sess, s.pollSession)
+	}
+
+	preparing, err := s.db.SigningSessions(ctx, store.SigningSessionFilter{
+		States: []store.SigningState{store.SigningPreparing}, Limit: 500})
+	if err != nil {
+		return err
+	}
+	for _, sess := range preparing {
+		retryDue := !sess.NextPollAt.IsZero() && !sess.NextPollAt.After(now)
+		abandoned := sess.NextPollAt.IsZero() && now.Sub(sess.UpdatedAt) > s.opts.StaleAfter
+		if retryDue || abandoned {
+			s.work(ctx, sess, s.advance)
+		}
+	}
+
+	queued, err := s.db.SigningSessions(ctx, store.SigningSessionFilter{
+		States: []store.SigningState{store.SigningQueued}, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, sess := range queued {
+		if !seen[sess.SignerUserID] {
+			seen[sess.SignerUserID] = true
+			if err := s.startNextQueued(ctx, sess.SignerUserID); err != nil {
+				s.log.Warn("signsession: starting a queued request", "signer", sess.SignerUserID, "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+// work runs step on a session unless this process is already working on
+// it, then starts the signer's next queued request if the session ended.
+func (s *Service) work(ctx context.Context, sess *store.SigningSession, step func(context.Context, *store.SigningSession) (*store.SigningSession, error)) {
+	if !s.claim(sess.ID) {
+		return
+	}
+	out, err := step(ctx, sess)
+	s.release(sess.ID)
+	if err != nil {
+		s.log.Warn("signsession: session step", "session", sess.ID, "state", sess.State, "err", err)
+		return
+	}
+	s.afterFinal(ctx, out)
+}
+
+// afterFinal lets the next queued request of a leader go once one ended.
+func (s *Service) afterFinal(ctx context.Context, sess *store.SigningSession) {
+	if sess == nil || sess.State.Active() || sess.Purpose != store.PurposeLeader {
+		return
+	}
+	if err := s.startNextQueued(ctx, sess.SignerUserID); err != nil {
+		s.log.Warn("signsession: starting a queued request", "signer", sess.SignerUserID, "err", err)
+	}
+}
+
+// startNextQueued sends the signer's oldest queued request if their phone
+// is free. The database refuses a second preparing or pending session per
+// leader, so of two processes trying, one wins.
+func (s *Service) startNextQueued(ctx context.Context, signerID string) error {
+	for range maxBatch {
+		q, err := s.db.SigningSessions(ctx, store.SigningSessionFilter{SignerUserID: signerID,
+			States: []store.SigningState{store.SigningQueued}, Limit: 1})
+		if err != nil || len(q) == 0 {
+			return err
+		}
+		sess := q[0]
+		if !s.claim(sess.ID) {
+			return nil
+		}
+		out, err := s.startQueued(ctx, sess)
+		s.release(sess.ID)
+		if err != nil || out == nil || out.State != store.SigningFailed {
+			return err
+		}
+		// It failed before reaching the phone: the next one may go.
+	}
+	return nil
+}
+
+// startQueued moves one queued session to preparing and sends it. A nil
+// session means the signer is busy.
+func (s *Service) startQueued(ctx context.Context, sess *store.SigningSession) (*store.SigningSession, error) {
+	if sess.PadesState == "" {
+		var err error
+		if sess, err = s.prepareQueued(ctx, sess); err != nil || sess.State != store.SigningQueued {
+			return sess, err
+		}
+	}
+	sess.State, sess.NextPollAt = store.SigningPreparing, time.Time{}
+	if err := s.db.UpdateSigningSession(ctx, sess, store.SigningQueued); err != nil {
+		if isConflict(err) {
+			return nil, nil // another request of this signer is active, or this one was cancelled
+		}
+		return nil, err
+	}
+	return s.advance(ctx, sess)
+}
+
+// pollSession asks the provider for the outcome of a pending session.
+func (s *Service) pollSession(ctx context.Context, sess *store.SigningSession) (*store.SigningSession, error) {
+	p, err := s.provider(sess.Provider)
+	if err != nil {
+		return s.failWith(ctx, sess, err)
+	}
+	res, err := p.Poll(ctx, sess.ProviderTxID, 0)
+	if err == nil && res == nil {
+		err = &signing.Error{Kind: signing.KindUnavailable, Provider: sess.Provider, Message: "provider returned neither a result nor an error"}
+	}
+	if err != nil {
+		// A failed poll says nothing about the request.
+		if s.overdue(sess) {
+			return s.expire(ctx, sess, p)
+		}
+		sess.Attempts++
+		sess.NextPollAt = s.now().Add(backoff(sess.PollInterval, sess.Attempts))
+		return s.save(ctx, sess, store.SigningPending)
+	}
+	return s.settle(ctx, sess, res, p)
+}
+
+func (s *Service) overdue(sess *store.SigningSession) bool {
+	return !sess.ExpiresAt.IsZero() && s.now().After(sess.ExpiresAt.Add(s.opts.ExpiryGrace))
+}
+
+// settle applies a provider outcome to a pending session.
+func (s *Service) settle(ctx context.Context, sess *store.SigningSession, res *signing.Result, p signing.Provider) (*store.SigningSession, error) {
+	switch res.Status {
+	case signing.StatusSigned:
+		return s.complete(ctx, sess, res.Signature)
+	case signing.StatusFailed:
+		e := res.Err
+		if e == nil {
+			e = &signing.Error{Kind: signing.KindUnavailable, Provider: sess.Provider, Message: "provider reported failure without a reason"}
+		}
+		if (e.Kind == signing.KindUnreachable || e.Kind == signing.KindUnavailable) && sess.Attempts+1 < s.opts.MaxAttempts {
+			// The phone was out of reach or the provider lost the
+			// request: send it again under the same idempotency key.
+			sess.State = store.SigningPreparing
+			return s.retryLater(ctx, sess, store.SigningPending, e)
+		}
+		return s.failWith(ctx, sess, e)
+	}
+	if s.overdue(sess) {
+		return s.expire(ctx, sess, p)
+	}
+	sess.Attempts = 0
+	sess.NextPollAt = s.now().Add(sess.PollInterval)
+	return s.save(ctx, sess, store.SigningPending)
+}
+
+// save writes a session that stays in state from; a lost compare-and-set
+// returns the session as another writer left it.
+func (s *Service) save(ctx context.Context, sess *store.SigningSession, from store.SigningState) (*store.SigningSession, error) {
+	if err := s.db.UpdateSigningSession(ctx, sess, from); err != nil {
+		if isConflict(err) {
+			return s.reload(ctx, sess.ID)
+		}
+		return nil, err
+	}
+	return sess, nil
+}
+
+// expire ends a session the signer did not answer in time.
+func (s *Service) expire(ctx context.Context, sess *store.SigningSession, p signing.Provider) (*store.SigningSession, error) {
+	if c, ok := p.(signing.Canceler); ok && sess.ProviderTxID != "" {
+		if err := c.Cancel(ctx, sess.ProviderTxID); err != nil {
+			s.log.Info("signsession: cancelling an expired request", "session", sess.ID, "err", err)
+		}
+	}
+	return s.failWith(ctx, sess, &signing.Error{Kind: signing.KindExpired, Provider: sess.Provider,
+		Message: fmt.Sprintf("no answer by %s", sess.ExpiresAt.In(document.VietnamTime).Format("15:04:05"))})
+}
+
+// userMessage says what a signer sees for a failure kind (the operator's
+// failure table).
+func userMessage(k signing.Kind) string {
+	switch k {
+	case signing.KindDeclined:
+		return "declined on the phone; you can send the request again"
+	case signing.KindExpired:
+		return "no answer on the phone in time; send the request again when ready"
+	case signing.KindUnreachable:
+		return "the phone could not be reached; check its signal and send again"
+	case signing.KindPINBlocked:
+		return "the SIM's PIN or card is blocked; contact the certification authority"
+	case signing.KindNoCertificate:
+		return "no valid signing certificate for this number"
+	case signing.KindBusy:
+		return "another request is pending on your phone; answer it first, then send again"
+	case signing.KindBadSignature:
+		return "the signature returned does not match the document; nothing was recorded and operators are alerted"
+	case signing.KindBadRequest, signing.KindUnauthorized:
+		return "signing is misconfigured on the server; operators are alerted"
+	case signing.KindUnavailable:
+		return "the signing service is unavailable; try again later"
+	}
+	return "signing failed"
+}
+
+// failWith ends a session with the failure err describes: typed provider
+// errors keep their kind; a signature pades.Finish rejects is a bad
+// signature; domain errors are "rejected"; anything else is internal.
+func (s *Service) failWith(ctx context.Context, sess *store.SigningSession, err error) (*store.SigningSession, error) {
+	kind, msg, retry := "internal", "signing failed on the server; operators are alerted", false
+	var se *signing.Error
+	var de *document.Error
+	switch {
+	case errors.As(err, &se):
+		kind, msg, retry = se.Kind.String(), userMessage(se.Kind), se.Retryable()
+	case errors.Is(err, pades.ErrBadSignature):
+		kind, msg = signing.KindBadSignature.String(), userMessage(signing.KindBadSignature)
+	case errors.As(err, &de):
+		kind, msg = "rejected", de.Message
+	}
+	if kind == signing.KindBadSignature.String() || kind == "internal" {
+		s.log.Error("signsession: session failed closed", "session", sess.ID, "document", sess.DocumentID, "kind", kind, "err", err)
+	} else {
+		s.log.Info("signsession: session failed", "session", sess.ID, "kind", kind, "err", err)
+	}
+	state := store.SigningFailed
+	if kind == signing.KindExpired.String() {
+		state = store.SigningExpired
+	}
+	return s.finalize(ctx, sess, sess.State, state, kind, msg, retry)
+}
+
+// finalize ends an active session in state to, and for a leader's session
+// returns the document to awaiting signature with the reason, in one
+// transaction. A lost compare-and-set returns the session as the winner
+// left it.
+func (s *Service) finalize(ctx context.Context, sess *store.SigningSession, from, to store.SigningState, kind, msg string, retryable bool) (*store.SigningSession, error) {
+	next := *sess
+	next.State, next.FailureKind, next.FailureMessage, next.Retryable, next.NextPollAt = to, kind, msg, retryable, time.Time{}
+	err := s.inTx(ctx, func(tx *store.Tx, wf *workflow.Service[*store.Tx]) error {
+		if err := tx.UpdateSigningSession(ctx, &next, from); err != nil {
+			return err
+		}
+		if next.Purpose != store.PurposeLeader {
+			return nil // a failed seal leaves the document numbered
+		}
+		doc, err := tx.Document(ctx, next.DocumentID)
+		if err != nil {
+			return err
+		}
+		// Signing belongs to this session: StartSigning and the session
+		// were created together, and only one is active per document.
+		if doc.State != document.StateSigning {
+			return nil
+		}
+		_, err = wf.SigningFailed(ctx, signerActor(&next), next.DocumentID, string(to)+": "+kind+": "+msg)
+		return err
+	})
+	if err != nil {
+		if isConflict(err) {
+			return s.reload(ctx, sess.ID)
+		}
+		return nil, err
+	}
+	return &next, nil
+}
+
+// signerActor is the session's signer, on whose behalf the worker records
+// outcomes.
+func signerActor(sess *store.SigningSession) workflow.Actor {
+	return workflow.Actor{UserID: sess.SignerUserID, ClientAddr: "signsession"}
+}
+
+// rejected marks a refusal by the workflow use case that records a signed
+// file, to tell it from a lost compare-and-set.
+type rejected struct{ err error }
+
+func (r rejected) Error() string { return r.err.Error() }
+func (r rejected) Unwrap() error { return r.err }
+
+// complete verifies a returned signature, finishes the PDF, stores it and,
+// in one transaction, moves the session from pending to completed and
+// records the version and the transition. Of two callers completing the
+// same session one wins; the other gets the completed session back.
+func (s *Service) complete(ctx context.Context, sess *store.SigningSession, sig []byte) (*store.SigningSession, error) {
+	st, err := loadState(sess)
+	if err != nil {
+		return s.failWith(ctx, sess, err)
+	}
+	if err := verifyResult(st, sig); err != nil {
+		return s.failWith(ctx, sess, err) // fail closed: no version
+	}
+	prepared, err := s.blobs.Open(ctx, sess.PreparedKey)
+	if err != nil {
+		return nil, err
+	}
+	defer prepared.Close()
+	if prepared.Size() != sess.PreparedSize {
+		return s.failWith(ctx, sess, fmt.Errorf("prepared file %s has %d bytes, the session recorded %d", sess.PreparedKey, prepared.Size(), sess.PreparedSize))
+	}
+	st.TSA, st.Revocation = s.opts.TSA, s.opts.Revocation
+	obj, err := s.putStream(ctx, func(w io.Writer) error { return pades.Finish(ctx, st, prepared, sig, w) })
+	if err != nil {
+		if errors.Is(err, pades.ErrBadSignature) || errors.Is(err, pades.ErrState) {
+			return s.failWith(ctx, sess, err)
+		}
+		// A time-stamp authority or the blob store is down: the session
+		// stays pending and the next pass finishes it.
+		return nil, err
+	}
+	file := workflow.File{BlobKey: obj.Key, SHA256: hex.EncodeToString(obj.SHA256), Size: obj.Size}
+	from := sess.State
+	next := *sess
+	next.State, next.NextPollAt, next.FailureKind, next.FailureMessage, next.Retryable = store.SigningCompleted, time.Time{}, "", "", false
+	err = s.inTx(ctx, func(tx *store.Tx, wf *workflow.Service[*store.Tx]) error {
+		// The compare-and-set first: a concurrent completer waits on the
+		// row and then finds it completed.
+		if err := tx.UpdateSigningSession(ctx, &next, from); err != nil {
+			return err
+		}
+		var err error
+		if next.Purpose == store.PurposeSeal {
+			_, err = wf.Seal(ctx, signerActor(&next), next.DocumentID, file)
+		} else {
+			_, err = wf.RecordSignature(ctx, signerActor(&next), next.DocumentID, file)
+		}
+		if err != nil {
+			return rejected{err}
+		}
+		v, err := tx.LatestVersion(ctx, next.DocumentID)
+		if err != nil {
+			return err
+		}
+		next.ResultVersionID = v.ID
+		return tx.UpdateSigningSession(ctx, &next, store.SigningCompleted)
+	})
+	var rej rejected
+	switch {
+	case err == nil:
+		return &next, nil
+	case errors.As(err, &rej):
+		return s.failWith(ctx, sess, rej.err)
+	case isConflict(err):
+		return s.reload(ctx, sess.ID)
+	}
+	return nil, err
+}
+
+// HandleCallback takes a provider's completion callback for a configured
+// provider that implements signing.CallbackParser. The provider
+// authenticates the request; the signature in it is verified like a polled
+// one. A callback for a session that already ended changes nothing and
+// returns it. Returns ENOTFOUND for an unknown provider, one without
+// callbacks or an unknown transaction, EFORBIDDEN when the provider refuses
+// the request's credentials, EINVALID for a malformed callback.
+func (s *Service) HandleCallback(ctx context.Context, providerName string, r *http.Request) (*Session, error) {
+	p, ok := s.providers[providerName]
+	if !ok {
+		return nil, document.Errorf(document.ENOTFOUND, "no signing provider %q", providerName)
+	}
+	cp, ok := p.(signing.CallbackParser)
+	if !ok {
+		return nil, document.Errorf(document.ENOTFOUND, "signing provider %q takes no callbacks", providerName)
+	}
+	res, err := cp.ParseCallback(r)
+	if err != nil {
+		if signing.KindOf(err) == signing.KindUnauthorized {
+			return nil, document.Errorf(document.EFORBIDDEN, "callback refused: %v", err)
+		}
+		return nil, document.Errorf(document.EINVALID, "malformed callback: %v", err)
+	}
+	if res == nil || res.TxID == "" {
+		return nil, document.Errorf(document.EINVALID, "the callback names no transaction")
+	}
+	sess, err := s.db.SigningSessionByProviderTx(ctx, providerName, res.TxID)
+	if err != nil {
+		return nil, err
+	}
+	if sess.State != store.SigningPending {
+		return view(sess), nil
+	}
+	out, err := s.settle(ctx, sess, res, p)
+	if err != nil {
+		return nil, err
+	}
+	s.afterFinal(ctx, out)
+	return view(out), nil
+}
