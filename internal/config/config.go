@@ -32,6 +32,9 @@ type Config struct {
 	LogFormat       string
 	LogLevel        string
 	ShutdownTimeout time.Duration
+	// DevServices is "auto", "on" or "off": whether serve mounts the
+	// development PKI and the SIM simulator (see DevServicesEnabled).
+	DevServices string
 }
 
 // Setting describes one configuration setting, for the README and --help.
@@ -56,6 +59,7 @@ var Settings = []Setting{
 	{Env: "VANBAN_LOG_FORMAT", Flag: "log-format", Default: "auto", Usage: "json, text, or auto (text on a terminal, JSON otherwise)"},
 	{Env: "VANBAN_LOG_LEVEL", Flag: "log-level", Default: "info", Usage: "debug, info, warn or error"},
 	{Env: "VANBAN_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "30s", Usage: "how long graceful shutdown waits for in-flight requests"},
+	{Env: "VANBAN_DEV_SERVICES", Flag: "dev-services", Default: "auto", Usage: "auto, on or off: serve the development PKI and SIM simulator under /dev/ (auto: on with SQLite and local disk); never in production"},
 }
 
 // Error names the setting that is wrong.
@@ -179,6 +183,10 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 		errs = append(errs, &Error{Setting: "VANBAN_SHUTDOWN_TIMEOUT", Value: st, Reason: "want a positive duration such as 30s"})
 	}
 	c.ShutdownTimeout = d
+	c.DevServices = str("VANBAN_DEV_SERVICES", "auto")
+	if !oneOf(c.DevServices, "auto", "on", "off") {
+		errs = append(errs, &Error{Setting: "VANBAN_DEV_SERVICES", Value: c.DevServices, Reason: "want auto, on or off"})
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -187,9 +195,18 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 
 // IsEmbedded tells whether the configuration uses the embedded defaults
 // (SQLite and local disk), where vanban also runs its development PKI and
-// the SIM simulator in process.
+// the SIM simulator in process unless VANBAN_DEV_SERVICES=off.
 func (c *Config) IsEmbedded() bool {
 	return strings.HasPrefix(c.DatabaseURL, "sqlite:") && strings.HasPrefix(c.StorageURL, "file:")
+}
+
+// DevServicesEnabled tells whether serve mounts the development PKI and the
+// SIM simulator: VANBAN_DEV_SERVICES=on, or auto (the default) with the
+// embedded configuration, so that a newcomer can sign without any operator
+// contract while a production configuration never exposes test keys
+// unless asked to.
+func (c *Config) DevServicesEnabled() bool {
+	return c.DevServices == "on" || (c.DevServices != "off" && c.IsEmbedded())
 }
 
 // Redacted returns the settings as key/value pairs safe to log: secrets and
@@ -203,6 +220,7 @@ func (c *Config) Redacted() map[string]string {
 		"storage_url":  c.StorageURL,
 		"log_format":   c.LogFormat,
 		"log_level":    c.LogLevel,
+		"dev_services": c.DevServices,
 	}
 	return m
 }

@@ -131,3 +131,32 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// TestDevServices: the development PKI and simulator follow the embedded
+// default unless asked for or refused explicitly.
+func TestDevServices(t *testing.T) {
+	pg := map[string]string{"VANBAN_DATABASE_URL": "postgres://u@db/vanban"}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{nil, nil, true},
+		{nil, pg, false},
+		{[]string{"--dev-services", "on"}, pg, true},
+		{[]string{"--dev-services", "off"}, nil, false},
+		{nil, map[string]string{"VANBAN_DEV_SERVICES": "off"}, false},
+	} {
+		c, err := load(t, tc.args, tc.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.DevServicesEnabled(); got != tc.want {
+			t.Errorf("args %v env %v: DevServicesEnabled = %v, want %v", tc.args, tc.env, got, tc.want)
+		}
+	}
+	_, err := load(t, []string{"--dev-services", "yes"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "VANBAN_DEV_SERVICES (--dev-services)") {
+		t.Errorf("invalid value: err = %v", err)
+	}
+}
