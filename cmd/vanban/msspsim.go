@@ -47,16 +47,7 @@ func runMSSPSim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *publicURL == "" {
 		*publicURL = scheme + "://" + *addr
 	}
-	if err := os.MkdirAll(*dataDir, 0o750); err != nil {
-		return fmt.Errorf("--data-dir: %w", err)
-	}
-	pki, err := devpki.New(*publicURL, filepath.Join(*dataDir, "pki"))
-	if err != nil {
-		return fmt.Errorf("development PKI: %w", err)
-	}
 	opts := mssp.Options{
-		Issuer:        devPKIIssuer(pki),
-		KeyDir:        filepath.Join(*dataDir, "sims"),
 		DefaultPIN:    *pin,
 		AutoApprove:   *autoApprove,
 		Latency:       *latency,
@@ -83,10 +74,11 @@ func runMSSPSim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		opts.RequireClientCert, opts.ClientCAs = true, pool
 	}
-	sim, err := mssp.NewServer(opts)
+	pki, sim, err := openDevStack(*publicURL, *dataDir, opts)
 	if err != nil {
-		return err
+		return fmt.Errorf("--data-dir %s: %w", *dataDir, err)
 	}
+	defer sim.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/pki/", pki.Handler())
 	mux.Handle("/", sim)
@@ -109,6 +101,29 @@ func runMSSPSim(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "MSSP simulator at %s://%s (SOAP /soap, phones /phone/<msisdn>, PKI /pki/)\n", scheme, ln.Addr())
 	fmt.Fprintf(stdout, "signer URI: etsi204:%s/soap?msisdn=84912345678&mode=async\n", *publicURL)
 	return serveUntilDone(ctx, srv, ln, 10*time.Second)
+}
+
+// openDevStack opens the development PKI kept in dir/pki (creating it on
+// first use), its certificates pointing at pkiBase (the URL its Handler is
+// served under), and an MSSP simulator whose SIM keys it issues and keeps in
+// dir/sims. mssp-sim and the embedded server both use it, so that the same
+// directory layout works for either and phones keep their certificates
+// across restarts.
+func openDevStack(pkiBase, dir string, opts mssp.Options) (*devpki.PKI, *mssp.Server, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, nil, err
+	}
+	pki, err := devpki.New(pkiBase, filepath.Join(dir, "pki"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("development PKI: %w", err)
+	}
+	opts.Issuer = devPKIIssuer(pki)
+	opts.KeyDir = filepath.Join(dir, "sims")
+	sim, err := mssp.NewServer(opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("MSSP simulator: %w", err)
+	}
+	return pki, sim, nil
 }
 
 // devPKIIssuer issues SIM keys from the development PKI, so that signatures

@@ -48,6 +48,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("vanban listening", "url", "http://"+ln.Addr().String(), "public_url", cfg.PublicURL, "database", a.db.Dialect(), "embedded", cfg.IsEmbedded())
 	fmt.Fprintf(stdout, "vanban %s is running at http://%s\n", version, ln.Addr())
+	// The development PKI and SIM simulator (embedded default): mounted
+	// once the port is known, because their URLs go into certificates.
+	dev, err := startDevServices(router, cfg, ln.Addr(), log, stdout)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer dev.Close()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
