@@ -195,6 +195,21 @@ func (tx *Tx) User(ctx context.Context, id string) (*document.User, error) {
 	return r.domain(), nil
 }
 
+// Users lists the people of an organization, by full name.
+func (db *DB) Users(ctx context.Context, orgID string) ([]*document.User, error) {
+	return read(db, ctx, func(tx *Tx) ([]*document.User, error) {
+		var rows []userRow
+		if err := tx.selectRows(ctx, &rows, `SELECT `+userColumns+` FROM users WHERE org_id = ? ORDER BY full_name, id`, orgID); err != nil {
+			return nil, dbError("list users", err, "users")
+		}
+		out := make([]*document.User, len(rows))
+		for i, r := range rows {
+			out[i] = r.domain()
+		}
+		return out, nil
+	})
+}
+
 // UserByUsername returns the user with the given login name. Returns ENOTFOUND.
 func (db *DB) UserByUsername(ctx context.Context, username string) (*document.User, error) {
 	return read(db, ctx, func(tx *Tx) (*document.User, error) {

@@ -1,0 +1,393 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"vanban/internal/auth"
+	"vanban/internal/document"
+	"vanban/internal/store"
+	"vanban/internal/workflow"
+)
+
+// SessionCookie holds a browser session token; CSRFHeader must carry the
+// session's CSRF token on every unsafe request made with it.
+const (
+	SessionCookie = "vanban_session"
+	CSRFHeader    = "X-CSRF-Token"
+)
+
+// principal is the signed-in user of a request.
+type principal struct {
+	user   *document.User
+	grants document.Grants
+	// sessionHash is set for browser sessions (cookie), empty for API
+	// tokens.
+	sessionHash string
+}
+
+const principalKey = "vanban.principal"
+
+func current(c *gin.Context) *principal {
+	p, _ := c.Get(principalKey)
+	pr, _ := p.(*principal)
+	return pr
+}
+
+func actor(c *gin.Context) workflow.Actor {
+	p := current(c)
+	if p == nil {
+		return workflow.Actor{ClientAddr: c.ClientIP()}
+	}
+	return workflow.Actor{UserID: p.user.ID, ClientAddr: c.ClientIP()}
+}
+
+// authenticate accepts a bearer API token or the session cookie. A cookie
+// session must also present its CSRF token on unsafe methods: the cookie is
+// sent by the browser on cross-site requests, the header is not.
+func (api *API) authenticate(c *gin.Context) {
+	ctx := c.Request.Context()
+	now := api.now()
+	var userID, sessionHash string
+	if h := c.GetHeader("Authorization"); h != "" {
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || auth.CheckTokenForm(token, auth.APITokenPrefix) != nil {
+			unauthorized(c, "malformed Authorization header; use Bearer vbt_...")
+			return
+		}
+		t, err := api.Directory.UseAPIToken(ctx, auth.HashToken(token), now)
+		if err != nil {
+			api.authFailure(c, err, "API token is unknown, expired or revoked")
+			return
+		}
+		userID = t.UserID
+	} else if ck, err := c.Cookie(SessionCookie); err == nil && ck != "" {
+		if auth.CheckTokenForm(ck, auth.SessionPrefix) != nil {
+			unauthorized(c, "malformed session cookie")
+			return
+		}
+		sessionHash = auth.HashToken(ck)
+		s, err := api.Directory.Session(ctx, sessionHash, now)
+		if err != nil {
+			api.authFailure(c, err, "session expired; sign in again")
+			return
+		}
+		if !safeMethod(c.Request.Method) && !auth.CheckCSRF(api.Secret, sessionHash, c.GetHeader(CSRFHeader)) {
+			Problem(c, http.StatusForbidden, "csrf", "Yêu cầu không hợp lệ / CSRF check failed",
+				"unsafe requests with the session cookie need the "+CSRFHeader+" header from the login answer")
+			return
+		}
+		// Sliding expiry, written at most once a minute per session.
+		if now.Sub(s.LastSeenAt) > time.Minute {
+			if err := api.Directory.TouchSession(ctx, sessionHash, now, now.Add(api.SessionTTL)); err != nil {
+				api.Logger.Warn("touch session", "err", err)
+			}
+		}
+		userID = s.UserID
+	} else {
+		unauthorized(c, "sign in first")
+		return
+	}
+	user, err := api.Directory.User(ctx, userID)
+	if err != nil || user.Disabled {
+		unauthorized(c, "the account is disabled")
+		return
+	}
+	grants, err := api.Directory.Grants(ctx, userID)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.Set(principalKey, &principal{user: user, grants: grants, sessionHash: sessionHash})
+	c.Next()
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+func unauthorized(c *gin.Context, detail string) {
+	c.Header("WWW-Authenticate", `Bearer realm="vanban"`)
+	Problem(c, http.StatusUnauthorized, "unauthorized", "Chưa đăng nhập / Not signed in", detail)
+}
+
+// authFailure answers 401 for an unknown credential and 503 when the
+// database could not be asked.
+func (api *API) authFailure(c *gin.Context, err error, detail string) {
+	if document.ErrorCode(err) == document.ENOTFOUND {
+		unauthorized(c, detail)
+		return
+	}
+	api.fail(c, err)
+}
+
+// LoginRequest is the body of POST /auth/login.
+type LoginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// LoginResult answers a successful login. CSRFToken goes in the
+// X-CSRF-Token header of every later unsafe request.
+type LoginResult struct {
+	User      UserJSON  `json:"user"`
+	CSRFToken string    `json:"csrf_token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// dummyHash is checked against when the username is unknown, so that the
+// answer takes as long as for a wrong password and does not reveal which
+// usernames exist.
+var dummyHash = func() string {
+	h, err := auth.HashPassword("vanban-no-such-user-padding", auth.DefaultParams)
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
+
+func (api *API) login(c *gin.Context) {
+	var req LoginRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	username := strings.TrimSpace(req.Username)
+	keys := []string{"user:" + strings.ToLower(username), "addr:" + c.ClientIP()}
+	if ok, wait := api.Logins.Allow(keys...); !ok {
+		c.Header("Retry-After", retryAfter(wait))
+		Problem(c, http.StatusTooManyRequests, "too-many-attempts", "Quá nhiều lần thử / Too many attempts",
+			"too many failed sign-ins; try again later")
+		return
+	}
+	ctx := c.Request.Context()
+	user, hash, err := api.Directory.Credentials(ctx, username)
+	if err != nil && document.ErrorCode(err) != document.ENOTFOUND {
+		api.fail(c, err)
+		return
+	}
+	if user == nil || hash == "" {
+		_, _ = auth.CheckPassword(dummyHash, req.Password, api.Passwords)
+		api.Logins.Fail(keys...)
+		unauthorized(c, "wrong username or password")
+		return
+	}
+	rehash, err := auth.CheckPassword(hash, req.Password, api.Passwords)
+	if err != nil || user.Disabled {
+		api.Logins.Fail(keys...)
+		unauthorized(c, "wrong username or password")
+		return
+	}
+	api.Logins.Succeed(keys...)
+	if rehash {
+		if h, err := auth.HashPassword(req.Password, api.Passwords); err == nil {
+			if err := api.Directory.SetPasswordHash(ctx, user.ID, h); err != nil {
+				api.Logger.Warn("rehash password", "user", user.ID, "err", err)
+			}
+		}
+	}
+	token, tokenHash, err := auth.NewToken(auth.SessionPrefix)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	now := api.now()
+	s := &store.Session{TokenHash: tokenHash, UserID: user.ID, CreatedAt: now, ExpiresAt: now.Add(api.SessionTTL),
+		ClientAddr: c.ClientIP(), UserAgent: c.Request.UserAgent()}
+	if err := api.Directory.CreateSession(ctx, s); err != nil {
+		api.fail(c, err)
+		return
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
+		Secure: api.SecureCookies, SameSite: http.SameSiteLaxMode, Expires: s.ExpiresAt})
+	c.JSON(http.StatusOK, LoginResult{User: userJSON(user), CSRFToken: auth.CSRFToken(api.Secret, tokenHash), ExpiresAt: s.ExpiresAt})
+}
+
+func retryAfter(d time.Duration) string {
+	secs := int(d.Seconds() + 0.999)
+	if secs < 1 {
+		secs = 1
+	}
+	return itoa(secs)
+}
+
+func (api *API) logout(c *gin.Context) {
+	p := current(c)
+	if p.sessionHash != "" {
+		if err := api.Directory.DeleteSession(c.Request.Context(), p.sessionHash); err != nil && document.ErrorCode(err) != document.ENOTFOUND {
+			api.fail(c, err)
+			return
+		}
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
+		Secure: api.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	c.Status(http.StatusNoContent)
+}
+
+// Me is the signed-in user with their roles, and the CSRF token of their
+// browser session (empty for API tokens).
+type Me struct {
+	User      UserJSON    `json:"user"`
+	Roles     []GrantJSON `json:"roles"`
+	CSRFToken string      `json:"csrf_token,omitempty"`
+}
+
+func (api *API) me(c *gin.Context) {
+	p := current(c)
+	out := Me{User: userJSON(p.user), Roles: grantsJSON(p.grants)}
+	if p.sessionHash != "" {
+		out.CSRFToken = auth.CSRFToken(api.Secret, p.sessionHash)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// PasswordChange is the body of POST /me/password.
+type PasswordChange struct {
+	Current string `json:"current"`
+	New     string `json:"new"`
+}
+
+func (api *API) changePassword(c *gin.Context) {
+	var req PasswordChange
+	if !bindJSON(c, &req) {
+		return
+	}
+	p := current(c)
+	ctx := c.Request.Context()
+	_, hash, err := api.Directory.Credentials(ctx, p.user.Username)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	if _, err := auth.CheckPassword(hash, req.Current, api.Passwords); err != nil {
+		Problem(c, http.StatusForbidden, "forbidden", "Mật khẩu hiện tại không đúng / Current password is wrong", "")
+		return
+	}
+	if !api.storePassword(c, p.user.ID, req.New) {
+		return
+	}
+	// Other browsers signed in as this user lose their sessions; this one
+	// signs in again.
+	if _, err := api.Directory.DeleteUserSessions(ctx, p.user.ID); err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (api *API) storePassword(c *gin.Context, userID, password string) bool {
+	h, err := auth.HashPassword(password, api.Passwords)
+	if err != nil {
+		invalid(c, map[string]string{"password": err.Error()})
+		return false
+	}
+	if err := api.Directory.SetPasswordHash(c.Request.Context(), userID, h); err != nil {
+		api.fail(c, err)
+		return false
+	}
+	return true
+}
+
+// TokenCreate is the body of POST /tokens.
+type TokenCreate struct {
+	Name string `json:"name"`
+	// ExpiresInDays is the token's lifetime; 0 means 90 days, at most 366.
+	ExpiresInDays int `json:"expires_in_days"`
+}
+
+// TokenJSON describes an API token; Token is set only in the answer that
+// creates it.
+type TokenJSON struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Token      string     `json:"token,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+func tokenJSON(t *store.APIToken) TokenJSON {
+	return TokenJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, ExpiresAt: timePtr(t.ExpiresAt),
+		LastUsedAt: timePtr(t.LastUsedAt), RevokedAt: timePtr(t.RevokedAt)}
+}
+
+func (api *API) createToken(c *gin.Context) {
+	var req TokenCreate
+	if !bindJSON(c, &req) {
+		return
+	}
+	if strings.TrimSpace(req.Name) == "" || len(req.Name) > 100 {
+		invalid(c, map[string]string{"name": "a name of 1 to 100 characters is required"})
+		return
+	}
+	days := req.ExpiresInDays
+	if days == 0 {
+		days = 90
+	}
+	if days < 0 || days > 366 {
+		invalid(c, map[string]string{"expires_in_days": "between 1 and 366"})
+		return
+	}
+	token, hash, err := auth.NewToken(auth.APITokenPrefix)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	t := &store.APIToken{TokenHash: hash, UserID: current(c).user.ID, Name: strings.TrimSpace(req.Name),
+		ExpiresAt: api.now().Add(time.Duration(days) * 24 * time.Hour)}
+	if err := api.Directory.CreateAPIToken(c.Request.Context(), t); err != nil {
+		api.fail(c, err)
+		return
+	}
+	out := tokenJSON(t)
+	out.Token = token
+	c.JSON(http.StatusCreated, out)
+}
+
+func (api *API) listTokens(c *gin.Context) {
+	ts, err := api.Directory.APITokens(c.Request.Context(), current(c).user.ID)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	out := make([]TokenJSON, len(ts))
+	for i, t := range ts {
+		out[i] = tokenJSON(t)
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+func (api *API) revokeToken(c *gin.Context) {
+	if err := api.Directory.RevokeAPIToken(c.Request.Context(), current(c).user.ID, c.Param("id"), api.now()); err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// requireAdmin answers 403 unless the user administers unit (the root unit,
+// whose id is the organization's, for organization-wide changes).
+func (api *API) requireAdmin(c *gin.Context, unitID string) (*document.Unit, bool) {
+	p := current(c)
+	u, err := api.Directory.Unit(c.Request.Context(), unitID)
+	if err != nil {
+		api.fail(c, err)
+		return nil, false
+	}
+	if u.OrgID != p.user.OrgID {
+		// Units of other organizations do not exist for this user.
+		api.fail(c, document.Errorf(document.ENOTFOUND, "unit %s not found", unitID))
+		return nil, false
+	}
+	if !p.grants.Allows(document.RoleAdmin, *u) {
+		api.fail(c, document.Errorf(document.EFORBIDDEN, "administering unit %s needs the admin role there", u.Abbrev))
+		return nil, false
+	}
+	return u, true
+}
+
+var errNoSigning = errors.New("signing is not configured on this server")

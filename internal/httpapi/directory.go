@@ -1,0 +1,401 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"vanban/internal/document"
+)
+
+func (api *API) listUnits(c *gin.Context) {
+	us, err := api.Directory.Units(c.Request.Context(), current(c).user.OrgID)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	out := make([]UnitJSON, len(us))
+	for i, u := range us {
+		out[i] = unitJSON(u)
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+// UnitCreate is the body of POST /units.
+type UnitCreate struct {
+	ParentID string `json:"parent_id"`
+	Abbrev   string `json:"abbrev"`
+	Name     string `json:"name"`
+}
+
+func (api *API) createUnit(c *gin.Context) {
+	var req UnitCreate
+	if !bindJSON(c, &req) {
+		return
+	}
+	if req.ParentID == "" {
+		invalid(c, map[string]string{"parent_id": "required"})
+		return
+	}
+	if _, ok := api.requireAdmin(c, req.ParentID); !ok {
+		return
+	}
+	u := &document.Unit{ParentID: req.ParentID, Abbrev: strings.TrimSpace(req.Abbrev), Name: strings.TrimSpace(req.Name)}
+	if err := api.Directory.CreateUnit(c.Request.Context(), u); err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, unitJSON(u))
+}
+
+func (api *API) listUsers(c *gin.Context) {
+	ctx := c.Request.Context()
+	p := current(c)
+	role := document.Role(c.Query("role"))
+	if role != "" && !role.Valid() {
+		invalid(c, map[string]string{"role": "unknown role"})
+		return
+	}
+	users, err := api.Directory.Users(ctx, p.user.OrgID)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	var unit *document.Unit
+	if id := c.Query("unit"); id != "" {
+		if unit, err = api.Directory.Unit(ctx, id); err != nil || unit.OrgID != p.user.OrgID {
+			api.fail(c, document.Errorf(document.ENOTFOUND, "unit %s not found", id))
+			return
+		}
+	}
+	type userWithRoles struct {
+		UserJSON
+		Roles []GrantJSON `json:"roles"`
+	}
+	out := []userWithRoles{}
+	for _, u := range users {
+		gs, err := api.Directory.Grants(ctx, u.ID)
+		if err != nil {
+			api.fail(c, err)
+			return
+		}
+		if role != "" {
+			// With a unit: people holding the role there (by a grant on
+			// the unit or above). Without: anywhere.
+			if unit != nil && !gs.Allows(role, *unit) {
+				continue
+			}
+			if unit == nil && !hasRole(gs, role) {
+				continue
+			}
+		}
+		out = append(out, userWithRoles{UserJSON: userJSON(u), Roles: grantsJSON(gs)})
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+func hasRole(gs document.Grants, r document.Role) bool {
+	for _, g := range gs {
+		if g.Role == r {
+			return true
+		}
+	}
+	return false
+}
+
+// UserCreate is the body of POST /users. The password is optional: without
+// it the user cannot sign in until an administrator sets one.
+type UserCreate struct {
+	Username string      `json:"username"`
+	FullName string      `json:"full_name"`
+	Title    string      `json:"title"`
+	Password string      `json:"password"`
+	Roles    []GrantJSON `json:"roles"`
+}
+
+func (api *API) createUser(c *gin.Context) {
+	var req UserCreate
+	if !bindJSON(c, &req) {
+		return
+	}
+	p := current(c)
+	if _, ok := api.requireAdmin(c, p.user.OrgID); !ok {
+		return
+	}
+	for _, g := range req.Roles {
+		if !g.Role.Valid() {
+			invalid(c, map[string]string{"roles": "unknown role " + string(g.Role)})
+			return
+		}
+		if u, err := api.Directory.Unit(c.Request.Context(), g.UnitID); err != nil || u.OrgID != p.user.OrgID {
+			invalid(c, map[string]string{"roles": "unknown unit " + g.UnitID})
+			return
+		}
+	}
+	u := &document.User{OrgID: p.user.OrgID, Username: strings.TrimSpace(req.Username), FullName: strings.TrimSpace(req.FullName), Title: strings.TrimSpace(req.Title)}
+	ctx := c.Request.Context()
+	if err := api.Directory.CreateUser(ctx, u); err != nil {
+		api.fail(c, err)
+		return
+	}
+	for _, g := range req.Roles {
+		if err := api.Directory.GrantRole(ctx, u.ID, g.UnitID, g.Role); err != nil {
+			api.fail(c, err)
+			return
+		}
+	}
+	if req.Password != "" && !api.storePassword(c, u.ID, req.Password) {
+		return
+	}
+	c.JSON(http.StatusCreated, userJSON(u))
+}
+
+// targetUser loads the user named in the path, answering 404 for users of
+// other organizations.
+func (api *API) targetUser(c *gin.Context) (*document.User, bool) {
+	u, err := api.Directory.User(c.Request.Context(), c.Param("id"))
+	if err == nil && u.OrgID != current(c).user.OrgID {
+		err = document.Errorf(document.ENOTFOUND, "user %s not found", c.Param("id"))
+	}
+	if err != nil {
+		api.fail(c, err)
+		return nil, false
+	}
+	return u, true
+}
+
+// PasswordSet is the body of PUT /users/:id/password.
+type PasswordSet struct {
+	Password string `json:"password"`
+}
+
+func (api *API) setPassword(c *gin.Context) {
+	var req PasswordSet
+	if !bindJSON(c, &req) {
+		return
+	}
+	u, ok := api.targetUser(c)
+	if !ok {
+		return
+	}
+	if _, ok := api.requireAdmin(c, u.OrgID); !ok {
+		return
+	}
+	if !api.storePassword(c, u.ID, req.Password) {
+		return
+	}
+	if _, err := api.Directory.DeleteUserSessions(c.Request.Context(), u.ID); err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// UserDisabled is the body of PUT /users/:id/disabled.
+type UserDisabled struct {
+	Disabled bool `json:"disabled"`
+}
+
+func (api *API) setDisabled(c *gin.Context) {
+	var req UserDisabled
+	if !bindJSON(c, &req) {
+		return
+	}
+	u, ok := api.targetUser(c)
+	if !ok {
+		return
+	}
+	if _, ok := api.requireAdmin(c, u.OrgID); !ok {
+		return
+	}
+	if u.ID == current(c).user.ID && req.Disabled {
+		api.fail(c, document.Errorf(document.ECONFLICT, "you cannot disable your own account"))
+		return
+	}
+	ctx := c.Request.Context()
+	if err := api.Directory.SetUserDisabled(ctx, u.ID, req.Disabled); err != nil {
+		api.fail(c, err)
+		return
+	}
+	if req.Disabled {
+		if _, err := api.Directory.DeleteUserSessions(ctx, u.ID); err != nil {
+			api.fail(c, err)
+			return
+		}
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// RoleGrant is the body of POST and DELETE /users/:id/roles.
+type RoleGrant struct {
+	UnitID string        `json:"unit_id"`
+	Role   document.Role `json:"role"`
+}
+
+func (api *API) changeRole(c *gin.Context, grant bool) {
+	var req RoleGrant
+	if !bindJSON(c, &req) {
+		return
+	}
+	if !req.Role.Valid() {
+		invalid(c, map[string]string{"role": "unknown role"})
+		return
+	}
+	u, ok := api.targetUser(c)
+	if !ok {
+		return
+	}
+	if _, ok := api.requireAdmin(c, req.UnitID); !ok {
+		return
+	}
+	var err error
+	if grant {
+		err = api.Directory.GrantRole(c.Request.Context(), u.ID, req.UnitID, req.Role)
+	} else {
+		err = api.Directory.RevokeRole(c.Request.Context(), u.ID, req.UnitID, req.Role)
+	}
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (api *API) grantRole(c *gin.Context)  { api.changeRole(c, true) }
+func (api *API) revokeRole(c *gin.Context) { api.changeRole(c, false) }
+
+func (api *API) listTypes(c *gin.Context) {
+	ts, err := api.Directory.DocumentTypes(c.Request.Context())
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	type typeJSON struct {
+		Code      string `json:"code"`
+		Abbrev    string `json:"abbrev"`
+		Name      string `json:"name"`
+		Normative bool   `json:"normative,omitempty"`
+	}
+	out := make([]typeJSON, len(ts))
+	for i, t := range ts {
+		out[i] = typeJSON{t.Code, t.Abbrev, t.Name, t.Normative}
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+func (api *API) listDelegations(c *gin.Context) {
+	ds, err := api.Directory.Delegations(c.Request.Context(), current(c).user.OrgID)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	out := make([]DelegationJSON, len(ds))
+	for i, d := range ds {
+		out[i] = delegationJSON(d)
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+// DelegationCreate is the body of POST /delegations.
+type DelegationCreate struct {
+	PrincipalID string            `json:"principal_id"`
+	DelegateID  string            `json:"delegate_id"`
+	Capacity    document.Capacity `json:"capacity"`
+	ValidFrom   time.Time         `json:"valid_from"`
+	ValidUntil  *time.Time        `json:"valid_until"`
+	Reference   string            `json:"reference"`
+}
+
+func (api *API) createDelegation(c *gin.Context) {
+	var req DelegationCreate
+	if !bindJSON(c, &req) {
+		return
+	}
+	d := document.Delegation{PrincipalID: req.PrincipalID, DelegateID: req.DelegateID, Capacity: req.Capacity,
+		ValidFrom: req.ValidFrom, Reference: req.Reference, OrgID: current(c).user.OrgID}
+	if req.ValidUntil != nil {
+		d.ValidUntil = *req.ValidUntil
+	}
+	out, err := api.Workflow.CreateDelegation(c.Request.Context(), actor(c), d)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, delegationJSON(out))
+}
+
+func (api *API) revokeDelegation(c *gin.Context) {
+	if err := api.Workflow.RevokeDelegation(c.Request.Context(), actor(c), c.Param("id")); err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (api *API) listRegisters(c *gin.Context) {
+	p := current(c)
+	year := api.now().In(document.VietnamTime).Year()
+	if y := c.Query("year"); y != "" {
+		n, ok := atoiRange(y, 1900, 9999)
+		if !ok {
+			invalid(c, map[string]string{"year": "a year such as 2026"})
+			return
+		}
+		year = n
+	}
+	if !api.keepsRegisters(c) {
+		return
+	}
+	rs, err := api.Directory.Registers(c.Request.Context(), p.user.OrgID, year)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	out := make([]RegisterJSON, len(rs))
+	for i, r := range rs {
+		out[i] = RegisterJSON{ID: r.ID, Direction: r.Direction, Year: r.Year, Series: r.Series, Name: r.Name, NextNumber: r.NextNumber}
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+// keepsRegisters: the registers list every document, secret ones included,
+// so only clerks, archivists and administrators of the whole organization
+// read them.
+func (api *API) keepsRegisters(c *gin.Context) bool {
+	p := current(c)
+	root, err := api.Directory.Unit(c.Request.Context(), p.user.OrgID)
+	if err != nil {
+		api.fail(c, err)
+		return false
+	}
+	for _, r := range []document.Role{document.RoleClerk, document.RoleArchivist, document.RoleAdmin} {
+		if p.grants.Allows(r, *root) {
+			return true
+		}
+	}
+	api.fail(c, document.Errorf(document.EFORBIDDEN, "registers are kept by the organization's clerks and archivists"))
+	return false
+}
+
+func (api *API) registerEntries(c *gin.Context) {
+	ctx := c.Request.Context()
+	r, err := api.Directory.Register(ctx, c.Param("id"))
+	if err == nil && r.OrgID != current(c).user.OrgID {
+		err = document.Errorf(document.ENOTFOUND, "register %s not found", c.Param("id"))
+	}
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	if !api.keepsRegisters(c) {
+		return
+	}
+	ds, err := api.Directory.RegisterEntries(ctx, r.ID)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": documentsJSON(ds)})
+}
