@@ -35,6 +35,18 @@ type Config struct {
 	// DevServices is "auto", "on" or "off": whether serve mounts the
 	// development PKI and the SIM simulator (see DevServicesEnabled).
 	DevServices string
+	// Signers are the signing providers by name, each a signer URI
+	// (etsi204:, csc:, pkcs11:, file:). Leaders and organizations name
+	// one of them in their signing identity.
+	Signers map[string]string
+	// TSAURL is the RFC 3161 time-stamping authority for PAdES B-T and up.
+	TSAURL string
+	// TrustFiles are PEM files of trust anchors for validation and for
+	// collecting revocation data.
+	TrustFiles []string
+	// PadesLevel is B-B, B-T, B-LT or B-LTA; empty means B-T with a TSA,
+	// else B-B.
+	PadesLevel string
 }
 
 // Setting describes one configuration setting, for the README and --help.
@@ -59,6 +71,10 @@ var Settings = []Setting{
 	{Env: "VANBAN_LOG_FORMAT", Flag: "log-format", Default: "auto", Usage: "json, text, or auto (text on a terminal, JSON otherwise)"},
 	{Env: "VANBAN_LOG_LEVEL", Flag: "log-level", Default: "info", Usage: "debug, info, warn or error"},
 	{Env: "VANBAN_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "30s", Usage: "how long graceful shutdown waits for in-flight requests"},
+	{Env: "VANBAN_SIGNERS", Flag: "signers", Usage: "signing providers as name=URI, separated by spaces or newlines, e.g. 'sim=etsi204:https://mssp/soap?... seal=pkcs11:token=vanban;object=seal?module-path=...&pin-env=SEAL_PIN' (also VANBAN_SIGNERS_FILE); the development services add sim and seal", Secret: true},
+	{Env: "VANBAN_TSA_URL", Flag: "tsa-url", Usage: "RFC 3161 time-stamping authority for PAdES B-T and above (default: the development TSA when it runs)"},
+	{Env: "VANBAN_TRUST_PEM", Flag: "trust-pem", Usage: "comma-separated PEM files of trust anchors for validating signatures (the development root is added when it runs)"},
+	{Env: "VANBAN_PADES_LEVEL", Flag: "pades-level", Default: "B-T with a TSA, else B-B", Usage: "PAdES level of new signatures: B-B, B-T, B-LT or B-LTA"},
 	{Env: "VANBAN_DEV_SERVICES", Flag: "dev-services", Default: "auto", Usage: "auto, on or off: serve the development PKI and SIM simulator under /dev/ (auto: on with SQLite and local disk); never in production"},
 }
 
@@ -186,6 +202,39 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 	c.DevServices = str("VANBAN_DEV_SERVICES", "auto")
 	if !oneOf(c.DevServices, "auto", "on", "off") {
 		errs = append(errs, &Error{Setting: "VANBAN_DEV_SERVICES", Value: c.DevServices, Reason: "want auto, on or off"})
+	}
+	signers := str("VANBAN_SIGNERS", "")
+	c.Signers = map[string]string{}
+	for _, entry := range strings.Fields(signers) {
+		name, uri, ok := strings.Cut(entry, "=")
+		if !ok || name == "" || uri == "" || !strings.Contains(uri, ":") {
+			errs = append(errs, &Error{Setting: "VANBAN_SIGNERS", Reason: fmt.Sprintf("entry %q is not name=URI", redact(entry))})
+			continue
+		}
+		if _, dup := c.Signers[name]; dup {
+			errs = append(errs, &Error{Setting: "VANBAN_SIGNERS", Reason: fmt.Sprintf("provider %q is named twice", name)})
+		}
+		c.Signers[name] = uri
+	}
+	c.TSAURL = str("VANBAN_TSA_URL", "")
+	if c.TSAURL != "" {
+		if u, err := url.Parse(c.TSAURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, &Error{Setting: "VANBAN_TSA_URL", Value: c.TSAURL, Reason: "want an http(s) URL"})
+		}
+	}
+	if t := str("VANBAN_TRUST_PEM", ""); t != "" {
+		for _, f := range strings.Split(t, ",") {
+			f = strings.TrimSpace(f)
+			if _, err := os.Stat(f); err != nil {
+				errs = append(errs, &Error{Setting: "VANBAN_TRUST_PEM", Value: f, Reason: err.Error()})
+				continue
+			}
+			c.TrustFiles = append(c.TrustFiles, f)
+		}
+	}
+	c.PadesLevel = str("VANBAN_PADES_LEVEL", "")
+	if c.PadesLevel != "" && !oneOf(c.PadesLevel, "B-B", "B-T", "B-LT", "B-LTA") {
+		errs = append(errs, &Error{Setting: "VANBAN_PADES_LEVEL", Value: c.PadesLevel, Reason: "want B-B, B-T, B-LT or B-LTA"})
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

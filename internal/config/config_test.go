@@ -160,3 +160,38 @@ func TestDevServices(t *testing.T) {
 		t.Errorf("invalid value: err = %v", err)
 	}
 }
+
+func TestSigningSettings(t *testing.T) {
+	pem := filepath.Join(t.TempDir(), "roots.pem")
+	if err := os.WriteFile(pem, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"VANBAN_SIGNERS":     "sim=etsi204:https://mssp.example/soap?ap-id=x\n  seal=pkcs11:token=vanban;object=seal?pin-env=PIN",
+		"VANBAN_TSA_URL":     "https://tsa.example/",
+		"VANBAN_TRUST_PEM":   pem,
+		"VANBAN_PADES_LEVEL": "B-LTA",
+	}
+	c, err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Signers) != 2 || c.Signers["seal"] != "pkcs11:token=vanban;object=seal?pin-env=PIN" || c.TSAURL == "" || len(c.TrustFiles) != 1 || c.PadesLevel != "B-LTA" {
+		t.Errorf("config %+v", c)
+	}
+	for name, bad := range map[string]map[string]string{
+		"VANBAN_SIGNERS":     {"VANBAN_SIGNERS": "justaname"},
+		"VANBAN_TSA_URL":     {"VANBAN_TSA_URL": "ftp://tsa"},
+		"VANBAN_TRUST_PEM":   {"VANBAN_TRUST_PEM": "/no/such/file.pem"},
+		"VANBAN_PADES_LEVEL": {"VANBAN_PADES_LEVEL": "B-X"},
+	} {
+		_, err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, func(k string) (string, bool) { v, ok := bad[k]; return v, ok })
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%v: error %v does not name %s", bad, err, name)
+		}
+	}
+	dup := map[string]string{"VANBAN_SIGNERS": "a=file:x a=file:y"}
+	if _, err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil, func(k string) (string, bool) { v, ok := dup[k]; return v, ok }); err == nil {
+		t.Error("a provider named twice is accepted")
+	}
+}

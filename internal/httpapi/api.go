@@ -67,6 +67,10 @@ type Directory interface {
 	Delegations(ctx context.Context, orgID string) ([]*document.Delegation, error)
 	Attachments(ctx context.Context, documentID string) ([]*document.Attachment, error)
 	SaveVerification(ctx context.Context, r *store.VerificationRecord) error
+	SetSigningIdentity(ctx context.Context, id *store.SigningIdentity) error
+	SigningIdentity(ctx context.Context, userID string) (*store.SigningIdentity, error)
+	SetSealSigner(ctx context.Context, s *store.SealSigner) error
+	SealSigner(ctx context.Context, orgID string) (*store.SealSigner, error)
 
 	Credentials(ctx context.Context, username string) (*document.User, string, error)
 	SetPasswordHash(ctx context.Context, userID, hash string) error
@@ -92,6 +96,9 @@ type API struct {
 	// Signing runs signing sessions, numbering and sealing; nil answers 503
 	// on those routes.
 	Signing Signing
+	// Providers are the names of the configured signing providers, for
+	// validating signing identities.
+	Providers []string
 	// Validator checks the signatures of a PDF; nil disables verification
 	// reports.
 	Validator Validator
@@ -157,6 +164,10 @@ func routes() []route {
 		{Method: "PUT", Path: "/users/:id/disabled", Summary: "Disable or enable a user (admin)", Tag: "directory", Body: "UserDisabled", Status: 204, Handler: (*API).setDisabled},
 		{Method: "POST", Path: "/users/:id/roles", Summary: "Grant a role in a unit (admin)", Tag: "directory", Body: "RoleGrant", Status: 204, Handler: (*API).grantRole},
 		{Method: "DELETE", Path: "/users/:id/roles", Summary: "Revoke a role in a unit (admin)", Tag: "directory", Body: "RoleGrant", Status: 204, Handler: (*API).revokeRole},
+		{Method: "GET", Path: "/users/:id/signing-identity", Summary: "How a leader signs: provider and phone number (admin or self)", Tag: "directory", Response: "SigningIdentity", Handler: (*API).getSigningIdentity},
+		{Method: "PUT", Path: "/users/:id/signing-identity", Summary: "Set how a leader signs (admin)", Tag: "directory", Body: "SigningIdentity", Response: "SigningIdentity", Handler: (*API).setSigningIdentity},
+		{Method: "GET", Path: "/seal-signer", Summary: "How my organization applies its seal signature", Tag: "directory", Response: "SigningIdentity", Handler: (*API).getSealSigner},
+		{Method: "PUT", Path: "/seal-signer", Summary: "Set how my organization applies its seal signature (admin)", Tag: "directory", Body: "SigningIdentity", Response: "SigningIdentity", Handler: (*API).setSealSigner},
 		{Method: "GET", Path: "/document-types", Summary: "Document types and their abbreviations", Tag: "directory", Response: "DocumentTypeList", Handler: (*API).listTypes},
 		{Method: "GET", Path: "/delegations", Summary: "Signing delegations of my organization", Tag: "directory", Response: "DelegationList", Handler: (*API).listDelegations},
 		{Method: "POST", Path: "/delegations", Summary: "Delegate signing authority (KT., TL., TUQ., Q.)", Tag: "directory", Body: "DelegationCreate", Response: "Delegation", Status: 201, Handler: (*API).createDelegation},

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"vanban/internal/document"
+	"vanban/internal/store"
 )
 
 func (api *API) listUnits(c *gin.Context) {
@@ -398,4 +399,93 @@ func (api *API) registerEntries(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"items": documentsJSON(ds)})
+}
+
+// SigningIdentityJSON names a configured signing provider and the signer
+// within it (a phone number for a SIM, empty for a seal key's default).
+type SigningIdentityJSON struct {
+	Provider string `json:"provider"`
+	Signer   string `json:"signer"`
+}
+
+func (api *API) getSigningIdentity(c *gin.Context) {
+	u, ok := api.targetUser(c)
+	if !ok {
+		return
+	}
+	if u.ID != current(c).user.ID {
+		if _, ok := api.requireAdmin(c, u.OrgID); !ok {
+			return
+		}
+	}
+	id, err := api.Directory.SigningIdentity(c.Request.Context(), u.ID)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, SigningIdentityJSON{Provider: id.Provider, Signer: id.ProviderSigner})
+}
+
+func (api *API) setSigningIdentity(c *gin.Context) {
+	var req SigningIdentityJSON
+	if !bindJSON(c, &req) {
+		return
+	}
+	u, ok := api.targetUser(c)
+	if !ok {
+		return
+	}
+	if _, ok := api.requireAdmin(c, u.OrgID); !ok {
+		return
+	}
+	if !api.knownProvider(c, req.Provider) {
+		return
+	}
+	id := &store.SigningIdentity{UserID: u.ID, Provider: req.Provider, ProviderSigner: strings.TrimSpace(req.Signer)}
+	if err := api.Directory.SetSigningIdentity(c.Request.Context(), id); err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, SigningIdentityJSON{Provider: id.Provider, Signer: id.ProviderSigner})
+}
+
+func (api *API) getSealSigner(c *gin.Context) {
+	s, err := api.Directory.SealSigner(c.Request.Context(), current(c).user.OrgID)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, SigningIdentityJSON{Provider: s.Provider, Signer: s.ProviderSigner})
+}
+
+func (api *API) setSealSigner(c *gin.Context) {
+	var req SigningIdentityJSON
+	if !bindJSON(c, &req) {
+		return
+	}
+	org := current(c).user.OrgID
+	if _, ok := api.requireAdmin(c, org); !ok {
+		return
+	}
+	if !api.knownProvider(c, req.Provider) {
+		return
+	}
+	s := &store.SealSigner{OrgID: org, Provider: req.Provider, ProviderSigner: strings.TrimSpace(req.Signer)}
+	if err := api.Directory.SetSealSigner(c.Request.Context(), s); err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, SigningIdentityJSON{Provider: s.Provider, Signer: s.ProviderSigner})
+}
+
+// knownProvider refuses a provider name the server has not configured, so
+// a typo is caught when it is set rather than when a leader signs.
+func (api *API) knownProvider(c *gin.Context, name string) bool {
+	for _, p := range api.Providers {
+		if p == name {
+			return true
+		}
+	}
+	invalid(c, map[string]string{"provider": "unknown provider " + strconvQuote(name) + "; configured: " + strings.Join(api.Providers, ", ")})
+	return false
 }

@@ -103,3 +103,5 @@ func bindOptionalJSON(c *gin.Context, dst any) bool {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func strconvQuote(s string) string { return strconv.Quote(s) }

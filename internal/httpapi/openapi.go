@@ -60,6 +60,7 @@ var schemas = map[string]any{
 	"SigningSession":     signsession.Session{},
 	"SigningSessionList": struct{ Items []signsession.Session `json:"items"` }{},
 	"Problem":            ProblemDetails{},
+	"SigningIdentity":    SigningIdentityJSON{},
 	"DraftCreate":        DraftCreate{},
 	"IncomingCreate":     IncomingCreate{},
 }
