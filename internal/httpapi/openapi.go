@@ -17,32 +17,46 @@ import (
 // cannot drift from the code; a test checks that every route is described
 // and every named schema exists.
 var schemas = map[string]any{
-	"Login":              LoginRequest{},
-	"LoginResult":        LoginResult{},
-	"Me":                 Me{},
-	"PasswordChange":     PasswordChange{},
-	"TokenCreate":        TokenCreate{},
-	"TokenCreated":       TokenJSON{},
-	"TokenList":          struct{ Items []TokenJSON `json:"items"` }{},
-	"Unit":               UnitJSON{},
-	"UnitCreate":         UnitCreate{},
-	"UnitList":           struct{ Items []UnitJSON `json:"items"` }{},
-	"User":               UserJSON{},
-	"UserCreate":         UserCreate{},
-	"UserList":           struct{ Items []UserJSON `json:"items"` }{},
-	"PasswordSet":        PasswordSet{},
-	"UserDisabled":       UserDisabled{},
-	"RoleGrant":          RoleGrant{},
-	"DocumentTypeList":   struct{ Items []struct{ Code, Abbrev, Name string } `json:"items"` }{},
-	"Delegation":         DelegationJSON{},
-	"DelegationCreate":   DelegationCreate{},
-	"DelegationList":     struct{ Items []DelegationJSON `json:"items"` }{},
-	"Inbox":              map[string][]DocumentJSON{},
-	"Document":           DocumentJSON{},
-	"DocumentList":       struct{ Items []DocumentJSON `json:"items"` }{},
-	"DocumentPage":       DocumentPage{},
-	"DocumentView":       DocumentView{},
-	"Timeline":           struct{ Items []StepJSON `json:"items"` }{},
+	"Login":          LoginRequest{},
+	"LoginResult":    LoginResult{},
+	"Me":             Me{},
+	"PasswordChange": PasswordChange{},
+	"TokenCreate":    TokenCreate{},
+	"TokenCreated":   TokenJSON{},
+	"TokenList": struct {
+		Items []TokenJSON `json:"items"`
+	}{},
+	"Unit":       UnitJSON{},
+	"UnitCreate": UnitCreate{},
+	"UnitList": struct {
+		Items []UnitJSON `json:"items"`
+	}{},
+	"User":       UserJSON{},
+	"UserCreate": UserCreate{},
+	"UserList": struct {
+		Items []UserJSON `json:"items"`
+	}{},
+	"PasswordSet":  PasswordSet{},
+	"UserDisabled": UserDisabled{},
+	"RoleGrant":    RoleGrant{},
+	"DocumentTypeList": struct {
+		Items []struct{ Code, Abbrev, Name string } `json:"items"`
+	}{},
+	"Delegation":       DelegationJSON{},
+	"DelegationCreate": DelegationCreate{},
+	"DelegationList": struct {
+		Items []DelegationJSON `json:"items"`
+	}{},
+	"Inbox":    map[string][]DocumentJSON{},
+	"Document": DocumentJSON{},
+	"DocumentList": struct {
+		Items []DocumentJSON `json:"items"`
+	}{},
+	"DocumentPage": DocumentPage{},
+	"DocumentView": DocumentView{},
+	"Timeline": struct {
+		Items []StepJSON `json:"items"`
+	}{},
 	"Version":            VersionJSON{},
 	"Attachment":         AttachmentJSON{},
 	"Link":               Link{},
@@ -55,14 +69,18 @@ var schemas = map[string]any{
 	"IncomingRegistered": IncomingRegistered{},
 	"RouteTo":            RouteTo{},
 	"AssignTo":           AssignTo{},
-	"RegisterList":       struct{ Items []RegisterJSON `json:"items"` }{},
-	"Batch":              Batch{},
-	"SigningSession":     signsession.Session{},
-	"SigningSessionList": struct{ Items []signsession.Session `json:"items"` }{},
-	"Problem":            ProblemDetails{},
-	"SigningIdentity":    SigningIdentityJSON{},
-	"DraftCreate":        DraftCreate{},
-	"IncomingCreate":     IncomingCreate{},
+	"RegisterList": struct {
+		Items []RegisterJSON `json:"items"`
+	}{},
+	"Batch":          Batch{},
+	"SigningSession": signsession.Session{},
+	"SigningSessionList": struct {
+		Items []signsession.Session `json:"items"`
+	}{},
+	"Problem":         ProblemDetails{},
+	"SigningIdentity": SigningIdentityJSON{},
+	"DraftCreate":     DraftCreate{},
+	"IncomingCreate":  IncomingCreate{},
 }
 
 // multipartMeta names the metadata schema of each upload route.
