@@ -149,6 +149,18 @@ DROP TRIGGER IF EXISTS audit_head_forward_only;
 DROP TRIGGER IF EXISTS audit_head_no_insert;`
 }
 
+// lockSkipLocked ends a SELECT that claims queue rows. On PostgreSQL the
+// selected rows of alias are locked and rows another transaction holds are
+// skipped, so concurrent claimers take disjoint rows without waiting. SQLite
+// needs nothing: every write transaction holds the database write lock from
+// BEGIN (_txlock=immediate), so claim transactions run one after another.
+func (d Dialect) lockSkipLocked(alias string) string {
+	if d == Postgres {
+		return " FOR UPDATE OF " + alias + " SKIP LOCKED"
+	}
+	return ""
+}
+
 // isUniqueViolation reports whether err is a unique or primary-key violation.
 func isUniqueViolation(err error) bool {
 	var pqErr *pq.Error
