@@ -56,6 +56,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer dev.Close()
+	svc, err := openServices(a, dev)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	svc.mountAPI(router, a)
+	// The workers stop after the HTTP server, so a request in flight can
+	// still hand them work; svc.Close waits for them.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	svc.start(workCtx)
+	defer svc.Close()
+	defer stopWork()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"vanban/internal/document"
+	"vanban/internal/httpapi"
+	"vanban/internal/signsession"
+	"vanban/internal/store"
+	"vanban/internal/workflow"
+	"vanban/signing"
+	"vanban/signing/pades"
+	"vanban/signing/tsa"
+	"vanban/signing/verify"
+	"vanban/storage"
+)
+
+// services are the application's use cases wired to the database, the blob
+// store and the signing providers.
+type services struct {
+	workflow  *workflow.Service[*store.Tx]
+	signing   *signsession.Service
+	providers map[string]signing.Provider
+	validator *blobValidator
+	log       *slog.Logger
+	wg        sync.WaitGroup
+}
+
+// openServices opens the configured signing providers (plus the
+// development ones when dev is not nil) and builds the use cases.
+func openServices(a *app, dev *DevServices) (*services, error) {
+	cfg := a.cfg
+	uris := map[string]string{}
+	if dev != nil {
+		uris["sim"], uris["seal"] = dev.MobileURI, dev.SealURI
+	}
+	for name, uri := range cfg.Signers {
+		uris[name] = uri // configured providers win over development ones
+	}
+	s := &services{providers: map[string]signing.Provider{}, log: a.log}
+	for name, uri := range uris {
+		p, err := signing.Open(uri, signing.OSEnv)
+		if err != nil {
+			s.closeProviders()
+			return nil, fmt.Errorf("VANBAN_SIGNERS: provider %q: %w", name, err)
+		}
+		s.providers[name] = p
+	}
+
+	roots, intermediates, err := trustAnchors(cfg.TrustFiles, dev)
+	if err != nil {
+		s.closeProviders()
+		return nil, err
+	}
+	httpClient := &http.Client{Timeout: 30 * time.Second}
+	opts := signsession.Options{Logger: a.log}
+	tsaURL := cfg.TSAURL
+	if tsaURL == "" && dev != nil {
+		tsaURL = dev.TSAURL
+	}
+	if tsaURL != "" {
+		opts.TSA = &tsa.Client{URL: tsaURL, HTTPClient: httpClient}
+		opts.Level = pades.LevelBT
+	}
+	if cfg.PadesLevel != "" {
+		if opts.Level, err = pades.ParseLevel(cfg.PadesLevel); err != nil {
+			s.closeProviders()
+			return nil, fmt.Errorf("VANBAN_PADES_LEVEL: %w", err)
+		}
+	}
+	if opts.Level >= pades.LevelBT && opts.TSA == nil {
+		s.closeProviders()
+		return nil, errors.New("VANBAN_PADES_LEVEL " + opts.Level.String() + " needs VANBAN_TSA_URL")
+	}
+	if opts.Level >= pades.LevelBLT {
+		opts.Revocation = pades.CollectRevocation(roots, httpClient)
+	}
+
+	cal, err := document.NewCalendar(document.VietnamHolidays2026)
+	if err != nil {
+		s.closeProviders()
+		return nil, err
+	}
+	s.workflow = workflow.New[*store.Tx](a.db, cal)
+	s.signing = signsession.New(a.db, s.workflow, a.blobs, s.providers, opts)
+	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
+	return s, nil
+}
+
+// providerNames lists the configured providers, sorted.
+func (s *services) providerNames() []string {
+	names := make([]string, 0, len(s.providers))
+	for n := range s.providers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// start runs the background workers until ctx ends.
+func (s *services) start(ctx context.Context) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.signing.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("signing worker stopped", "err", err)
+		}
+	}()
+}
+
+// Close waits for the workers (after their context ended) and closes the
+// providers.
+func (s *services) Close() {
+	s.wg.Wait()
+	s.closeProviders()
+}
+
+func (s *services) closeProviders() {
+	for _, p := range s.providers {
+		if c, ok := p.(signing.Closer); ok {
+			c.Close()
+		}
+	}
+}
+
+// mountAPI adds the REST API to router.
+func (s *services) mountAPI(router *gin.Engine, a *app) {
+	api := &httpapi.API{
+		Workflow:      s.workflow,
+		Directory:     a.db,
+		Blobs:         a.blobs,
+		Signing:       s.signing,
+		Providers:     s.providerNames(),
+		Validator:     s.validator,
+		Secret:        a.linkSecret,
+		Logger:        a.log,
+		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),
+	}
+	api.Mount(router)
+}
+
+// trustAnchors loads the configured PEM files and adds the development
+// root when it runs.
+func trustAnchors(files []string, dev *DevServices) (*x509.CertPool, []*x509.Certificate, error) {
+	roots := x509.NewCertPool()
+	var intermediates []*x509.Certificate
+	for _, f := range files {
+		certs, err := readCertificates(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("VANBAN_TRUST_PEM: %w", err)
+		}
+		for _, c := range certs {
+			roots.AddCert(c)
+		}
+	}
+	if dev != nil {
+		for _, c := range dev.Certificates {
+			if c.IsCA && isSelfSigned(c) {
+				roots.AddCert(c)
+			} else {
+				intermediates = append(intermediates, c)
+			}
+		}
+	}
+	return roots, intermediates, nil
+}
+
+func isSelfSigned(c *x509.Certificate) bool {
+	return c.CheckSignatureFrom(c) == nil
+}
+
+// blobValidator validates the signatures of stored PDFs against the
+// configured trust anchors, reading only the parts of the file it needs.
+type blobValidator struct {
+	blobs         storage.Store
+	roots         *x509.CertPool
+	intermediates []*x509.Certificate
+}
+
+func (v *blobValidator) Validate(ctx context.Context, key string) (*verify.Report, error) {
+	f, err := v.blobs.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rep, err := verify.Verify(ctx, f, f.Size(), verify.Options{Roots: v.roots, Intermediates: v.intermediates})
+	if errors.Is(err, verify.ErrUnreadable) {
+		return nil, document.Errorf(document.EINVALID, "the stored PDF cannot be read for validation: %v", err)
+	}
+	return rep, err
+}
