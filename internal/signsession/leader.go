@@ -357,6 +357,9 @@ func (s *Service) startProvider(ctx context.Context, sess *store.SigningSession)
 func (s *Service) retryLater(ctx context.Context, sess *store.SigningSession, from store.SigningState, cause error) (*store.SigningSession, error) {
 	sess.Attempts++
 	if sess.Attempts >= s.opts.MaxAttempts {
+		// failWith compares and sets from the session's state: the
+		// stored one, not the preparing a caller may have set.
+		sess.State = from
 		return s.failWith(ctx, sess, cause)
 	}
 	s.log.Info("signsession: will retry", "session", sess.ID, "attempt", sess.Attempts, "err", cause)
