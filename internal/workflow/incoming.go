@@ -101,7 +101,11 @@ func (s *Service[T]) RegisterIncoming(ctx context.Context, a Actor, in IncomingI
 		c := &call[T]{ctx: ctx, tx: tx, user: user, grants: grants, doc: d, unit: unit, now: now, addr: a.ClientAddr,
 			change: map[string]any{"to": d.State, "sender": d.SenderName, "symbol": d.Symbol, "arrival_number": d.Number,
 				"register": d.RegisterID, "duplicates": len(duplicates)}}
-		if _, err := c.addVersion(in.File, document.VersionReceived); err != nil {
+		v, err := c.addVersion(in.File, document.VersionReceived)
+		if err != nil {
+			return err
+		}
+		if err := publish(ctx, tx, d, EventDocumentReceived, receivedEvent(d, v)); err != nil {
 			return err
 		}
 		doc = d
@@ -241,4 +245,37 @@ func (s *Service[T]) Overdue(ctx context.Context, a Actor, orgID string) ([]*doc
 		return err
 	})
 	return out, err
+}
+
+// ReceivedEvent is the payload of document.received, for a document
+// registered by a clerk or delivered by another organization through vanban
+// (then SourceDocumentID names the outgoing original). Times are in Vietnam
+// time; SenderDate is omitted when unknown.
+type ReceivedEvent struct {
+	DocumentID       string     `json:"document_id"`
+	OrgID            string     `json:"org_id"`
+	ArrivalNumber    int        `json:"arrival_number"`
+	Sender           string     `json:"sender"`
+	SenderSymbol     string     `json:"sender_symbol"`
+	SenderDate       *time.Time `json:"sender_date,omitempty"`
+	Subject          string     `json:"subject"`
+	Type             string     `json:"type"`
+	Urgency          string     `json:"urgency"`
+	ReceivedAt       time.Time  `json:"received_at"`
+	RouteBy          time.Time  `json:"route_by"` // when it must have been presented to a leader
+	SHA256           string     `json:"sha256"`   // of the received PDF
+	SourceDocumentID string     `json:"source_document_id,omitempty"`
+}
+
+func receivedEvent(d *document.Document, v *document.Version) ReceivedEvent {
+	e := ReceivedEvent{
+		DocumentID: d.ID, OrgID: d.OrgID, ArrivalNumber: d.Number, Sender: d.SenderName, SenderSymbol: d.Symbol,
+		Subject: d.Subject, Type: d.TypeCode, Urgency: string(d.Urgency), ReceivedAt: d.ReceivedAt.In(document.VietnamTime),
+		RouteBy: d.Deadline.In(document.VietnamTime), SHA256: v.SHA256, SourceDocumentID: d.SourceID,
+	}
+	if !d.SenderDate.IsZero() {
+		t := d.SenderDate.In(document.VietnamTime)
+		e.SenderDate = &t
+	}
+	return e
 }

@@ -3,6 +3,8 @@ package workflow
 import (
 	"cmp"
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -532,6 +534,9 @@ func (s *Service[T]) Issue(ctx context.Context, a Actor, docID string) (*documen
 			delivered = append(delivered, in.ID)
 		}
 		c.change["delivered"] = delivered
+		if err := publish(c.ctx, c.tx, c.doc, EventDocumentIssued, issuedEvent(c.doc, org, sealed)); err != nil {
+			return err
+		}
 		return c.save(string(document.ActionIssue))
 	})
 }
@@ -556,6 +561,9 @@ func (c *call[T]) deliver(from *document.Organization, sealed *document.Version,
 		return nil, err
 	}
 	if err := c.tx.MarkDelivered(c.ctx, c.doc.ID, unit.ID, in.ID); err != nil {
+		return nil, err
+	}
+	if err := publish(c.ctx, c.tx, in, EventDocumentReceived, receivedEvent(in, v)); err != nil {
 		return nil, err
 	}
 	saved := c.change
@@ -595,4 +603,55 @@ func (s *Service[T]) Withdraw(ctx context.Context, a Actor, docID, reason string
 		c.change["reason"] = reason
 		return c.save(string(document.ActionWithdraw))
 	})
+}
+
+// Webhook event types the use cases emit.
+const (
+	EventDocumentIssued   = "document.issued"
+	EventDocumentReceived = "document.received"
+)
+
+// publish queues a webhook event about d for d's organization, in the use
+// case's transaction, so the event is sent exactly when the change commits.
+// Only documents marked thường go out: a secret document (mật, tối mật,
+// tuyệt mật) must not leave through an ordinary channel, and not even the
+// fact that one was issued is announced. The test is "is normal" rather
+// than "is not secret" so that an unknown mark stays inside too.
+func publish[T Tx](ctx context.Context, tx T, d *document.Document, event string, payload any) error {
+	if d.Confidentiality != document.ConfidentialityNormal {
+		return nil
+	}
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("workflow: encode %s event: %w", event, err)
+	}
+	return tx.EnqueueWebhookEvent(ctx, d.OrgID, event, b)
+}
+
+// EventOrg names an organization in an event.
+type EventOrg struct {
+	ID     string `json:"id"`
+	Abbrev string `json:"abbrev"`
+	Name   string `json:"name"`
+}
+
+// IssuedEvent is the payload of document.issued. Times are in Vietnam time.
+type IssuedEvent struct {
+	DocumentID   string    `json:"document_id"`
+	Number       int       `json:"number"`
+	Symbol       string    `json:"symbol"`
+	Subject      string    `json:"subject"`
+	Type         string    `json:"type"`
+	Urgency      string    `json:"urgency"`
+	IssuingOrg   EventOrg  `json:"issuing_org"`
+	IssuedAt     time.Time `json:"issued_at"`
+	SealedSHA256 string    `json:"sealed_sha256"` // of the sealed PDF, so a receiver can check the file it fetches
+}
+
+func issuedEvent(d *document.Document, org *document.Organization, sealed *document.Version) IssuedEvent {
+	return IssuedEvent{
+		DocumentID: d.ID, Number: d.Number, Symbol: d.Symbol, Subject: d.Subject, Type: d.TypeCode, Urgency: string(d.Urgency),
+		IssuingOrg: EventOrg{ID: org.ID, Abbrev: org.Abbrev, Name: org.Name},
+		IssuedAt:   d.IssuedAt.In(document.VietnamTime), SealedSHA256: sealed.SHA256,
+	}
 }

@@ -66,6 +66,8 @@ type Tx interface {
 	AuditEntriesFor(ctx context.Context, objectType, objectID string) ([]audit.Entry, error)
 
 	SearchDocuments(ctx context.Context, q document.Query) ([]*document.Document, error)
+
+	EnqueueWebhookEvent(ctx context.Context, orgID, eventType string, payload []byte) error
 }
 
 // DB runs a function in a transaction, committing when it returns nil.
