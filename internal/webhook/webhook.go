@@ -134,6 +134,11 @@ func Sign(secret string, timestamp int64, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
+// DefaultTolerance is how far a delivery's timestamp may be from the
+// receiver's clock; it bounds the window in which a captured request can be
+// replayed.
+const DefaultTolerance = 5 * time.Minute
+
 // Verify is for receivers: it checks the signature and timestamp headers of
 // a delivery against the endpoint's secret and the raw request body. It
 // returns EFORBIDDEN when the signature is missing or wrong and EINVALID
