@@ -85,7 +85,10 @@ func (v *vfile) ReadAt(p []byte, off int64) (int, error) {
 // in large blocks.
 func (v *vfile) writeRange(w io.Writer, from, to int64) error {
 	pos := int64(0)
-	buf := make([]byte, 1<<20)
+	// The copy buffer is sized to what is copied, up to 1 MiB: a fixed
+	// 1 MiB per call was most of the allocation (and its zeroing a sixth of
+	// the CPU time) when signing an ordinary 50 KB document.
+	var buf []byte
 	for _, part := range v.parts {
 		end := pos + part.n
 		lo, hi := max(from, pos), min(to, end)
@@ -95,6 +98,9 @@ func (v *vfile) writeRange(w io.Writer, from, to int64) error {
 					return err
 				}
 			} else {
+				if int64(len(buf)) < min(hi-lo, 1<<20) {
+					buf = make([]byte, min(hi-lo, 1<<20))
+				}
 				sr := io.NewSectionReader(part.ra, part.off+lo-pos, hi-lo)
 				if n, err := io.CopyBuffer(w, sr, buf); err != nil {
 					return err

@@ -9,6 +9,7 @@ import (
 	"encoding/ascii85"
 	"errors"
 	"io"
+	"sync"
 
 	tifflzw "golang.org/x/image/tiff/lzw"
 )
@@ -223,11 +224,18 @@ func (f *flateReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// zlibWriters reuses compressors: a new one allocates about 800 KB, far
+// more than the xref streams and small objects a signature writes.
+var zlibWriters = sync.Pool{New: func() any { return zlib.NewWriter(io.Discard) }}
+
 func flateEncode(plain []byte) []byte {
 	var buf bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&buf, zlib.DefaultCompression)
+	zw := zlibWriters.Get().(*zlib.Writer)
+	zw.Reset(&buf)
 	zw.Write(plain)
 	zw.Close()
+	zw.Reset(io.Discard) // do not keep buf alive from the pool
+	zlibWriters.Put(zw)
 	return buf.Bytes()
 }
 
