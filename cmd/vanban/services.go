@@ -194,7 +194,10 @@ func (v *blobValidator) Validate(ctx context.Context, key string) (*verify.Repor
 		return nil, err
 	}
 	defer f.Close()
-	rep, err := verify.Verify(ctx, f, f.Size(), verify.Options{Roots: v.roots, Intermediates: v.intermediates})
+	// Online: a signature made at B-T carries no revocation data, so the
+	// validator asks the responders named in the certificates; without it
+	// every such signature would be INDETERMINATE/TRY_LATER.
+	rep, err := verify.Verify(ctx, f, f.Size(), verify.Options{Roots: v.roots, Intermediates: v.intermediates, Online: true})
 	if errors.Is(err, verify.ErrUnreadable) {
 		return nil, document.Errorf(document.EINVALID, "the stored PDF cannot be read for validation: %v", err)
 	}
