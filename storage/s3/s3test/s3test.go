@@ -88,10 +88,17 @@ func StartServer(tb testing.TB) Server {
 // left in the temp directory.
 func Main(m *testing.M) {
 	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
+// Stop shuts down a server this package started, if any: for a TestMain
+// that also stops other helpers' services.
+func Stop() {
 	if stop != nil {
 		stop()
+		stop = nil
 	}
-	os.Exit(code)
 }
 
 func start() (Server, func(), error) {
