@@ -298,12 +298,13 @@ func certName(c *verify.CertInfo) string {
 
 // modNames translates the modification categories.
 var modNames = map[string]string{
-	verify.ModFormFill:    "điền biểu mẫu / form fill",
-	verify.ModSignatures:  "thêm chữ ký / signatures",
-	verify.ModDSS:         "dữ liệu kiểm tra (DSS) / validation data",
-	verify.ModAnnotations: "chú thích / annotations",
-	verify.ModMetadata:    "siêu dữ liệu / metadata",
-	verify.ModOther:       "thay đổi khác / other changes",
+	verify.ModFormFill:     "điền biểu mẫu / form fill",
+	verify.ModSignatures:   "thêm chữ ký / signatures",
+	verify.ModDSS:          "dữ liệu kiểm tra (DSS) / validation data",
+	verify.ModAnnotations:  "chú thích / annotations",
+	verify.ModMetadata:     "siêu dữ liệu / metadata",
+	verify.ModOther:        "thay đổi khác / other changes",
+	verify.ModUnreferenced: "đối tượng không dùng / unreferenced objects",
 }
 
 // maxDetails bounds the modification details printed per signature.

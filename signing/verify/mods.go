@@ -93,14 +93,64 @@ func classifyChanges(old, cur *pdf.Reader) (*classified, error) {
 			}
 		}
 	}
+	var reachable map[pdf.Ref]bool // computed only when needed
 	for _, ch := range rest {
 		if cat, ok := owners[ch.ref]; ok && ch.old == nil {
 			d.out.add(cat, "object %v used by a %s change", ch.ref, cat)
 			continue
 		}
+		if ch.old == nil {
+			// A new object no classified owner reaches may simply be
+			// garbage: an intermediate revision's appearance stream that
+			// a later fill replaced. Only a complete walk from the trailer
+			// can tell; an incomplete one (a huge or hostile file) keeps
+			// the strict verdict.
+			if reachable == nil {
+				reachable = d.reachableFromTrailer()
+			}
+			if reachable != nil && !reachable[ch.ref] {
+				d.out.add(ModUnreferenced, "object %v (%s) added but not referenced", ch.ref, describe(ch.cur))
+				continue
+			}
+		}
 		d.out.add(ModOther, "object %v (%s) %s", ch.ref, describe(ch.cur), verb(ch))
 	}
 	return &d.out, nil
+}
+
+// reachableFromTrailer returns every object reachable from the current
+// trailer, following all keys, or nil when the walk hit maxWalk.
+func (d *differ) reachableFromTrailer() map[pdf.Ref]bool {
+	seen := map[pdf.Ref]bool{}
+	trailer := d.cur.Trailer()
+	trailer.Delete("Prev")
+	stack := []pdf.Object{trailer}
+	for steps := 0; len(stack) > 0; steps++ {
+		if steps >= maxWalk {
+			return nil
+		}
+		top := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		switch v := top.(type) {
+		case pdf.Ref:
+			if seen[v] {
+				continue
+			}
+			seen[v] = true
+			if obj, err := d.cur.Resolve(v); err == nil {
+				stack = append(stack, obj)
+			}
+		case pdf.Array:
+			stack = append(stack, v...)
+		case *pdf.Dict:
+			for _, e := range v.Entries() {
+				stack = append(stack, e.Value)
+			}
+		case *pdf.Stream:
+			stack = append(stack, v.Dict)
+		}
+	}
+	return seen
 }
 
 func verb(ch change) string {
@@ -637,7 +687,7 @@ func refDiff(old, cur pdf.Array) (added, removed []pdf.Ref) {
 func permitted(c *classified, p int) (bool, string) {
 	for cat := range c.categories {
 		switch cat {
-		case ModDSS, ModMetadata:
+		case ModDSS, ModMetadata, ModUnreferenced:
 		case ModSignatures:
 			if p == 1 && c.newApprovals > 0 {
 				return false, "a signature was added to a document certified with no changes allowed (DocMDP P=1)"

@@ -56,6 +56,10 @@ const (
 	ModAnnotations = "annotations"
 	ModMetadata    = "metadata"
 	ModOther       = "other"
+	// ModUnreferenced: objects added after the signature that nothing in
+	// the final document refers to (an appearance replaced by a later
+	// fill, say). A reader never sees them, so they are permitted.
+	ModUnreferenced = "unreferenced"
 )
 
 // Report is the validation report of a document.
