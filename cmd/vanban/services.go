@@ -18,6 +18,7 @@ import (
 	"vanban/internal/httpapi"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
+	"vanban/internal/webhook"
 	"vanban/internal/workflow"
 	"vanban/signing"
 	"vanban/signing/pades"
@@ -33,6 +34,7 @@ type services struct {
 	signing   *signsession.Service
 	providers map[string]signing.Provider
 	validator *blobValidator
+	webhooks  *webhook.Deliverer
 	log       *slog.Logger
 	wg        sync.WaitGroup
 }
@@ -95,6 +97,7 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	s.workflow = workflow.New[*store.Tx](a.db, cal)
 	s.signing = signsession.New(a.db, s.workflow, a.blobs, s.providers, opts)
 	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
+	s.webhooks = webhook.New(a.db, webhook.Options{Logger: a.log.With("component", "webhook"), UserAgent: "vanban/" + version})
 	return s, nil
 }
 
@@ -115,6 +118,13 @@ func (s *services) start(ctx context.Context) {
 		defer s.wg.Done()
 		if err := s.signing.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("signing worker stopped", "err", err)
+		}
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.webhooks.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("webhook deliverer stopped", "err", err)
 		}
 	}()
 }

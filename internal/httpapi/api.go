@@ -11,6 +11,7 @@ import (
 	"vanban/internal/auth"
 	"vanban/internal/document"
 	"vanban/internal/store"
+	"vanban/internal/webhook"
 	"vanban/internal/workflow"
 	"vanban/storage"
 )
@@ -71,6 +72,15 @@ type Directory interface {
 	SigningIdentity(ctx context.Context, userID string) (*store.SigningIdentity, error)
 	SetSealSigner(ctx context.Context, s *store.SealSigner) error
 	SealSigner(ctx context.Context, orgID string) (*store.SealSigner, error)
+
+	CreateWebhookEndpoint(ctx context.Context, e *webhook.Endpoint) error
+	WebhookEndpoint(ctx context.Context, id string) (*webhook.Endpoint, error)
+	WebhookEndpoints(ctx context.Context, orgID string) ([]*webhook.Endpoint, error)
+	DisableWebhookEndpoint(ctx context.Context, id string) error
+	WebhookMessages(ctx context.Context, endpointID string, limit int) ([]webhook.Message, error)
+	WebhookMessage(ctx context.Context, id string) (webhook.Message, error)
+	WebhookDeliveries(ctx context.Context, outboxID string) ([]webhook.Attempt, error)
+	RedeliverWebhookMessage(ctx context.Context, id string) error
 
 	Credentials(ctx context.Context, username string) (*document.User, string, error)
 	SetPasswordHash(ctx context.Context, userID, hash string) error
@@ -205,6 +215,13 @@ func routes() []route {
 
 		{Method: "GET", Path: "/registers", Summary: "Registers of my organization for a year", Tag: "registers", Response: "RegisterList", Handler: (*API).listRegisters},
 		{Method: "GET", Path: "/registers/:id/entries", Summary: "A register's entries in number order", Tag: "registers", Response: "DocumentList", Handler: (*API).registerEntries},
+
+		{Method: "GET", Path: "/webhooks", Summary: "Webhook endpoints of my organization (admin)", Tag: "webhooks", Response: "WebhookList", Handler: (*API).listWebhooks},
+		{Method: "POST", Path: "/webhooks", Summary: "Register a webhook endpoint; its secret is shown once (admin)", Tag: "webhooks", Body: "WebhookCreate", Response: "Webhook", Status: 201, Handler: (*API).createWebhook},
+		{Method: "DELETE", Path: "/webhooks/:id", Summary: "Disable a webhook endpoint (admin)", Tag: "webhooks", Status: 204, Handler: (*API).disableWebhook},
+		{Method: "GET", Path: "/webhooks/:id/messages", Summary: "Recent events sent to an endpoint with their delivery state (admin)", Tag: "webhooks", Response: "WebhookMessageList", Handler: (*API).webhookMessages},
+		{Method: "GET", Path: "/webhooks/:id/messages/:message/deliveries", Summary: "Delivery attempts of one event (admin)", Tag: "webhooks", Response: "WebhookAttemptList", Handler: (*API).webhookDeliveries},
+		{Method: "POST", Path: "/webhooks/:id/messages/:message/redeliver", Summary: "Send a dead event again (admin)", Tag: "webhooks", Status: 204, Handler: (*API).redeliverWebhook},
 
 		{Method: "POST", Path: "/signing/batch", Summary: "Sign several documents: one phone request each, queued", Tag: "signing", Body: "Batch", Response: "SigningSessionList", Status: 202, Handler: (*API).startBatch},
 		{Method: "GET", Path: "/signing/sessions", Summary: "My signing sessions (pending first) with verification codes", Tag: "signing", Response: "SigningSessionList", Handler: (*API).listSessions},

@@ -334,7 +334,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
 			n++
-			concrete := strings.NewReplacer("{id}", "x", "{seq}", "1", "{attachment}", "x", "{provider}", "sim").Replace(path)
+			concrete := strings.NewReplacer("{id}", "x", "{seq}", "1", "{attachment}", "x", "{provider}", "sim", "{message}", "x").Replace(path)
 			req, _ := http.NewRequest(strings.ToUpper(method), e.srv.URL+concrete, strings.NewReader("{}"))
 			req.Header.Set("Content-Type", "application/json")
 			code, b := e.send(req)

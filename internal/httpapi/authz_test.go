@@ -50,9 +50,22 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		toks, err := db.APITokens(ctx, e.users["A.signer"].ID)
 		e.must(err)
+		var hook httpapi.WebhookJSON
+		e.ok("A.admin", "POST", "/api/v1/webhooks", httpapi.WebhookCreate{URL: "https://motcua.example/hooks", Events: []string{"*"}, Description: "BÍ-DANH-HOOK"}, 201, &hook)
+		// An event for A's endpoint: a received document.
+		code, b = e.upload("A.clerk", "/api/v1/incoming", httpapi.IncomingCreate{UnitID: e.orgA.ID, Type: document.TypeCongVan,
+			Subject: "Công văn đến BÍ-DANH-ĐẾN", SenderName: "Sở Nội vụ", SenderSymbol: "8/SNV"}, "cv.pdf", samplePDF(t))
+		if code != http.StatusCreated {
+			t.Fatalf("incoming: %d %s", code, b)
+		}
+		msgs, err := db.WebhookMessages(ctx, hook.ID, 10)
+		e.must(err)
+		if len(msgs) == 0 {
+			t.Fatal("no webhook message queued for A")
+		}
 
 		params := map[string]string{
-			"{id}": secret.ID, "{seq}": "1", "{attachment}": att.ID, "{provider}": "sim",
+			"{id}": secret.ID, "{seq}": "1", "{attachment}": att.ID, "{provider}": "sim", "{message}": msgs[0].ID,
 		}
 		// Other path owners than documents.
 		ownerID := map[string]string{
@@ -61,6 +74,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			"/api/v1/delegations/":      dl.ID,
 			"/api/v1/registers/":        regs[0].ID,
 			"/api/v1/signing/sessions/": "0123456789abcdef0123456789abcdef",
+			"/api/v1/webhooks/":         hook.ID,
 		}
 		bodies := map[string]any{
 			"PasswordChange":   httpapi.PasswordChange{Current: testPassword, New: "mật-khẩu-mới-dài"},
@@ -80,13 +94,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			"AssignTo":         httpapi.AssignTo{HandlerID: e.users["A.drafter"].ID, HandlingUnitID: e.office.ID, WorkingDays: 3},
 			"Batch":            httpapi.Batch{DocumentIDs: []string{secret.ID, open.ID}},
 			"SigningIdentity":  httpapi.SigningIdentityJSON{Provider: "sim", Signer: "84900000001"},
+			"WebhookCreate":    httpapi.WebhookCreate{URL: "https://example.org/hook", Events: []string{"*"}},
 		}
 		multipartMeta := map[string]any{
 			"/api/v1/documents": httpapi.DraftCreate{UnitID: e.office.ID, Type: document.TypeQuyetDinh, Subject: "x"},
 			"/api/v1/incoming":  httpapi.IncomingCreate{UnitID: e.orgA.ID, Type: document.TypeCongVan, Subject: "x", SenderName: "x"},
 		}
 		// What must never appear in an answer to someone outside.
-		markers := []string{"BÍ-DANH-MẬT", "BÍ-DANH-MỞ", "BÍ-DANH-ĐẾN", "BÍ-DANH-UQ", e.orgA.Name, e.office.Name, e.fin.Name, "Người dùng A."}
+		markers := []string{"BÍ-DANH-MẬT", "BÍ-DANH-MỞ", "BÍ-DANH-ĐẾN", "BÍ-DANH-UQ", "BÍ-DANH-HOOK", "motcua.example", e.orgA.Name, e.office.Name, e.fin.Name, "Người dùng A."}
 		secretMarkers := []string{"BÍ-DANH-MẬT", att.SHA256}
 
 		var doc struct {

@@ -79,8 +79,19 @@ var schemas = map[string]any{
 	}{},
 	"Problem":         ProblemDetails{},
 	"SigningIdentity": SigningIdentityJSON{},
-	"DraftCreate":     DraftCreate{},
-	"IncomingCreate":  IncomingCreate{},
+	"Webhook":         WebhookJSON{},
+	"WebhookCreate":   WebhookCreate{},
+	"WebhookList": struct {
+		Items []WebhookJSON `json:"items"`
+	}{},
+	"WebhookMessageList": struct {
+		Items []WebhookMessageJSON `json:"items"`
+	}{},
+	"WebhookAttemptList": struct {
+		Items []WebhookAttemptJSON `json:"items"`
+	}{},
+	"DraftCreate":    DraftCreate{},
+	"IncomingCreate": IncomingCreate{},
 }
 
 // multipartMeta names the metadata schema of each upload route.
