@@ -100,17 +100,19 @@ func (d *DevServices) Close() {
 // startDevServices mounts the development PKI under /dev/pki/ and the MSSP
 // simulator under /dev/mssp/ on router when cfg enables them, and returns
 // how to reach them; nil when they are off. addr is the listener's address:
-// with the default public URL (http://<addr>) it replaces a port 0 with the
-// port actually bound, because the URLs end up inside certificates and
-// signer URIs that must be reachable. Keys and state stay under
+// with the default public URL (http://<addr>) and VANBAN_ADDR port 0, the
+// port actually bound replaces the 0, because the URLs end up inside
+// certificates and signer URIs that must be reachable. Keys and state stay under
 // <data-dir>/dev so that a restart keeps the same CA, SIM keys and seal.
 func startDevServices(router *gin.Engine, cfg *config.Config, addr net.Addr, log *slog.Logger, stdout io.Writer) (*DevServices, error) {
 	if !cfg.DevServicesEnabled() {
 		return nil, nil
 	}
 	base := cfg.PublicURL
-	if addr != nil && cfg.PublicURL == "http://"+cfg.Addr {
-		base = "http://" + addr.String()
+	if host, port, err := net.SplitHostPort(cfg.Addr); err == nil && port == "0" && addr != nil && cfg.PublicURL == "http://"+cfg.Addr {
+		if _, bound, err := net.SplitHostPort(addr.String()); err == nil {
+			base = "http://" + net.JoinHostPort(host, bound)
+		}
 	}
 	dir := filepath.Join(cfg.DataDir, "dev")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
