@@ -171,10 +171,23 @@ func checkSigned(t *testing.T, path string, wantSigs int, trust ...string) []sig
 	if len(res) != wantSigs {
 		t.Fatalf("%s: pdfsig found %d signatures, want %d", filepath.Base(path), len(res), wantSigs)
 	}
+	var ranges []signtest.SignedRange
 	for i, r := range res {
-		if !r.SignatureValid() {
-			t.Errorf("%s: signature %d (%s) not valid: %q", filepath.Base(path), i+1, r.Field, r.SignatureValidation)
+		if r.SignatureValid() {
+			continue
 		}
+		// poppler cannot validate ETSI.RFC3161 document time-stamps (a
+		// documented corpus quirk); openssl ts judges those instead.
+		if ranges == nil {
+			ranges, _ = signtest.SignedRanges(path)
+		}
+		if i < len(ranges) && ranges[i].SubFilter == "ETSI.RFC3161" && len(trust) > 0 {
+			if err := signtest.OpenSSLVerifySignature(t, path, ranges[i], trust[0]); err != nil {
+				t.Errorf("%s: document time-stamp %d (%s): openssl: %v", filepath.Base(path), i+1, r.Field, err)
+			}
+			continue
+		}
+		t.Errorf("%s: signature %d (%s) not valid: %q", filepath.Base(path), i+1, r.Field, r.SignatureValidation)
 	}
 	if !res[len(res)-1].TotalDocumentSigned {
 		t.Errorf("%s: the last signature does not cover the whole document", filepath.Base(path))
