@@ -67,6 +67,37 @@ func RenderPages(tb testing.TB, file string, dpi int) [][]byte {
 	return out
 }
 
+// RenderPagesMuPDF renders every page of file to PNG with MuPDF (mutool
+// draw), the second renderer: poppler regenerates the appearance of every
+// form field when the form asks for it (/NeedAppearances), MuPDF draws the
+// appearance streams the file holds.
+func RenderPagesMuPDF(tb testing.TB, file string, dpi int) [][]byte {
+	tb.Helper()
+	if dpi <= 0 || dpi > 1200 {
+		tb.Fatalf("signtest: RenderPagesMuPDF: dpi %d out of range 1..1200", dpi)
+	}
+	dir := tb.TempDir()
+	res, err := run(tb, nil, "mutool", "draw", "-q", "-r", strconv.Itoa(dpi), "-o", filepath.Join(dir, "page-%d.png"), file)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if res.exitCode != 0 {
+		tb.Fatal(&ToolError{Tool: "mutool", File: file, ExitCode: res.exitCode, Output: res.stdout + res.stderr})
+	}
+	var out [][]byte
+	for n := 1; ; n++ {
+		data, err := os.ReadFile(filepath.Join(dir, "page-"+strconv.Itoa(n)+".png"))
+		if err != nil {
+			break
+		}
+		out = append(out, data)
+	}
+	if len(out) == 0 {
+		tb.Fatalf("signtest: mutool rendered no page of %s: %s", file, res.stderr)
+	}
+	return out
+}
+
 // PageCompare sets how strictly ComparePages judges two renderings.
 type PageCompare struct {
 	// DPI is the rendering resolution; 0 means 72.
