@@ -320,7 +320,7 @@ code{font-size:1rem}
 </head>
 <body>
 <h1>Trình giả lập ký số qua SIM <small>Mobile signature (MSSP) simulator, development only</small></h1>
-<form method="get" action="/">
+<form method="get" action="">
 <label>Mở điện thoại ảo cho số <small>Open the virtual phone of number</small>
 <input name="msisdn" inputmode="numeric" placeholder="84912345678" required></label>
 <button type="submit">Mở <small>Open</small></button>
