@@ -26,7 +26,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":    {"run the server (embedded SQLite and local disk unless configured otherwise)", runServe},
 		"migrate":  {"apply database migrations and exit", runMigrate},
-		"pdf":      {"sign or extend PDFs (PAdES B-B to B-LTA) with any signer URI", runPDF},
+		"pdf":      {"sign, verify or extend PDFs (PAdES B-B to B-LTA) with any signer URI", runPDF},
 		"mssp-sim": {"run the ETSI TS 102 204 mobile-signature simulator with its virtual phones", runMSSPSim},
 		"audit":    {"verify the hash chain of the audit log (audit verify)", runAudit},
 		"init":     {"create an organization and its first administrator", runInit},
