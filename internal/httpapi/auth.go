@@ -155,35 +155,76 @@ func (api *API) login(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	username := strings.TrimSpace(req.Username)
-	keys := []string{"user:" + strings.ToLower(username), "addr:" + c.ClientIP()}
-	if ok, wait := api.Logins.Allow(keys...); !ok {
-		c.Header("Retry-After", retryAfter(wait))
+	ws, err := api.PasswordLogin(c, req.Username, req.Password)
+	var tooMany *TooManyAttemptsError
+	switch {
+	case errors.As(err, &tooMany):
+		c.Header("Retry-After", retryAfter(tooMany.Wait))
 		Problem(c, http.StatusTooManyRequests, "too-many-attempts", "Quá nhiều lần thử / Too many attempts",
 			"too many failed sign-ins; try again later")
 		return
+	case errors.Is(err, ErrBadCredentials):
+		unauthorized(c, "wrong username or password")
+		return
+	case err != nil:
+		api.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, LoginResult{User: userJSON(ws.User), CSRFToken: ws.CSRFToken, ExpiresAt: ws.ExpiresAt})
+}
+
+// WebSession is a signed-in browser session as the web pages see it: the
+// same cookie session the API accepts.
+type WebSession struct {
+	User   *document.User
+	Grants document.Grants
+	// CSRFToken must come back with every unsafe request of this session.
+	CSRFToken string
+	ExpiresAt time.Time
+	// SessionHash identifies the session in the database (never the token).
+	SessionHash string
+}
+
+// ErrBadCredentials answers a wrong username or password (or a disabled
+// account), without saying which.
+var ErrBadCredentials = errors.New("wrong username or password")
+
+// TooManyAttemptsError answers a login refused by the rate limiter.
+type TooManyAttemptsError struct{ Wait time.Duration }
+
+func (e *TooManyAttemptsError) Error() string {
+	return "too many failed sign-ins; try again in " + retryAfter(e.Wait) + " s"
+}
+
+// PasswordLogin checks a password under the login rate limiter and, when
+// it is right, creates a browser session and sets its cookie. The web
+// pages and POST /auth/login share it, so a person signed in on either is
+// signed in on both. Errors: ErrBadCredentials, *TooManyAttemptsError, or a
+// storage error.
+func (api *API) PasswordLogin(c *gin.Context, username, password string) (*WebSession, error) {
+	username = strings.TrimSpace(username)
+	keys := []string{"user:" + strings.ToLower(username), "addr:" + c.ClientIP()}
+	if ok, wait := api.Logins.Allow(keys...); !ok {
+		return nil, &TooManyAttemptsError{Wait: wait}
 	}
 	ctx := c.Request.Context()
 	user, hash, err := api.Directory.Credentials(ctx, username)
 	if err != nil && document.ErrorCode(err) != document.ENOTFOUND {
-		api.fail(c, err)
-		return
+		return nil, err
 	}
 	if user == nil || hash == "" {
-		_, _ = auth.CheckPassword(dummyHash, req.Password, api.Passwords)
+		_, _ = auth.CheckPassword(dummyHash, password, api.Passwords)
 		api.Logins.Fail(keys...)
-		unauthorized(c, "wrong username or password")
-		return
+		return nil, ErrBadCredentials
 	}
-	rehash, err := auth.CheckPassword(hash, req.Password, api.Passwords)
+	rehash, err := auth.CheckPassword(hash, password, api.Passwords)
 	if err != nil || user.Disabled {
 		api.Logins.Fail(keys...)
-		unauthorized(c, "wrong username or password")
-		return
+		return nil, ErrBadCredentials
 	}
 	api.Logins.Succeed(keys...)
 	if rehash {
-		if h, err := auth.HashPassword(req.Password, api.Passwords); err == nil {
+		if h, err := auth.HashPassword(password, api.Passwords); err == nil {
 			if err := api.Directory.SetPasswordHash(ctx, user.ID, h); err != nil {
 				api.Logger.Warn("rehash password", "user", user.ID, "err", err)
 			}
@@ -191,19 +232,76 @@ func (api *API) login(c *gin.Context) {
 	}
 	token, tokenHash, err := auth.NewToken(auth.SessionPrefix)
 	if err != nil {
-		api.fail(c, err)
-		return
+		return nil, err
 	}
 	now := api.now()
 	s := &store.Session{TokenHash: tokenHash, UserID: user.ID, CreatedAt: now, ExpiresAt: now.Add(api.SessionTTL),
 		ClientAddr: c.ClientIP(), UserAgent: c.Request.UserAgent()}
 	if err := api.Directory.CreateSession(ctx, s); err != nil {
-		api.fail(c, err)
-		return
+		return nil, err
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
 		Secure: api.SecureCookies, SameSite: http.SameSiteLaxMode, Expires: s.ExpiresAt})
-	c.JSON(http.StatusOK, LoginResult{User: userJSON(user), CSRFToken: auth.CSRFToken(api.Secret, tokenHash), ExpiresAt: s.ExpiresAt})
+	grants, err := api.Directory.Grants(ctx, user.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &WebSession{User: user, Grants: grants, CSRFToken: auth.CSRFToken(api.Secret, tokenHash),
+		ExpiresAt: s.ExpiresAt, SessionHash: tokenHash}, nil
+}
+
+// BrowserSession loads the session of the request's cookie, with the same
+// checks and sliding expiry as the API, but checks no CSRF token: the
+// caller does, from a header or a form field (CheckCSRF). It returns an
+// ENOTFOUND error when there is no valid session or the account is
+// disabled.
+func (api *API) BrowserSession(c *gin.Context) (*WebSession, error) {
+	ck, err := c.Cookie(SessionCookie)
+	if err != nil || ck == "" || auth.CheckTokenForm(ck, auth.SessionPrefix) != nil {
+		return nil, document.Errorf(document.ENOTFOUND, "no session")
+	}
+	ctx := c.Request.Context()
+	now := api.now()
+	sessionHash := auth.HashToken(ck)
+	s, err := api.Directory.Session(ctx, sessionHash, now)
+	if err != nil {
+		return nil, err
+	}
+	if now.Sub(s.LastSeenAt) > time.Minute {
+		if err := api.Directory.TouchSession(ctx, sessionHash, now, now.Add(api.SessionTTL)); err != nil {
+			api.Logger.Warn("touch session", "err", err)
+		}
+	}
+	user, err := api.Directory.User(ctx, s.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if user.Disabled {
+		return nil, document.Errorf(document.ENOTFOUND, "the account is disabled")
+	}
+	grants, err := api.Directory.Grants(ctx, user.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &WebSession{User: user, Grants: grants, CSRFToken: auth.CSRFToken(api.Secret, sessionHash),
+		ExpiresAt: s.ExpiresAt, SessionHash: sessionHash}, nil
+}
+
+// CheckCSRF reports whether token is the CSRF token of the session.
+func (api *API) CheckCSRF(s *WebSession, token string) bool {
+	return s != nil && auth.CheckCSRF(api.Secret, s.SessionHash, token)
+}
+
+// EndSession deletes the session and clears its cookie.
+func (api *API) EndSession(c *gin.Context, s *WebSession) error {
+	if s != nil && s.SessionHash != "" {
+		if err := api.Directory.DeleteSession(c.Request.Context(), s.SessionHash); err != nil && document.ErrorCode(err) != document.ENOTFOUND {
+			return err
+		}
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
+		Secure: api.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	return nil
 }
 
 func retryAfter(d time.Duration) string {
