@@ -25,12 +25,16 @@ func ExpectedDigest(key string, recorded []byte) []byte {
 type asyncHash struct {
 	chunks chan *[]byte // nil until the first write
 	sums   chan []byte
+	// cur collects small reads until it is full: a network read often
+	// returns a few KiB, and a channel send per read costs more than
+	// hashing it would.
+	cur    *[]byte
 	closed bool
 }
 
 const hashChunk = 64 << 10
 
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, hashChunk); return &b }}
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, hashChunk); return &b }}
 
 func (a *asyncHash) write(b []byte) {
 	if a.closed || len(b) == 0 {
@@ -42,11 +46,17 @@ func (a *asyncHash) write(b []byte) {
 		go hashChunks(a.chunks, a.sums)
 	}
 	for len(b) > 0 {
-		c := chunkPool.Get().(*[]byte)
-		k := copy(*c, b)
-		*c = (*c)[:k]
-		a.chunks <- c
+		if a.cur == nil {
+			a.cur = chunkPool.Get().(*[]byte)
+		}
+		c := *a.cur
+		k := copy(c[len(c):cap(c)], b)
+		*a.cur = c[:len(c)+k]
 		b = b[k:]
+		if len(*a.cur) == cap(*a.cur) {
+			a.chunks <- a.cur
+			a.cur = nil
+		}
 	}
 }
 
@@ -54,7 +64,7 @@ func hashChunks(chunks <-chan *[]byte, sums chan<- []byte) {
 	h := sha256.New()
 	for c := range chunks {
 		h.Write(*c)
-		*c = (*c)[:cap(*c)]
+		*c = (*c)[:0]
 		chunkPool.Put(c)
 	}
 	sums <- h.Sum(nil)
@@ -66,16 +76,31 @@ func (a *asyncHash) sum() []byte {
 		s := sha256.Sum256(nil)
 		return s[:]
 	}
+	a.flush()
 	a.stop()
 	return <-a.sums
 }
 
+// flush hands the partly filled chunk to the hashing goroutine.
+func (a *asyncHash) flush() {
+	if a.cur != nil && !a.closed {
+		a.chunks <- a.cur
+		a.cur = nil
+	}
+}
+
 // stop ends the goroutine without waiting (it drains, sends to the
-// buffered sums and exits).
+// buffered sums and exits). A partly filled chunk not flushed is dropped:
+// stop without sum means the digest is not wanted.
 func (a *asyncHash) stop() {
 	if a.chunks != nil && !a.closed {
 		a.closed = true
 		close(a.chunks)
+	}
+	if a.cur != nil {
+		*a.cur = (*a.cur)[:0]
+		chunkPool.Put(a.cur)
+		a.cur = nil
 	}
 }
 
