@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"vanban/internal/httpapi"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
+	"vanban/internal/web"
 	"vanban/internal/webhook"
 	"vanban/internal/workflow"
 	"vanban/signing"
@@ -37,6 +39,9 @@ type services struct {
 	webhooks  *webhook.Deliverer
 	log       *slog.Logger
 	wg        sync.WaitGroup
+	// dev links the web pages to the virtual phones; nil when off.
+	dev *DevServices
+	web *web.Server
 }
 
 // openServices opens the configured signing providers (plus the
@@ -50,7 +55,7 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	for name, uri := range cfg.Signers {
 		uris[name] = uri // configured providers win over development ones
 	}
-	s := &services{providers: map[string]signing.Provider{}, log: a.log}
+	s := &services{providers: map[string]signing.Provider{}, log: a.log, dev: dev}
 	for name, uri := range uris {
 		p, err := signing.Open(uri, signing.OSEnv)
 		if err != nil {
@@ -134,6 +139,9 @@ func (s *services) start(ctx context.Context) {
 func (s *services) Close() {
 	s.wg.Wait()
 	s.closeProviders()
+	if s.web != nil {
+		s.web.Close()
+	}
 }
 
 func (s *services) closeProviders() {
@@ -158,6 +166,25 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),
 	}
 	api.Mount(router)
+	s.mountWeb(router, a, api)
+}
+
+// mountWeb adds the pages for people at / on the same services and the
+// same sessions as the API.
+func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
+	opt := web.Options{Workflow: s.workflow, Directory: a.db, Signing: s.signing, Validator: s.validator,
+		Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log}
+	if s.dev != nil {
+		opt.PhonePageURL = s.dev.PhonePageURL
+	}
+	w, err := web.New(opt)
+	if err != nil {
+		// The templates are embedded: a parse error is a bug caught by
+		// every test that serves.
+		panic(err)
+	}
+	w.Mount(router)
+	s.web = w
 }
 
 // trustAnchors loads the configured PEM files and adds the development

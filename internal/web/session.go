@@ -1,0 +1,148 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"vanban/internal/document"
+	"vanban/internal/httpapi"
+	"vanban/internal/workflow"
+)
+
+const sessionKey = "vanban.web.session"
+
+// CSRFField is the form field that carries the session's CSRF token on
+// form posts (scripts may send the X-CSRF-Token header instead).
+const CSRFField = "csrf_token"
+
+// requireSession loads the API's cookie session; without one, a page
+// request goes to the sign-in page and comes back after it. Unsafe
+// requests must carry the session's CSRF token in the header or the form
+// (multipart forms are checked while they are read, see readMultipart).
+func (s *Server) requireSession(c *gin.Context) {
+	ws, err := s.opt.Auth.BrowserSession(c)
+	if err != nil {
+		if document.ErrorCode(err) != document.ENOTFOUND {
+			s.fail(c, err)
+			return
+		}
+		if c.Request.Method == http.MethodGet {
+			next := c.Request.URL.RequestURI()
+			target := "/login"
+			if next != "/" {
+				target += "?next=" + url.QueryEscape(next)
+			}
+			c.Redirect(http.StatusSeeOther, target)
+		} else {
+			s.errorPage(c, http.StatusUnauthorized, s.lang(c).T("err.session"), "")
+		}
+		c.Abort()
+		return
+	}
+	c.Set(sessionKey, ws)
+	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead && !isMultipart(c) {
+		token := c.GetHeader(httpapi.CSRFHeader)
+		if token == "" {
+			token = c.PostForm(CSRFField)
+		}
+		if !s.opt.Auth.CheckCSRF(ws, token) {
+			s.errorPage(c, http.StatusForbidden, s.lang(c).T("err.csrf"), "")
+			c.Abort()
+			return
+		}
+	}
+	c.Next()
+}
+
+func isMultipart(c *gin.Context) bool {
+	return strings.HasPrefix(c.GetHeader("Content-Type"), "multipart/form-data")
+}
+
+func session(c *gin.Context) *httpapi.WebSession {
+	v, _ := c.Get(sessionKey)
+	ws, _ := v.(*httpapi.WebSession)
+	return ws
+}
+
+func actor(c *gin.Context) workflow.Actor {
+	a := workflow.Actor{ClientAddr: c.ClientIP()}
+	if ws := session(c); ws != nil {
+		a.UserID = ws.User.ID
+	}
+	return a
+}
+
+// hasRole reports whether the user holds role anywhere; the use cases
+// decide about a given unit, this only chooses which menus to show.
+func hasRole(ws *httpapi.WebSession, r document.Role) bool {
+	if ws == nil {
+		return false
+	}
+	for _, g := range ws.Grants {
+		if g.Role == r {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) loginPage(c *gin.Context) {
+	if ws, err := s.opt.Auth.BrowserSession(c); err == nil && ws != nil {
+		c.Redirect(http.StatusSeeOther, safeNext(c.Query("next")))
+		return
+	}
+	s.render(c, http.StatusOK, "login", map[string]any{"Next": c.Query("next")})
+}
+
+func (s *Server) login(c *gin.Context) {
+	l := s.lang(c)
+	_, err := s.opt.Auth.PasswordLogin(c, c.PostForm("username"), c.PostForm("password"))
+	if err != nil {
+		status, msg := http.StatusUnauthorized, l.T("login.wrong")
+		var tooMany *httpapi.TooManyAttemptsError
+		switch {
+		case errorsAs(err, &tooMany):
+			status, msg = http.StatusTooManyRequests, l.T("login.toomany")
+		case err != httpapi.ErrBadCredentials:
+			s.fail(c, err)
+			return
+		}
+		s.render(c, status, "login", map[string]any{"Next": c.PostForm("next"), "Error": msg, "Username": c.PostForm("username")})
+		return
+	}
+	c.Redirect(http.StatusSeeOther, safeNext(c.PostForm("next")))
+}
+
+// safeNext keeps the redirect after sign-in on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+func (s *Server) logout(c *gin.Context) {
+	if err := s.opt.Auth.EndSession(c, session(c)); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/login")
+}
+
+// setLang remembers the chosen language for a year.
+func (s *Server) setLang(c *gin.Context) {
+	code := c.Param("code")
+	if _, ok := catalog[code]; !ok {
+		code = "vi"
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: langCookie, Value: code, Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	back := "/"
+	if ref, err := url.Parse(c.GetHeader("Referer")); err == nil && ref.Host == c.Request.Host {
+		back = safeNext(ref.RequestURI())
+	}
+	c.Redirect(http.StatusSeeOther, back)
+}

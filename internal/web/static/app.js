@@ -1,0 +1,68 @@
+// vanban pages: a little progressive enhancement, no inline script (the
+// Content-Security-Policy forbids it). Everything works without it except
+// the live status, which a reload also shows.
+(function () {
+  "use strict";
+
+  // Live status of a signing session: poll the small JSON answer until the
+  // session ends, updating the badge and message in place.
+  function pollSession(el) {
+    var url = el.getAttribute("data-poll-session");
+    var badge = el.querySelector("#session-status, [data-field=status]");
+    var msg = el.querySelector("#session-message");
+    var cancel = el.querySelector("#cancel-form");
+    var delay = 1000;
+    function tick() {
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (!s) { setTimeout(tick, delay * 3); return; }
+          if (badge) {
+            badge.textContent = s.label;
+            badge.className = "badge sess-" + s.state;
+            badge.setAttribute("data-state", s.state);
+          }
+          if (msg) { msg.textContent = s.message || ""; }
+          if (s.done) {
+            if (cancel) { cancel.hidden = true; }
+            el.setAttribute("data-done", s.state);
+            return;
+          }
+          setTimeout(tick, delay);
+        })
+        .catch(function () { setTimeout(tick, delay * 3); });
+    }
+    setTimeout(tick, delay);
+  }
+
+  // While a signature or the seal is being applied, the document page
+  // reloads itself once the state changes.
+  function pollState(el) {
+    var url = el.getAttribute("data-poll-state");
+    var initial = null;
+    function tick() {
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (s && initial === null) { initial = s.state; }
+          if (s && s.state !== initial) { window.location.reload(); return; }
+          setTimeout(tick, 1500);
+        })
+        .catch(function () { setTimeout(tick, 4000); });
+    }
+    tick();
+  }
+
+  function selectAll(box) {
+    var name = box.getAttribute("data-select-all");
+    box.addEventListener("change", function () {
+      document.querySelectorAll("input[type=checkbox][name=" + name + "]").forEach(function (c) { c.checked = box.checked; });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-poll-session]").forEach(pollSession);
+    document.querySelectorAll("[data-poll-state]").forEach(pollState);
+    document.querySelectorAll("[data-select-all]").forEach(selectAll);
+  });
+})();
