@@ -129,6 +129,20 @@ CREATE TRIGGER audit_head_no_insert BEFORE INSERT ON audit_head
 BEGIN SELECT RAISE(ABORT, 'audit_head has exactly one row'); END;
 `,
 	},
+	// Text search is "search_text LIKE '%word%'" per word, which no b-tree
+	// can serve. On PostgreSQL a trigram GIN index answers it for words of
+	// three letters or more (pg_trgm ships with PostgreSQL's contrib and is
+	// a trusted extension, so the database owner may create it). SQLite
+	// keeps scanning search_text; it has no equivalent for LIKE '%x%'.
+	"0421_search_trigram": {
+		Postgres: `
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX documents_search_trgm ON documents USING gin (search_text gin_trgm_ops);
+`,
+		SQLite: `-- no trigram index on SQLite
+SELECT 1;
+`,
+	},
 }
 
 // dropAuditGuardSQL removes the append-only triggers. Only tests use it, to
