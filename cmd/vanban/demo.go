@@ -23,6 +23,7 @@ import (
 	"vanban/internal/httpapi"
 	"vanban/internal/signsession"
 	"vanban/signing/mssp"
+	"vanban/signing/pades"
 	"vanban/signing/verify"
 )
 
@@ -62,7 +63,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		pdf = b
 	}
 	d := &demo{base: strings.TrimRight(*base, "/"), out: stdout, started: time.Now()}
-	err := d.run(ctx, *admin, os.Getenv(*passEnv), *phone, *provider, *seal, pdf, *out, *wait)
+	err := d.run(ctx, *admin, os.Getenv(*passEnv), *phone, *provider, *seal, pdf, *pdfPath, *out, *wait)
 	if err != nil {
 		fmt.Fprintf(stdout, "FAILED after %s: %v\n", time.Since(d.started).Round(time.Millisecond), err)
 		return exitError{1}
@@ -204,7 +205,23 @@ func randomSuffix() string {
 	return hex.EncodeToString(b)
 }
 
-func (d *demo) run(ctx context.Context, adminUser, adminPass, phone, provider, sealProvider string, pdf []byte, outPath string, wait time.Duration) error {
+// sampleLayout fits demo-quyet-dinh.pdf: the number and date cover the
+// template's "Số: /QĐ-..." and "..., ngày tháng năm" lines, the signature
+// block goes under "GIÁM ĐỐC" on page 1, the seal's text to its left (with
+// a seal image it would cover the signature's left third).
+var sampleLayout = signsession.Layout{
+	SignaturePage: 1,
+	Signature:     pades.Rect{LLX: 410, LLY: 320, URX: 570, URY: 410},
+	Seal:          pades.Rect{LLX: 250, LLY: 330, URX: 405, URY: 380},
+	NumberPage:    1,
+	Number:        pades.Rect{LLX: 96, LLY: 698, URX: 250, URY: 718},
+	DatePage:      1,
+	Date:          pades.Rect{LLX: 288, LLY: 697, URX: 565, URY: 719},
+	FontSize:      13,
+	Cover:         true,
+}
+
+func (d *demo) run(ctx context.Context, adminUser, adminPass, phone, provider, sealProvider string, pdf []byte, pdfPath, outPath string, wait time.Duration) error {
 	if adminPass == "" {
 		return errors.New("the administrator's password is empty: set the variable named by --admin-password-env")
 	}
@@ -265,6 +282,14 @@ func (d *demo) run(ctx context.Context, adminUser, adminPass, phone, provider, s
 	}
 	id := doc.ID
 	d.step("drafter uploaded the draft: document %s (%d bytes)", id, len(pdf))
+	if pdfPath == "" {
+		// The sample's letterhead has its own blank number and date lines
+		// and the signer's title on page 1: place the fields over them.
+		if err := drafter.call(ctx, "PUT", "/api/v1/documents/"+id+"/layout", sampleLayout, nil); err != nil {
+			return fmt.Errorf("layout: %w", err)
+		}
+		d.step("drafter placed the number, date and signature on the letterhead")
+	}
 	if err := drafter.call(ctx, "POST", "/api/v1/documents/"+id+"/signer", httpapi.SignerAssign{SignerID: leader.user.ID}, nil); err != nil {
 		return fmt.Errorf("assign signer: %w", err)
 	}

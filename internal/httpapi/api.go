@@ -199,6 +199,8 @@ func routes() []route {
 		{Method: "POST", Path: "/documents/:id/approve", Summary: "Approve my review step", Tag: "outgoing", Body: "Comment", Response: "Document", Handler: (*API).approve},
 		{Method: "POST", Path: "/documents/:id/return", Summary: "Return to the drafter with a comment", Tag: "outgoing", Body: "Comment", Response: "Document", Handler: (*API).returnDoc},
 		{Method: "POST", Path: "/documents/:id/signer", Summary: "Assign the signer and capacity", Tag: "outgoing", Body: "SignerAssign", Response: "Document", Handler: (*API).assignSigner},
+		{Method: "GET", Path: "/documents/:id/layout", Summary: "Where signing places the signature, seal, number and date (PDF points)", Tag: "signing", Response: "Layout", Handler: (*API).getLayout},
+		{Method: "PUT", Path: "/documents/:id/layout", Summary: "Place the signature, seal, number and date for this document's letterhead (drafter or clerk, before signing)", Tag: "signing", Body: "Layout", Response: "Layout", Handler: (*API).setLayout},
 		{Method: "POST", Path: "/documents/:id/sign", Summary: "Start the leader's signature on the phone", Tag: "signing", Response: "SigningSession", Status: 202, Handler: (*API).startSigning},
 		{Method: "POST", Path: "/documents/:id/number", Summary: "Number and date a signed document (clerk)", Tag: "outgoing", Response: "Document", Handler: (*API).number},
 		{Method: "POST", Path: "/documents/:id/seal", Summary: "Apply the organization's seal signature (clerk)", Tag: "outgoing", Response: "Document", Handler: (*API).seal},

@@ -11,6 +11,7 @@ import (
 
 	"vanban/internal/document"
 	"vanban/internal/httpapi"
+	"vanban/internal/signsession"
 	"vanban/internal/store"
 	"vanban/internal/store/pgtest"
 )
@@ -95,6 +96,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			"Batch":            httpapi.Batch{DocumentIDs: []string{secret.ID, open.ID}},
 			"SigningIdentity":  httpapi.SigningIdentityJSON{Provider: "sim", Signer: "84900000001"},
 			"WebhookCreate":    httpapi.WebhookCreate{URL: "https://example.org/hook", Events: []string{"*"}},
+			"Layout":           signsession.DefaultLayout(),
 		}
 		multipartMeta := map[string]any{
 			"/api/v1/documents": httpapi.DraftCreate{UnitID: e.office.ID, Type: document.TypeQuyetDinh, Subject: "x"},

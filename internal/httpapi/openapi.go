@@ -73,6 +73,7 @@ var schemas = map[string]any{
 		Items []RegisterJSON `json:"items"`
 	}{},
 	"Batch":          Batch{},
+	"Layout":         signsession.Layout{},
 	"SigningSession": signsession.Session{},
 	"SigningSessionList": struct {
 		Items []signsession.Session `json:"items"`

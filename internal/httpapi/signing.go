@@ -23,6 +23,8 @@ type Signing interface {
 	ListForSigner(ctx context.Context, a workflow.Actor) ([]*signsession.Session, error)
 	Cancel(ctx context.Context, a workflow.Actor, sessionID string) (*signsession.Session, error)
 	HandleCallback(ctx context.Context, providerName string, r *http.Request) (*signsession.Session, error)
+	SetLayout(ctx context.Context, a workflow.Actor, docID string, l signsession.Layout) error
+	Layout(ctx context.Context, a workflow.Actor, docID string) (signsession.Layout, error)
 }
 
 // Validator validates the signatures of a stored PDF.
@@ -187,4 +189,33 @@ func (api *API) verifyVersion(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, rep)
+}
+
+func (api *API) getLayout(c *gin.Context) {
+	s, ok := api.signingService(c)
+	if !ok {
+		return
+	}
+	l, err := s.Layout(c.Request.Context(), actor(c), c.Param("id"))
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, l)
+}
+
+func (api *API) setLayout(c *gin.Context) {
+	s, ok := api.signingService(c)
+	if !ok {
+		return
+	}
+	var l signsession.Layout
+	if !bindJSON(c, &l) {
+		return
+	}
+	if err := s.SetLayout(c.Request.Context(), actor(c), c.Param("id"), l); err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, l)
 }

@@ -30,6 +30,32 @@ type sessionOptions struct {
 	Layout Layout `json:"layout"`
 }
 
+// cover is the background of the number and date fields: white when the
+// layout covers the template's lines.
+func cover(l Layout) []float64 {
+	if l.Cover {
+		return []float64{1}
+	}
+	return nil
+}
+
+// optionsFor returns the session options of a new session on docID: the
+// document's own layout when its drafter set one, else the service's.
+func (s *Service) optionsFor(ctx context.Context, tx *store.Tx, docID string) (string, error) {
+	l := s.opts.Layout
+	raw, err := tx.DocumentLayout(ctx, docID)
+	if err != nil {
+		return "", err
+	}
+	if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &l); err != nil {
+			return "", fmt.Errorf("signsession: stored layout of %s: %w", docID, err)
+		}
+	}
+	b, err := json.Marshal(sessionOptions{Layout: l})
+	return string(b), err
+}
+
 // identity returns the leader's provider and signer id.
 func (s *Service) identity(ctx context.Context, userID string) (*store.SigningIdentity, error) {
 	id, err := s.db.SigningIdentity(ctx, userID)
@@ -66,18 +92,17 @@ func (s *Service) StartLeader(ctx context.Context, a workflow.Actor, docID strin
 	if err != nil {
 		return nil, err
 	}
-	opts, err := json.Marshal(sessionOptions{Layout: s.opts.Layout})
-	if err != nil {
-		return nil, err
-	}
 	sess := &store.SigningSession{SignerUserID: a.UserID, DocumentID: docID, Purpose: store.PurposeLeader,
-		Provider: id.Provider, ProviderSigner: id.ProviderSigner, State: store.SigningPreparing, OptionsJSON: string(opts)}
+		Provider: id.Provider, ProviderSigner: id.ProviderSigner, State: store.SigningPreparing}
 	// The transition and the session row commit together: the database's
 	// one-active-session rules then refuse a second request without
 	// leaving the document in signing.
 	err = s.inTx(ctx, func(tx *store.Tx, wf *workflow.Service[*store.Tx]) error {
 		v, err := wf.StartSigning(ctx, a, docID)
 		if err != nil {
+			return err
+		}
+		if sess.OptionsJSON, err = s.optionsFor(ctx, tx, docID); err != nil {
 			return err
 		}
 		sess.VersionID = v.ID
@@ -116,10 +141,6 @@ func (s *Service) StartBatch(ctx context.Context, a workflow.Actor, docIDs []str
 	if err != nil {
 		return nil, err
 	}
-	opts, err := json.Marshal(sessionOptions{Layout: s.opts.Layout})
-	if err != nil {
-		return nil, err
-	}
 	var sessions []*store.SigningSession
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -133,9 +154,13 @@ func (s *Service) StartBatch(ctx context.Context, a workflow.Actor, docIDs []str
 			if err != nil {
 				return fmt.Errorf("document %d of the batch: %w", i+1, err)
 			}
+			opts, err := s.optionsFor(ctx, tx, docID)
+			if err != nil {
+				return err
+			}
 			sess := &store.SigningSession{SignerUserID: a.UserID, DocumentID: docID, VersionID: v.ID,
 				Purpose: store.PurposeLeader, Provider: id.Provider, ProviderSigner: id.ProviderSigner,
-				State: store.SigningQueued, BatchID: batchID, BatchSeq: i + 1, OptionsJSON: string(opts)}
+				State: store.SigningQueued, BatchID: batchID, BatchSeq: i + 1, OptionsJSON: opts}
 			if err := tx.CreateSigningSession(ctx, sess); err != nil {
 				return err
 			}
@@ -265,8 +290,8 @@ func (s *Service) prepareLeader(ctx context.Context, sess *store.SigningSession)
 		SigningTime: s.now(), Certify: 2,
 		Appearance: &pades.Appearance{Page: page, Rect: l.Signature, Lines: lines},
 		Fields: []pades.ExtraField{
-			{Name: FieldNumber, Kind: pades.TextField, Page: l.NumberPage, Rect: l.Number, FontSize: l.FontSize},
-			{Name: FieldDate, Kind: pades.TextField, Page: l.DatePage, Rect: l.Date, FontSize: l.FontSize},
+			{Name: FieldNumber, Kind: pades.TextField, Page: l.NumberPage, Rect: l.Number, FontSize: l.FontSize, Background: cover(l)},
+			{Name: FieldDate, Kind: pades.TextField, Page: l.DatePage, Rect: l.Date, FontSize: l.FontSize, Background: cover(l)},
 			{Name: FieldSeal, Kind: pades.SignatureField, Page: page, Rect: l.Seal},
 		},
 	}

@@ -80,6 +80,10 @@ type Layout struct {
 	Date       pades.Rect `json:"date"`
 	// FontSize of the number and date text (13 pt per Decree 30).
 	FontSize float64 `json:"font_size,omitempty"`
+	// Cover paints the number and date fields white once filled, hiding
+	// the template's own blank line beneath ("Số:    /QĐ-UBND", "...,
+	// ngày  tháng  năm"): place them over those lines.
+	Cover bool `json:"cover,omitempty"`
 }
 
 // DefaultLayout fits the usual A4 administrative document: number on the

@@ -66,6 +66,7 @@ type Tx interface {
 	AuditEntriesFor(ctx context.Context, objectType, objectID string) ([]audit.Entry, error)
 
 	SearchDocuments(ctx context.Context, q document.Query) ([]*document.Document, error)
+	SetDocumentLayout(ctx context.Context, documentID, layoutJSON, userID string) error
 
 	EnqueueWebhookEvent(ctx context.Context, orgID, eventType string, payload []byte) error
 }
