@@ -126,7 +126,7 @@ func fillField(u *update, d *document, fu *fontUse, f *field, value string) erro
 		if rect.IsZero() {
 			continue
 		}
-		apRef, err := textFieldAppearance(u, fu, Rect{0, 0, rect.Width(), rect.Height()}, value, size, align)
+		apRef, err := textFieldAppearance(u, fu, Rect{0, 0, rect.Width(), rect.Height()}, value, size, align, widgetBackground(d, w.dict))
 		if err != nil {
 			return err
 		}

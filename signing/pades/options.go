@@ -145,6 +145,10 @@ type ExtraField struct {
 	Align    appearance.Align
 	// Value is an initial value for a text field (usually empty).
 	Value string
+	// Background, for a text field, is its /MK /BG colour (1 gray or 3
+	// RGB components, 0..1): {1} is white, covering the template text
+	// beneath the field once it is filled. Nil leaves it transparent.
+	Background []float64
 }
 
 // Options tune Prepare and Sign.

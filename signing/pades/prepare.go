@@ -484,7 +484,13 @@ func addExtraFields(u *update, d *document, fc *formChanges, existing []field, s
 			enc, _ := fu.get(u)
 			// The /DR font must be able to show anything a person types.
 			enc.Hex(vietnameseRepertoire)
-			apRef, err := textFieldAppearance(u, fu, spec.Rect, spec.Value, size, spec.Align)
+			if n := len(spec.Background); n != 0 && n != 1 && n != 3 {
+				return errorf(ErrOptions, "field %q: background needs 1 (gray) or 3 (RGB) components, not %d", spec.Name, n)
+			}
+			if len(spec.Background) > 0 {
+				f.Set("MK", pdf.NewDict(pdf.DictEntry{Key: "BG", Value: colourArray(spec.Background)}))
+			}
+			apRef, err := textFieldAppearance(u, fu, spec.Rect, spec.Value, size, spec.Align, spec.Background)
 			if err != nil {
 				return err
 			}

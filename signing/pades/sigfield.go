@@ -279,14 +279,48 @@ var vietnameseRepertoire = func() string {
 }()
 
 // textFieldAppearance builds the /AP /N stream of a text field.
-func textFieldAppearance(u *update, fu *fontUse, rect Rect, value string, size float64, align appearance.Align) (pdf.Ref, error) {
+func textFieldAppearance(u *update, fu *fontUse, rect Rect, value string, size float64, align appearance.Align, bg []float64) (pdf.Ref, error) {
 	enc, fontRef := fu.get(u)
-	content, err := appearance.TextField{Width: rect.Width(), Height: rect.Height(), Value: value, FontSize: size, Align: align}.Content(enc)
+	content, err := appearance.TextField{Width: rect.Width(), Height: rect.Height(), Value: value, FontSize: size, Align: align, Background: bg}.Content(enc)
 	if err != nil {
 		return pdf.Ref{}, wrapErr(ErrOptions, err, "field appearance")
 	}
 	res := pdf.NewDict(pdf.DictEntry{Key: "Font", Value: pdf.NewDict(pdf.DictEntry{Key: appearance.FontName, Value: fontRef})})
 	return u.add(formXObject(rect.Width(), rect.Height(), res, content)), nil
+}
+
+// colourArray is a /MK colour entry.
+func colourArray(c []float64) pdf.Array {
+	a := make(pdf.Array, len(c))
+	for i, v := range c {
+		a[i] = pdf.Real(v)
+	}
+	return a
+}
+
+// widgetBackground reads a widget's /MK /BG colour (gray or RGB); nil when
+// it has none or one we do not draw (CMYK).
+func widgetBackground(d *document, widget *pdf.Dict) []float64 {
+	mk, err := d.dict(widget.Get("MK"))
+	if err != nil || mk == nil {
+		return nil
+	}
+	arr, err := d.array(mk.Get("BG"))
+	if err != nil || (len(arr) != 1 && len(arr) != 3) {
+		return nil
+	}
+	out := make([]float64, len(arr))
+	for i, o := range arr {
+		switch v := o.(type) {
+		case pdf.Integer:
+			out[i] = float64(v)
+		case pdf.Real:
+			out[i] = float64(v)
+		default:
+			return nil
+		}
+	}
+	return out
 }
 
 // emptyAppearance is the appearance of an invisible or unsigned widget.

@@ -170,6 +170,10 @@ type TextField struct {
 	// FontSize zero means auto: fit the height, shrink to fit the width.
 	FontSize float64
 	Align    Align
+	// Background is the widget's /MK /BG colour: none, gray (1
+	// component) or RGB (3), each 0..1. An opaque field covers what the
+	// page shows beneath it, such as a template's blank "Số: .../QĐ" line.
+	Background []float64
 }
 
 // DA returns the default appearance string for a text field using our font.
@@ -189,6 +193,18 @@ func (t TextField) Content(enc *Encoder) ([]byte, error) {
 	const pad = 2.0
 	w, h := t.Width-2*pad, t.Height-2*pad
 	var b strings.Builder
+	// The background is drawn outside the variable-text marked content,
+	// where a viewer regenerating the appearance draws it too.
+	switch len(t.Background) {
+	case 0:
+	case 1:
+		fmt.Fprintf(&b, "q %s g 0 0 %s %s re f Q\n", num(clamp01(t.Background[0])), num(t.Width), num(t.Height))
+	case 3:
+		fmt.Fprintf(&b, "q %s %s %s rg 0 0 %s %s re f Q\n", num(clamp01(t.Background[0])), num(clamp01(t.Background[1])),
+			num(clamp01(t.Background[2])), num(t.Width), num(t.Height))
+	default:
+		return nil, fmt.Errorf("appearance: background has %d colour components, want 1 or 3", len(t.Background))
+	}
 	b.WriteString("/Tx BMC\n")
 	if t.Value != "" && w > 0 && h > 0 {
 		size := t.FontSize
