@@ -267,6 +267,11 @@ func TestBadInputIs4xx(t *testing.T) {
 			t.Errorf("%s: %d %s", name, code, b)
 		}
 	}
+	e.api.MaxUpload = 20 << 10
+	if code, b := e.upload("A.drafter", "/api/v1/documents", meta, "x.pdf", pdf); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("over the upload limit: %d %s", code, b)
+	}
+	e.api.MaxUpload = 200 << 20
 	if code, b := e.upload("A.drafter", "/api/v1/documents", meta, "", nil); code != http.StatusUnprocessableEntity {
 		t.Errorf("no file part: %d %s", code, b)
 	}

@@ -47,7 +47,7 @@ func (api *API) readUpload(c *gin.Context, meta any, wantPDF bool) (*upload, boo
 			break
 		}
 		if err != nil {
-			api.badUpload(c, err)
+			api.badUpload(c, clientError{err})
 			return nil, false
 		}
 		switch part.FormName() {
@@ -97,7 +97,7 @@ func (api *API) storePart(c *gin.Context, part *multipart.Part, wantPDF bool) (*
 		name = name[:255]
 	}
 	ctype := part.Header.Get("Content-Type")
-	br := bufio.NewReaderSize(part, 64<<10)
+	br := bufio.NewReaderSize(clientReader{&capped{r: part, left: api.MaxUpload, max: api.MaxUpload}}, 64<<10)
 	if wantPDF {
 		// Check the header before storing anything: an office document or
 		// an image sent by mistake gets a clear answer at once.
@@ -156,6 +156,53 @@ func (api *API) discard(c *gin.Context, key string) {
 	}
 }
 
+// clientError marks a failure to read what the client sent (a malformed or
+// cut multipart body, an upload over the limit), as opposed to a failure of
+// our storage while writing it.
+type clientError struct{ err error }
+
+func (e clientError) Error() string { return e.err.Error() }
+func (e clientError) Unwrap() error { return e.err }
+
+// capped fails a file part larger than max, before the store has taken
+// more than max bytes of it.
+type capped struct {
+	r         io.Reader
+	left, max int64
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// One byte past the limit tells a file of exactly the limit from
+		// a larger one.
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			return 0, &http.MaxBytesError{Limit: c.max}
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// clientReader tags the errors of reading the request body as clientError,
+// so that they are not mistaken for storage errors after the store wraps
+// them.
+type clientReader struct{ r io.Reader }
+
+func (cr clientReader) Read(p []byte) (int, error) {
+	n, err := cr.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = clientError{err}
+	}
+	return n, err
+}
+
 func (api *API) badUpload(c *gin.Context, err error) {
 	var np errNotPDF
 	var maxErr *http.MaxBytesError
@@ -164,10 +211,12 @@ func (api *API) badUpload(c *gin.Context, err error) {
 		Problem(c, http.StatusUnprocessableEntity, "not-pdf", "Tệp không phải PDF hợp lệ / Not a valid PDF", np.Error())
 	case errors.As(err, &maxErr):
 		api.fail(c, err)
-	case errors.Is(err, multipart.ErrMessageTooLarge), strings.Contains(err.Error(), "multipart"):
-		Problem(c, http.StatusBadRequest, "bad-multipart", "Dữ liệu tải lên không hợp lệ / Malformed upload", err.Error())
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		Problem(c, http.StatusBadRequest, "bad-multipart", "Dữ liệu tải lên không hợp lệ / Malformed upload", "the upload ended early")
+	case errors.As(err, new(clientError)):
+		detail := err.Error()
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			detail = "the upload ended early"
+		}
+		Problem(c, http.StatusBadRequest, "bad-multipart", "Dữ liệu tải lên không hợp lệ / Malformed upload", detail)
 	default:
 		api.fail(c, err)
 	}
