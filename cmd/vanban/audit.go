@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
 	"vanban/internal/audit"
 	"vanban/internal/config"
@@ -46,6 +48,13 @@ func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	// Only the database: a verification must not depend on the blob store
 	// being reachable, and it opens without migrating so that checking a
 	// database (perhaps a copy taken for an inspection) never changes it.
+	// Nor may it create one: opening a missing SQLite file would.
+	if path, ok := strings.CutPrefix(cfg.DatabaseURL, "sqlite:"); ok {
+		path, _, _ = strings.Cut(path, "?")
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("VANBAN_DATABASE_URL: %w", err)
+		}
+	}
 	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err

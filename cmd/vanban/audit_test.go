@@ -256,3 +256,16 @@ func TestAuditUsage(t *testing.T) {
 		t.Errorf("unknown subcommand: exit %d, %q", code, errb.String())
 	}
 }
+
+// Verifying a database that does not exist fails and creates nothing.
+func TestAuditVerifyMissingDatabase(t *testing.T) {
+	clearServeEnv(t)
+	path := filepath.Join(t.TempDir(), "missing.db")
+	var out, errb strings.Builder
+	if code := run(context.Background(), []string{"audit", "verify", "--database-url", "sqlite:" + path}, &out, &errb); code == 0 {
+		t.Fatalf("exit 0 on a missing database: %s", out.String())
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("audit verify created the database file")
+	}
+}
