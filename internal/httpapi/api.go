@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -128,6 +129,9 @@ type API struct {
 	MaxUpload int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	dummyOnce sync.Once
+	dummy     string
 }
 
 func (api *API) now() time.Time {

@@ -141,14 +141,19 @@ type LoginResult struct {
 
 // dummyHash is checked against when the username is unknown, so that the
 // answer takes as long as for a wrong password and does not reveal which
-// usernames exist.
-var dummyHash = func() string {
-	h, err := auth.HashPassword("vanban-no-such-user-padding", auth.DefaultParams)
-	if err != nil {
-		panic(err)
-	}
-	return h
-}()
+// usernames exist. It is made on first use, with the API's own parameters
+// (the cost must match the real hashes), not at program start: commands
+// that never serve a login should not pay for it.
+func (api *API) dummyHash() string {
+	api.dummyOnce.Do(func() {
+		h, err := auth.HashPassword("vanban-no-such-user-padding", api.Passwords)
+		if err != nil {
+			panic(err) // only for a password shorter than the minimum
+		}
+		api.dummy = h
+	})
+	return api.dummy
+}
 
 func (api *API) login(c *gin.Context) {
 	var req LoginRequest
@@ -213,7 +218,7 @@ func (api *API) PasswordLogin(c *gin.Context, username, password string) (*WebSe
 		return nil, err
 	}
 	if user == nil || hash == "" {
-		_, _ = auth.CheckPassword(dummyHash, password, api.Passwords)
+		_, _ = auth.CheckPassword(api.dummyHash(), password, api.Passwords)
 		api.Logins.Fail(keys...)
 		return nil, ErrBadCredentials
 	}
