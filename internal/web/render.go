@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -66,15 +67,9 @@ var funcs = template.FuncMap{
 		}
 		return out
 	},
-	"str": func(v any) string {
-		switch x := v.(type) {
-		case string:
-			return x
-		case interface{ String() string }:
-			return x.String()
-		}
-		return ""
-	},
+	// str turns the domain's named string types (State, Urgency, ...)
+	// into strings for comparisons.
+	"str": func(v any) string { return fmt.Sprint(v) },
 }
 
 func itoa(n int) string {

@@ -142,6 +142,13 @@ func (s *Server) Mount(r *gin.Engine) {
 		c.Next()
 	})
 	assets.StaticFS("/", http.FS(static))
+	// Browsers ask for /favicon.ico on pages that name no icon (the
+	// development phone pages): the same emblem.
+	icon, _ := fs.ReadFile(static, "favicon.svg")
+	r.GET("/favicon.ico", securityHeaders, func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=86400")
+		c.Data(http.StatusOK, "image/svg+xml", icon)
+	})
 	g := r.Group("/", securityHeaders)
 	for _, rt := range routes() {
 		h := rt.Handler
