@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -508,4 +511,119 @@ func TestWebOutgoingDocumentOnAPhone(t *testing.T) {
 		t.Errorf("console errors or failed loads:\n%s", strings.Join(errs, "\n"))
 	}
 	t.Logf("screenshots in %s", b.dir)
+}
+
+// TestWebPagesSafety checks, without a browser, what every page promises:
+// security headers with a strict CSP, a form post without the CSRF token
+// refused, friendly 4xx pages for bad input, and the pages and the API
+// sharing one session.
+func TestWebPagesSafety(t *testing.T) {
+	clearServeEnv(t)
+	adminPass := "mật-khẩu-quản-trị-web"
+	t.Setenv("VANBAN_ADMIN_PASSWORD", adminPass)
+	dataDir := t.TempDir()
+	var out, errb lockedBuffer
+	if code := run(context.Background(), []string{"init", "--data-dir", dataDir, "--org-abbrev", "UBND",
+		"--org-name", "Ủy ban nhân dân xã Thành Long"}, &out, &errb); code != 0 {
+		t.Fatalf("init: %d\n%s\n%s", code, &out, &errb)
+	}
+	s := serveVanban(t, "--data-dir", dataDir)
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(method, path string, form url.Values, header map[string]string) (*http.Response, string) {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, _ := http.NewRequest(method, s.URL+path, body)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+
+	resp, _ := do("GET", "/", nil, nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
+		t.Fatalf("/ without a session: %d %s, want a redirect to /login", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, page := do("GET", "/login", nil, nil)
+	csp := resp.Header.Get("Content-Security-Policy")
+	if resp.StatusCode != 200 || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") ||
+		resp.Header.Get("X-Frame-Options") != "DENY" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("login page: %d, headers %v", resp.StatusCode, resp.Header)
+	}
+	if strings.Contains(page, "<script>") || strings.Contains(page, " style=") || !strings.Contains(page, `<label for="username">Tên đăng nhập</label>`) {
+		t.Errorf("the login page has inline script or style, or lacks its labels:\n%s", page)
+	}
+	if resp, page := do("POST", "/login", url.Values{"username": {"admin"}, "password": {"sai-mat-khau"}}, nil); resp.StatusCode != http.StatusUnauthorized ||
+		!strings.Contains(page, "Sai tên đăng nhập hoặc mật khẩu") {
+		t.Errorf("wrong password: %d\n%s", resp.StatusCode, page)
+	}
+	if resp, _ := do("POST", "/login", url.Values{"username": {"admin"}, "password": {adminPass}, "next": {"//evil.example/"}}, nil); resp.StatusCode != http.StatusSeeOther ||
+		resp.Header.Get("Location") != "/" {
+		t.Fatalf("sign in: %d %s, want a redirect to / (never off-site)", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// The same session works on the API; its CSRF token is the one the
+	// pages put in their forms.
+	resp, me := do("GET", "/api/v1/me", nil, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("the API does not accept the web session: %d %s", resp.StatusCode, me)
+	}
+	var meJSON httpapi.Me
+	if err := json.Unmarshal([]byte(me), &meJSON); err != nil || meJSON.CSRFToken == "" {
+		t.Fatalf("me: %v %s", err, me)
+	}
+	_, inbox := do("GET", "/", nil, nil)
+	if !strings.Contains(inbox, `name="csrf_token" value="`+meJSON.CSRFToken+`"`) {
+		t.Errorf("the inbox's forms do not carry the session's CSRF token")
+	}
+	// A forged post (no token, or a wrong one) changes nothing.
+	if resp, page := do("POST", "/d/x/approve", url.Values{"comment": {"x"}}, nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "Biểu mẫu đã cũ") {
+		t.Errorf("post without CSRF token: %d\n%s", resp.StatusCode, page)
+	}
+	if resp, _ := do("POST", "/logout", url.Values{"csrf_token": {"wrong"}}, nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("logout with a wrong token: %d", resp.StatusCode)
+	}
+	// Bad input is the person's to fix: 4xx pages, never 500.
+	for _, tc := range []struct {
+		method, path string
+		form         url.Values
+		status       int
+	}{
+		{"GET", "/d/khong-co", nil, 404},
+		{"GET", "/d/khong-co/v/1/page/1.png", nil, 404},
+		{"GET", "/search?number=abc", nil, 422},
+		{"GET", "/search?from=31-12-2026", nil, 422},
+		{"POST", "/d/khong-co/approve", url.Values{"csrf_token": {meJSON.CSRFToken}}, 404},
+		{"POST", "/sign/batch", url.Values{"csrf_token": {meJSON.CSRFToken}}, 422},
+		{"GET", "/signing/khong-co", nil, 404},
+	} {
+		resp, page := do(tc.method, tc.path, tc.form, nil)
+		if resp.StatusCode != tc.status || !strings.Contains(page, "Không thực hiện được") {
+			t.Errorf("%s %s: %d, want %d with the error page\n%.400s", tc.method, tc.path, resp.StatusCode, tc.status, page)
+		}
+	}
+	// English on request, Vietnamese dates either way.
+	if resp, _ := do("GET", "/lang/en", nil, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("/lang/en: %d", resp.StatusCode)
+	}
+	if _, page := do("GET", "/search", nil, nil); !strings.Contains(page, "Search documents") {
+		t.Errorf("English was chosen but the page is not in English:\n%.300s", page)
+	}
+	if resp, _ := do("POST", "/logout", url.Values{"csrf_token": {meJSON.CSRFToken}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("logout: %d", resp.StatusCode)
+	}
+	if resp, _ := do("GET", "/api/v1/me", nil, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("after signing out on the web, the API still accepts the session: %d", resp.StatusCode)
+	}
 }

@@ -219,6 +219,12 @@ var catalog = map[string]map[string]string{
 		"state.in_progress":        "Đang xử lý",
 		"state.completed":          "Đã hoàn thành",
 
+		"kind.draft":         "dự thảo",
+		"kind.leader-signed": "lãnh đạo đã ký",
+		"kind.numbered":      "đã cấp số",
+		"kind.sealed":        "bản phát hành",
+		"kind.received":      "bản nhận",
+
 		"urg.thuong":      "Thường",
 		"urg.khan":        "Khẩn",
 		"urg.thuong-khan": "Thượng khẩn",
@@ -409,6 +415,12 @@ var catalog = map[string]map[string]string{
 		"state.assigned":           "Assigned",
 		"state.in_progress":        "In progress",
 		"state.completed":          "Completed",
+
+		"kind.draft":         "draft",
+		"kind.leader-signed": "signed by the leader",
+		"kind.numbered":      "numbered",
+		"kind.sealed":        "as issued",
+		"kind.received":      "as received",
 
 		"urg.thuong":      "Normal",
 		"urg.khan":        "Urgent",
