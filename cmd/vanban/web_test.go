@@ -613,6 +613,9 @@ func TestWebPagesSafety(t *testing.T) {
 			t.Errorf("%s %s: %d, want %d with the error page\n%.400s", tc.method, tc.path, resp.StatusCode, tc.status, page)
 		}
 	}
+	if resp, page := do("GET", "/search?from=01/01/2020&to=31/12/2099&q=quyet+dinh", nil, nil); resp.StatusCode != 200 || !strings.Contains(page, `value="01/01/2020"`) {
+		t.Errorf("search with Vietnamese dates: %d\n%.300s", resp.StatusCode, page)
+	}
 	// English on request, Vietnamese dates either way.
 	if resp, _ := do("GET", "/lang/en", nil, nil); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("/lang/en: %d", resp.StatusCode)

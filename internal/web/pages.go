@@ -484,7 +484,7 @@ func (s *Server) documentAction(c *gin.Context) {
 		as := workflow.Assignment{HandlerID: c.PostForm("handler"), HandlingUnitID: c.PostForm("unit"),
 			WorkingDays: days, Instruction: strings.TrimSpace(c.PostForm("instruction"))}
 		if dl := c.PostForm("deadline"); dl != "" && days <= 0 {
-			t, perr := time.ParseInLocation("2006-01-02", dl, document.VietnamTime)
+			t, perr := parseDate(dl)
 			if perr != nil {
 				err = document.Errorf(document.EINVALID, "the deadline must be a date")
 				break
@@ -564,7 +564,7 @@ func (s *Server) search(c *gin.Context) {
 			if form[key] == "" {
 				continue
 			}
-			t, err := time.ParseInLocation("2006-01-02", form[key], document.VietnamTime)
+			t, err := parseDate(form[key])
 			if err != nil {
 				s.errorPage(c, http.StatusUnprocessableEntity, s.lang(c).T("err.invalid"), key+": a date")
 				return
@@ -731,3 +731,15 @@ func (s *Server) cancelSigning(c *gin.Context) {
 }
 
 var _ Auth = (*httpapi.API)(nil)
+
+// parseDate reads a date as Vietnamese people write it (dd/mm/yyyy, also
+// d/m/yyyy) or in ISO form, in Vietnam's time zone.
+func parseDate(v string) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	for _, layout := range []string{"02/01/2006", "2/1/2006", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, v, document.VietnamTime); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, document.Errorf(document.EINVALID, "%q is not a date (dd/mm/yyyy)", v)
+}

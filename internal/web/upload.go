@@ -302,7 +302,7 @@ func (s *Server) newIncomingPage(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "incoming", map[string]any{"Dir": dir, "Today": time.Now().In(document.VietnamTime).Format("2006-01-02")})
+	s.render(c, http.StatusOK, "incoming", map[string]any{"Dir": dir, "Today": s.opt.Now().In(document.VietnamTime).Format("02/01/2006")})
 }
 
 func (s *Server) registerIncoming(c *gin.Context) {
@@ -313,7 +313,7 @@ func (s *Server) registerIncoming(c *gin.Context) {
 	}
 	var senderDate time.Time
 	if v := f.get("sender_date"); v != "" {
-		if senderDate, err = time.ParseInLocation("2006-01-02", v, document.VietnamTime); err != nil {
+		if senderDate, err = parseDate(v); err != nil {
 			s.errorPage(c, http.StatusUnprocessableEntity, s.lang(c).T("err.invalid"), "sender_date: a date")
 			return
 		}
