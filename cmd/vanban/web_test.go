@@ -273,6 +273,16 @@ func TestWebOutgoingDocumentOnAPhone(t *testing.T) {
 		Password: pass, Roles: []httpapi.GrantJSON{{UnitID: admin2.user.OrgID, Role: document.RoleClerk}}}, nil); err != nil {
 		t.Fatalf("create the other organization's clerk: %v", err)
 	}
+	// A drafter of another unit of the same organization: the office's
+	// documents are not hers to see.
+	var finance httpapi.UnitJSON
+	if err := admin.call(ctx, "POST", "/api/v1/units", httpapi.UnitCreate{ParentID: org, Abbrev: "TCKH", Name: "Phòng Tài chính - Kế hoạch"}, &finance); err != nil {
+		t.Fatalf("create the finance unit: %v", err)
+	}
+	if err := admin.call(ctx, "POST", "/api/v1/users", httpapi.UserCreate{Username: "ketoan", FullName: "Ngô Thị Kế Toán", Title: "Chuyên viên",
+		Password: pass, Roles: []httpapi.GrantJSON{{UnitID: finance.ID, Role: document.RoleDrafter}}}, nil); err != nil {
+		t.Fatalf("create the finance drafter: %v", err)
+	}
 	if err := admin.call(ctx, "PUT", "/api/v1/users/"+ids["chutich"]+"/signing-identity", httpapi.SigningIdentityJSON{Provider: "sim", Signer: phone}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -488,23 +498,29 @@ func TestWebOutgoingDocumentOnAPhone(t *testing.T) {
 	}
 	b.logout()
 
-	// The clerk of another organization neither finds nor opens it.
+	// The clerk of another organization, and a drafter of another unit,
+	// neither find nor open it.
 	b.allowed = []string{"/d/" + docID}
-	b.login("khac", pass)
-	var found string
-	b.run("outsider search",
-		chromedp.Navigate(s.URL+"/search?go=1&q=chuyen+doi+so"),
-		chromedp.WaitVisible(`#btn-search`, chromedp.ByID),
-		chromedp.Text(`main`, &found, chromedp.ByQuery),
-	)
-	if strings.Contains(found, subject) {
-		t.Errorf("the outsider's search lists the document:\n%s", found)
-	}
-	var denied string
-	b.run("outsider opens the link", chromedp.Navigate(s.URL+"/d/"+docID), chromedp.WaitVisible(`.alert`, chromedp.ByQuery),
-		chromedp.Text(`main`, &denied, chromedp.ByQuery))
-	if !strings.Contains(denied, "HTTP 404") || strings.Contains(denied, subject) {
-		t.Errorf("the outsider sees:\n%s", denied)
+	for i, outsider := range []string{"khac", "ketoan"} {
+		if i > 0 {
+			b.logout()
+		}
+		b.login(outsider, pass)
+		var found string
+		b.run("outsider search",
+			chromedp.Navigate(s.URL+"/search?go=1&q=chuyen+doi+so"),
+			chromedp.WaitVisible(`#btn-search`, chromedp.ByID),
+			chromedp.Text(`main`, &found, chromedp.ByQuery),
+		)
+		if strings.Contains(found, subject) {
+			t.Errorf("%s's search lists the document:\n%s", outsider, found)
+		}
+		var denied string
+		b.run("outsider opens the link", chromedp.Navigate(s.URL+"/d/"+docID), chromedp.WaitVisible(`.alert`, chromedp.ByQuery),
+			chromedp.Text(`main`, &denied, chromedp.ByQuery))
+		if !strings.Contains(denied, "HTTP 404") || strings.Contains(denied, subject) {
+			t.Errorf("%s sees:\n%s", outsider, denied)
+		}
 	}
 	b.shot("15-outsider-denied")
 	if errs := b.consoleErrors(); len(errs) > 0 {

@@ -134,6 +134,17 @@ type Grant struct {
 // Grants is everything one user holds.
 type Grants []Grant
 
+// Covers reports whether the grants give any role in unit u (a grant on u or
+// on a unit above it).
+func (gs Grants) Covers(u Unit) bool {
+	for _, g := range gs {
+		if g.UnitPath != "" && strings.HasPrefix(u.Path, g.UnitPath) {
+			return true
+		}
+	}
+	return false
+}
+
 // Allows reports whether the grants give role in unit u.
 func (gs Grants) Allows(role Role, u Unit) bool {
 	for _, g := range gs {

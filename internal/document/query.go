@@ -39,10 +39,14 @@ type Query struct {
 	Limit        int
 }
 
-// Viewer is who is asking: a list shows secret documents only to the people
-// named on them and to the clerks of their unit, as Get does.
+// Viewer is who is asking. A list shows what Get would: ordinary documents
+// to the people of their unit (a role there or above) and to the people
+// named on them; secret documents only to the people named on them, their
+// reviewers and the clerks of their unit.
 type Viewer struct {
 	UserID string
+	// UnitPaths are the unit paths where the viewer holds any role.
+	UnitPaths []string
 	// ClerkPaths are the unit paths where the viewer holds the clerk role.
 	ClerkPaths []string
 }
@@ -50,8 +54,16 @@ type Viewer struct {
 // ViewerOf returns the Viewer for a user with grants.
 func ViewerOf(userID string, gs Grants) Viewer {
 	v := Viewer{UserID: userID}
+	seen := map[string]bool{}
 	for _, g := range gs {
-		if g.Role == RoleClerk && g.UnitPath != "" {
+		if g.UnitPath == "" {
+			continue
+		}
+		if !seen[g.UnitPath] {
+			seen[g.UnitPath] = true
+			v.UnitPaths = append(v.UnitPaths, g.UnitPath)
+		}
+		if g.Role == RoleClerk {
 			v.ClerkPaths = append(v.ClerkPaths, g.UnitPath)
 		}
 	}

@@ -81,19 +81,30 @@ func (tx *Tx) SearchDocuments(ctx context.Context, q document.Query) ([]*documen
 		cond("d.direction = ? AND d.deadline IS NOT NULL AND d.deadline < ? AND d.state NOT IN (?, ?)",
 			string(document.Incoming), micros(q.OverdueAt), string(document.StateCompleted), string(document.StateArchived))
 	}
-	// Visibility, as workflow's canView: ordinary documents for everyone of
-	// the organization; secret ones for the people named on them, their
-	// reviewers and the clerks of their unit. The reviewer rule is an
-	// uncorrelated IN, evaluated once per query (a hashed subplan on
-	// PostgreSQL), not once per candidate row, and it starts from the
-	// organization's few secret documents (the partial index
-	// documents_secret; hence the literal), not from the reviewer's steps,
-	// which for a busy reviewer number in the tens of thousands.
-	vis := []string{"d.confidentiality = ?", "d.created_by = ?", "d.signer_id = ?", "d.leader_id = ?", "d.handler_id = ?",
+	// Visibility, as workflow's canView: an ordinary document for the
+	// people of its unit or handling unit (a grant there or above: a
+	// prefix of the unit's path) and the people named on it; a secret one
+	// for the people named on it, its reviewers and the clerks of its
+	// unit. The reviewer rule is an uncorrelated IN, evaluated once per
+	// query (a hashed subplan on PostgreSQL), not once per candidate row,
+	// and it starts from the organization's few secret documents (the
+	// partial index documents_secret; hence the literal), not from the
+	// reviewer's steps, which for a busy reviewer number in the tens of
+	// thousands.
+	vis := []string{"d.created_by = ?", "d.signer_id = ?", "d.leader_id = ?", "d.handler_id = ?",
 		`d.id IN (SELECT sd.id FROM documents sd JOIN review_steps rv ON rv.document_id = sd.id
 			WHERE sd.org_id = ? AND sd.confidentiality <> 'thuong' AND rv.reviewer_id = ?)`}
-	args = append(args, string(document.ConfidentialityNormal), q.Viewer.UserID, q.Viewer.UserID, q.Viewer.UserID,
-		q.Viewer.UserID, q.OrgID, q.Viewer.UserID)
+	args = append(args, q.Viewer.UserID, q.Viewer.UserID, q.Viewer.UserID, q.Viewer.UserID, q.OrgID, q.Viewer.UserID)
+	if len(q.Viewer.UnitPaths) > 0 {
+		var cover []string
+		args = append(args, string(document.ConfidentialityNormal))
+		for _, p := range q.Viewer.UnitPaths {
+			cover = append(cover, "u.path LIKE ? ESCAPE '\\'",
+				"d.handling_unit_id IN (SELECT hu.id FROM units hu WHERE hu.path LIKE ? ESCAPE '\\')")
+			args = append(args, escapeLike(p)+"%", escapeLike(p)+"%")
+		}
+		vis = append(vis, "(d.confidentiality = ? AND ("+strings.Join(cover, " OR ")+"))")
+	}
 	for _, p := range q.Viewer.ClerkPaths {
 		vis = append(vis, "u.path LIKE ? ESCAPE '\\'")
 		args = append(args, escapeLike(p)+"%")

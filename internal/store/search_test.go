@@ -52,8 +52,19 @@ func TestSearchDocuments(t *testing.T) {
 		if got := ids(document.Query{OrgID: f.org.ID, Viewer: clerk, Text: "kế hoạch"}); len(got) != 2 {
 			t.Errorf("clerk sees %d plans, want 2", len(got))
 		}
-		if got := ids(document.Query{OrgID: f.org.ID, Viewer: document.Viewer{UserID: outsider.ID}}); len(got) != 2 {
-			t.Errorf("outsider sees %d documents, want the 2 ordinary ones", len(got))
+		og, err := db.Grants(ctx, outsider.ID)
+		must(t, err)
+		if got := ids(document.Query{OrgID: f.org.ID, Viewer: document.ViewerOf(outsider.ID, og)}); len(got) != 2 {
+			t.Errorf("another drafter of the office sees %d documents, want the 2 ordinary ones", len(got))
+		}
+		// Someone of the finance unit sees none of the office's documents.
+		accountant := &document.User{OrgID: f.org.ID, Username: "acc." + f.org.ID[:6], FullName: "Phạm Thị Kế Toán"}
+		must(t, db.CreateUser(ctx, accountant))
+		must(t, db.GrantRole(ctx, accountant.ID, f.finance.ID, document.RoleDrafter))
+		ag, err := db.Grants(ctx, accountant.ID)
+		must(t, err)
+		if got := ids(document.Query{OrgID: f.org.ID, Viewer: document.ViewerOf(accountant.ID, ag)}); len(got) != 0 {
+			t.Errorf("a drafter of another unit sees %v", got)
 		}
 		if got := ids(document.Query{OrgID: f.org.ID, Viewer: clerk, UnitID: f.finance.ID}); len(got) != 1 || got[0] != secret.ID {
 			t.Errorf("unit filter: %v", got)

@@ -90,3 +90,46 @@ func TestSearchIsScopedToTheActor(t *testing.T) {
 		wantCode(t, err, document.EFORBIDDEN)
 	})
 }
+
+// An ordinary document is seen by the people of its unit and of the units
+// above it, not by another unit's people; a handling unit sees the incoming
+// documents assigned to it.
+func TestVisibilityFollowsUnits(t *testing.T) {
+	pgtest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		accountant := w.user(w.org, "accountant", w.finance.ID, document.RoleDrafter)
+		d := w.draft(document.TypeQuyetDinh, document.ConfidentialityNormal)
+		_, err := w.svc.Get(ctx, as(accountant), d.ID)
+		wantCode(t, err, document.ENOTFOUND)
+		found, err := w.svc.Search(ctx, as(accountant), document.Query{})
+		w.must(err)
+		if len(found) != 0 {
+			t.Errorf("another unit's drafter finds %v", ids(found))
+		}
+		for _, u := range []*document.User{w.drafter2, w.reviewer1, w.signer, w.clerk, w.archivist} {
+			if _, err := w.svc.Get(ctx, as(u), d.ID); err != nil {
+				t.Errorf("%s cannot see an office draft: %v", u.Username, err)
+			}
+		}
+
+		// Incoming, assigned to the finance unit: its people see it.
+		in, _, err := w.svc.RegisterIncoming(ctx, as(w.clerk), workflow.IncomingInput{UnitID: w.org.ID, TypeCode: document.TypeCongVan,
+			Subject: "Công văn về dự toán", SenderName: "Sở Tài chính", File: file("incoming")})
+		w.must(err)
+		_, err = w.svc.Get(ctx, as(accountant), in.ID)
+		wantCode(t, err, document.ENOTFOUND)
+		_, err = w.svc.Route(ctx, as(w.clerk), in.ID, w.signer.ID)
+		w.must(err)
+		handler := w.user(w.org, "handler", w.finance.ID, document.RoleDrafter)
+		_, err = w.svc.Assign(ctx, as(w.signer), in.ID, workflow.Assignment{HandlerID: handler.ID, HandlingUnitID: w.finance.ID, WorkingDays: 3})
+		w.must(err)
+		if _, err := w.svc.Get(ctx, as(accountant), in.ID); err != nil {
+			t.Errorf("the handling unit's people cannot see the assigned document: %v", err)
+		}
+		found, err = w.svc.Search(ctx, as(accountant), document.Query{})
+		w.must(err)
+		if len(found) != 1 || found[0].ID != in.ID {
+			t.Errorf("the handling unit's search finds %v", ids(found))
+		}
+	})
+}

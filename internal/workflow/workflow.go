@@ -165,16 +165,31 @@ func (s *Service[T]) begin(ctx context.Context, tx T, a Actor, docID string) (*c
 	return c, nil
 }
 
-// canView: people of the document's organization; for secret documents only
-// the people named on it and the clerks who keep the registers.
+// canView: for an ordinary document, the people of its unit (any role
+// there or above: the leaders, clerks and archivists of the organization
+// hold theirs at the root) or of its handling unit, and the people named on
+// it; for a secret document only the people named on it, its reviewers and
+// the clerks who keep the registers. Another unit's people do not see a
+// unit's documents.
 func (c *call[T]) canView() bool {
 	if c.user.OrgID != c.doc.OrgID {
 		return false
 	}
-	if !c.doc.Confidentiality.Secret() {
+	if c.isParticipant() {
 		return true
 	}
-	if c.isParticipant() || c.grants.Allows(document.RoleClerk, *c.unit) {
+	if !c.doc.Confidentiality.Secret() {
+		if c.grants.Covers(*c.unit) {
+			return true
+		}
+		if c.doc.HandlingUnitID != "" {
+			if hu, err := c.tx.Unit(c.ctx, c.doc.HandlingUnitID); err == nil && c.grants.Covers(*hu) {
+				return true
+			}
+		}
+		return false
+	}
+	if c.grants.Allows(document.RoleClerk, *c.unit) {
 		return true
 	}
 	steps, err := c.tx.ReviewRound(c.ctx, c.doc.ID)
