@@ -127,6 +127,11 @@ func (s *Server) storeFile(c *gin.Context, part *multipart.Part) (*workflow.File
 	ctx := c.Request.Context()
 	br := bufio.NewReaderSize(part, 64<<10)
 	head, _ := br.Peek(1024)
+	if len(head) == 0 && part.FileName() == "" {
+		// A browser sends a file input left empty as a part with no file
+		// name and no bytes: no file was chosen, which is not a bad PDF.
+		return nil, document.Errorf(document.EINVALID, "choose a file to upload")
+	}
 	var src io.Reader = br
 	if !bytes.Contains(head, []byte("%PDF-")) {
 		ext := strings.ToLower(filepath.Ext(part.FileName()))
