@@ -25,6 +25,14 @@ func (l Lang) T(key string) string {
 	return key
 }
 
+// Action names a timeline step; a step without a label keeps its code.
+func (l Lang) Action(code string) string {
+	if v := l.T("action." + code); v != "action."+code {
+		return v
+	}
+	return code
+}
+
 func (s *Server) lang(c *gin.Context) Lang {
 	code := "vi"
 	if ck, err := c.Cookie(langCookie); err == nil {
@@ -202,6 +210,31 @@ var catalog = map[string]map[string]string{
 		"err.notpdf":    "Tệp tải lên không phải PDF hợp lệ.",
 		"err.toolarge":  "Tệp quá lớn.",
 		"err.back":      "Quay lại",
+
+		"action.create":          "Tạo dự thảo",
+		"action.upload_draft":    "Tải lên bản dự thảo mới",
+		"action.attach":          "Đính kèm tệp",
+		"action.set_recipients":  "Cập nhật nơi nhận",
+		"action.assign_signer":   "Chọn người ký",
+		"action.layout":          "Bố trí vị trí ký, số, ngày",
+		"action.submit":          "Trình thẩm định",
+		"action.return":          "Trả lại",
+		"action.approve":         "Thông qua",
+		"action.start_signing":   "Bắt đầu ký số",
+		"action.signing_failed":  "Ký số không thành công",
+		"action.sign":            "Lãnh đạo đã ký số",
+		"action.number":          "Cấp số, ngày",
+		"action.record_numbered": "Điền số, ngày vào văn bản",
+		"action.seal":            "Ký số của cơ quan",
+		"action.issue":           "Phát hành",
+		"action.archive":         "Lưu trữ",
+		"action.withdraw":        "Thu hồi",
+		"action.register":        "Vào sổ văn bản đến",
+		"action.receive":         "Nhận văn bản",
+		"action.route":           "Trình lãnh đạo",
+		"action.assign":          "Giao xử lý",
+		"action.start":           "Bắt đầu xử lý",
+		"action.complete":        "Hoàn thành xử lý",
 
 		"state.draft":              "Dự thảo",
 		"state.in_review":          "Đang thẩm định",
@@ -399,6 +432,31 @@ var catalog = map[string]map[string]string{
 		"err.notpdf":    "The uploaded file is not a valid PDF.",
 		"err.toolarge":  "The file is too large.",
 		"err.back":      "Go back",
+
+		"action.create":          "Draft created",
+		"action.upload_draft":    "New draft version",
+		"action.attach":          "File attached",
+		"action.set_recipients":  "Recipients set",
+		"action.assign_signer":   "Signer chosen",
+		"action.layout":          "Signature, number and date placed",
+		"action.submit":          "Submitted for review",
+		"action.return":          "Returned",
+		"action.approve":         "Approved",
+		"action.start_signing":   "Signing started",
+		"action.signing_failed":  "Signing failed",
+		"action.sign":            "Signed by the leader",
+		"action.number":          "Numbered and dated",
+		"action.record_numbered": "Number and date filled in",
+		"action.seal":            "Organization's signature applied",
+		"action.issue":           "Issued",
+		"action.archive":         "Archived",
+		"action.withdraw":        "Withdrawn",
+		"action.register":        "Registered as received",
+		"action.receive":         "Received",
+		"action.route":           "Presented to a leader",
+		"action.assign":          "Assigned for handling",
+		"action.start":           "Handling started",
+		"action.complete":        "Handling completed",
 
 		"state.draft":              "Draft",
 		"state.in_review":          "In review",
