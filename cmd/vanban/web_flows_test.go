@@ -621,6 +621,17 @@ func TestWebIncomingFlow(t *testing.T) {
 	wantText(t, "the assigned document", leader.get("/d/"+id), "Đã phân công", "Người xử lý Đặng Thị Xử Lý (Văn phòng)",
 		"Hạn xử lý "+due, "Ý kiến chỉ đạo Giao Văn phòng tham mưu kế hoạch")
 
+	// Reassigning with a date: the date wins over the working days.
+	until := time.Now().In(document.VietnamTime).AddDate(0, 0, 12).Format("02/01/2006")
+	assign.Set("deadline", until)
+	leader.submit("/d/"+id+"/assign", assign, "/d/"+id)
+	d = o.doc(t, "chutich", id)
+	if d.Deadline == nil || d.Deadline.In(document.VietnamTime).Format("02/01/2006") != until {
+		t.Fatalf("deadline by date: %v, want %s", d.Deadline, until)
+	}
+	wantText(t, "the reassigned document", leader.get("/d/"+id), "Hạn xử lý "+until)
+	due = until
+
 	// The handler finds it, with its deadline, not overdue.
 	handler := o.web(t, "xuly")
 	inbox = handler.get("/")
@@ -701,7 +712,7 @@ func TestWebIncomingFlow(t *testing.T) {
 	for _, m := range states {
 		got = append(got, m[1])
 	}
-	want := []string{"registered", "routed", "assigned", "in_progress", "completed"}
+	want := []string{"registered", "routed", "assigned", "assigned", "in_progress", "completed"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("the timeline's steps are %v, want %v:\n%s", got, want, text(tl))
 	}
@@ -721,7 +732,7 @@ func TestWebIncomingFlow(t *testing.T) {
 	for _, s := range tj.Steps {
 		actions = append(actions, s.Action)
 	}
-	if strings.Join(actions, " ") != "register route assign start complete" {
+	if strings.Join(actions, " ") != "register route assign assign start complete" {
 		t.Errorf("timeline.json steps %v", actions)
 	}
 }

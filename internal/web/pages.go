@@ -483,13 +483,15 @@ func (s *Server) documentAction(c *gin.Context) {
 		days, _ := strconv.Atoi(c.PostForm("days"))
 		as := workflow.Assignment{HandlerID: c.PostForm("handler"), HandlingUnitID: c.PostForm("unit"),
 			WorkingDays: days, Instruction: strings.TrimSpace(c.PostForm("instruction"))}
-		if dl := c.PostForm("deadline"); dl != "" && days <= 0 {
+		// A date, when given, wins over the number of working days: the
+		// leader's instruction often names the day ("trước ngày 15/12").
+		if dl := strings.TrimSpace(c.PostForm("deadline")); dl != "" {
 			t, perr := parseDate(dl)
 			if perr != nil {
 				err = document.Errorf(document.EINVALID, "the deadline must be a date")
 				break
 			}
-			as.Deadline = t.Add(24*time.Hour - time.Second)
+			as.WorkingDays, as.Deadline = 0, t.Add(24*time.Hour-time.Second)
 		}
 		_, err = s.opt.Workflow.Assign(ctx, a, id, as)
 	case "start":
