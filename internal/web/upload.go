@@ -120,8 +120,15 @@ func (s *Server) cleanup(c *gin.Context, f *form, err error) error {
 	return err
 }
 
-// officeExt are the document formats LibreOffice converts for us.
-var officeExt = map[string]bool{".docx": true, ".doc": true, ".odt": true}
+// officeExt are the document formats LibreOffice converts for us, with the
+// bytes each must start with: DOCX and ODT are ZIP containers, DOC an OLE2
+// compound file. LibreOffice would otherwise import anything, even a few
+// words of plain text, as a document and make a PDF of it.
+var officeExt = map[string][]byte{
+	".docx": []byte("PK\x03\x04"),
+	".odt":  []byte("PK\x03\x04"),
+	".doc":  {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1},
+}
 
 func (s *Server) storeFile(c *gin.Context, part *multipart.Part) (*workflow.File, error) {
 	ctx := c.Request.Context()
@@ -135,8 +142,12 @@ func (s *Server) storeFile(c *gin.Context, part *multipart.Part) (*workflow.File
 	var src io.Reader = br
 	if !bytes.Contains(head, []byte("%PDF-")) {
 		ext := strings.ToLower(filepath.Ext(part.FileName()))
-		if !officeExt[ext] || s.soffice == "" {
+		magic, office := officeExt[ext]
+		if !office || s.soffice == "" {
 			return nil, errNotPDF{"the file does not start with %PDF-"}
+		}
+		if !bytes.HasPrefix(head, magic) {
+			return nil, errNotPDF{"the file is not a " + strings.TrimPrefix(ext, ".") + " document"}
 		}
 		converted, err := s.convert(ctx, br, ext)
 		if err != nil {
