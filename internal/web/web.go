@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/auth"
 	"vanban/internal/httpapi"
 	"vanban/storage"
 )
@@ -53,6 +54,11 @@ type Options struct {
 	// MaxUpload bounds an uploaded file; default 200 MiB.
 	MaxUpload int64
 	Now       func() time.Time
+	// Providers are the names of the configured signing providers, offered
+	// on the administration pages; Passwords are the argon2id parameters
+	// (zero: auth.DefaultParams).
+	Providers []string
+	Passwords auth.Params
 }
 
 // Server holds the parsed templates and the page renderer.
@@ -129,6 +135,13 @@ func routes() []route {
 		{Method: "GET", Path: "/signing/:sid", Handler: (*Server).signingPage},
 		{Method: "GET", Path: "/signing/:sid/status", Handler: (*Server).signingStatus},
 		{Method: "POST", Path: "/signing/:sid/cancel", Handler: (*Server).cancelSigning},
+
+		{Method: "GET", Path: "/admin", Handler: (*Server).adminHome},
+		{Method: "POST", Path: "/admin/units", Handler: (*Server).adminCreateUnit},
+		{Method: "POST", Path: "/admin/users", Handler: (*Server).adminCreateUser},
+		{Method: "POST", Path: "/admin/seal", Handler: (*Server).adminSetSeal},
+		{Method: "GET", Path: "/admin/users/:id", Handler: (*Server).adminUserPage},
+		{Method: "POST", Path: "/admin/users/:id/:action", Handler: (*Server).adminUserAction},
 	}
 }
 
