@@ -207,6 +207,14 @@ func TestWebAdmin(t *testing.T) {
 	// A post without the CSRF token changes nothing.
 	admin.wantError("/admin/users", url.Values{"username": {"gia-mao"}, "full_name": {"Giả Mạo"}, "password": {"mat-khau-gia-mao"}},
 		http.StatusForbidden, "Biểu mẫu đã cũ")
+	for _, path := range []string{"/admin/users", "/admin/units", "/admin/seal", "/admin/users/" + userID + "/password"} {
+		resp, page := admin.postMultipart(path, []part{{name: "username", value: "gia-mao"}, {name: "full_name", value: "Giả Mạo"},
+			{name: "password", value: "mat-khau-gia-mao"}, {name: "parent_id", value: o.org}, {name: "abbrev", value: "GM"},
+			{name: "name", value: "Giả Mạo"}, {name: "provider", value: sealProvider}})
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(text(page), "Biểu mẫu đã cũ") {
+			t.Errorf("multipart POST %s without CSRF token: %d\n%.400s", path, resp.StatusCode, text(page))
+		}
+	}
 	admin.wantError("/admin/seal", url.Values{"csrf_token": {"sai"}, "provider": {sealProvider}}, http.StatusForbidden, "Biểu mẫu đã cũ")
 
 	// The clerk is no administrator: 403 everywhere, no link.
