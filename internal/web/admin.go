@@ -11,7 +11,6 @@ import (
 
 	"vanban/internal/auth"
 	"vanban/internal/document"
-	"vanban/internal/httpapi"
 	"vanban/internal/store"
 )
 
@@ -58,25 +57,6 @@ func (s *Server) targetUser(c *gin.Context) (*document.User, bool) {
 		return nil, false
 	}
 	return u, true
-}
-
-// adminPost bounds an administration form and checks its CSRF token when
-// it came as multipart, which requireSession leaves to the handler (the
-// pages' own forms are URL-encoded, checked there).
-func (s *Server) adminPost(c *gin.Context) bool {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 1<<20)
-	if !isMultipart(c) {
-		return true
-	}
-	token := c.GetHeader(httpapi.CSRFHeader)
-	if token == "" {
-		token = c.PostForm(CSRFField)
-	}
-	if !s.opt.Auth.CheckCSRF(session(c), token) {
-		s.errorPage(c, http.StatusForbidden, s.lang(c).T("err.csrf"), "")
-		return false
-	}
-	return true
 }
 
 // invalidForm answers 422 with a message the administrator can act on.
@@ -230,9 +210,6 @@ func (s *Server) adminUserPage(c *gin.Context) {
 
 // adminCreateUnit adds a unit under a parent the person administers.
 func (s *Server) adminCreateUnit(c *gin.Context) {
-	if !s.adminPost(c) {
-		return
-	}
 	parent := c.PostForm("parent_id")
 	if parent == "" {
 		s.invalidForm(c, "admin.err.parent", "")
@@ -257,9 +234,6 @@ func (s *Server) adminCreateUnit(c *gin.Context) {
 // adminCreateUser adds a person of the organization with a password and
 // at most one role; everything is checked before anything is stored.
 func (s *Server) adminCreateUser(c *gin.Context) {
-	if !s.adminPost(c) {
-		return
-	}
 	if !s.requireOrgAdmin(c) {
 		return
 	}
@@ -321,9 +295,6 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 // adminUserAction makes one change to a person: grant, revoke, password,
 // disable, enable, signing.
 func (s *Server) adminUserAction(c *gin.Context) {
-	if !s.adminPost(c) {
-		return
-	}
 	u, ok := s.targetUser(c)
 	if !ok {
 		return
@@ -437,9 +408,6 @@ func (s *Server) signerForm(c *gin.Context) (provider, signer string, ok bool) {
 
 // adminSetSeal sets how the organization applies its seal signature.
 func (s *Server) adminSetSeal(c *gin.Context) {
-	if !s.adminPost(c) {
-		return
-	}
 	if !s.requireOrgAdmin(c) {
 		return
 	}

@@ -18,11 +18,20 @@ const sessionKey = "vanban.web.session"
 // form posts (scripts may send the X-CSRF-Token header instead).
 const CSRFField = "csrf_token"
 
+// maxFormBody bounds the body of an ordinary (non-upload) form post.
+const maxFormBody = 1 << 20
+
 // requireSession loads the API's cookie session; without one, a page
 // request goes to the sign-in page and comes back after it. Unsafe
-// requests must carry the session's CSRF token in the header or the form
-// (multipart forms are checked while they are read, see readMultipart).
-func (s *Server) requireSession(c *gin.Context) {
+// requests must carry the session's CSRF token in the header or the form.
+// Only upload routes, whose multipart body is streamed, check it while
+// they read it (readMultipart); a multipart post to any other route is
+// checked here like any form, so its handler never runs without a token.
+func (s *Server) requireSession(upload bool) gin.HandlerFunc {
+	return func(c *gin.Context) { s.checkSession(c, upload) }
+}
+
+func (s *Server) checkSession(c *gin.Context, upload bool) {
 	ws, err := s.opt.Auth.BrowserSession(c)
 	if err != nil {
 		if document.ErrorCode(err) != document.ENOTFOUND {
@@ -43,7 +52,10 @@ func (s *Server) requireSession(c *gin.Context) {
 		return
 	}
 	c.Set(sessionKey, ws)
-	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead && !isMultipart(c) {
+	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead && !(upload && isMultipart(c)) {
+		if !upload {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBody)
+		}
 		token := c.GetHeader(httpapi.CSRFHeader)
 		if token == "" {
 			token = c.PostForm(CSRFField)

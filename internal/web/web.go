@@ -100,7 +100,11 @@ func (s *Server) Close() { s.renderer.Close() }
 type route struct {
 	Method, Path string
 	// Public pages need no signed-in user.
-	Public  bool
+	Public bool
+	// Upload routes read their multipart body as a stream and check the
+	// CSRF token in it themselves (readMultipart), before any file is
+	// stored; every other unsafe request is checked before its handler.
+	Upload  bool
 	Handler func(*Server, *gin.Context)
 }
 
@@ -125,9 +129,9 @@ func routes() []route {
 		{Method: "POST", Path: "/d/:id/:action", Handler: (*Server).documentAction},
 
 		{Method: "GET", Path: "/new", Handler: (*Server).newDraftPage},
-		{Method: "POST", Path: "/new", Handler: (*Server).createDraft},
+		{Method: "POST", Path: "/new", Upload: true, Handler: (*Server).createDraft},
 		{Method: "GET", Path: "/incoming/new", Handler: (*Server).newIncomingPage},
-		{Method: "POST", Path: "/incoming/new", Handler: (*Server).registerIncoming},
+		{Method: "POST", Path: "/incoming/new", Upload: true, Handler: (*Server).registerIncoming},
 		{Method: "GET", Path: "/search", Handler: (*Server).search},
 
 		{Method: "POST", Path: "/sign/batch", Handler: (*Server).signBatch},
@@ -167,7 +171,7 @@ func (s *Server) Mount(r *gin.Engine) {
 		h := rt.Handler
 		handlers := []gin.HandlerFunc{}
 		if !rt.Public {
-			handlers = append(handlers, s.requireSession)
+			handlers = append(handlers, s.requireSession(rt.Upload))
 		}
 		handlers = append(handlers, func(c *gin.Context) { h(s, c) })
 		g.Handle(rt.Method, rt.Path, handlers...)
