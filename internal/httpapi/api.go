@@ -73,6 +73,8 @@ type Directory interface {
 	SigningIdentity(ctx context.Context, userID string) (*store.SigningIdentity, error)
 	SetSealSigner(ctx context.Context, s *store.SealSigner) error
 	SealSigner(ctx context.Context, orgID string) (*store.SealSigner, error)
+	SetSignatureImage(ctx context.Context, kind, ownerID, blobKey, sha256, updatedBy string) error
+	SignatureImage(ctx context.Context, kind, ownerID string) (string, error)
 
 	CreateWebhookEndpoint(ctx context.Context, e *webhook.Endpoint) error
 	WebhookEndpoint(ctx context.Context, id string) (*webhook.Endpoint, error)
@@ -180,6 +182,10 @@ func routes() []route {
 		{Method: "DELETE", Path: "/users/:id/roles", Summary: "Revoke a role in a unit (admin)", Tag: "directory", Body: "RoleGrant", Status: 204, Handler: (*API).revokeRole},
 		{Method: "GET", Path: "/users/:id/signing-identity", Summary: "How a leader signs: provider and phone number (admin or self)", Tag: "directory", Response: "SigningIdentity", Handler: (*API).getSigningIdentity},
 		{Method: "PUT", Path: "/users/:id/signing-identity", Summary: "Set how a leader signs (admin)", Tag: "directory", Body: "SigningIdentity", Response: "SigningIdentity", Handler: (*API).setSigningIdentity},
+		{Method: "GET", Path: "/users/:id/signature-image", Summary: "A leader's handwritten signature (PNG; admin or self)", Tag: "directory", Handler: (*API).getUserImage},
+		{Method: "PUT", Path: "/users/:id/signature-image", Summary: "Set a leader's handwritten signature: a transparent PNG, blue (admin or self)", Tag: "directory", Multipart: true, Status: 204, Handler: (*API).setUserImage},
+		{Method: "GET", Path: "/seal-image", Summary: "My organization's seal image (PNG)", Tag: "directory", Handler: (*API).getSealImage},
+		{Method: "PUT", Path: "/seal-image", Summary: "Set my organization's seal image: a transparent PNG, red, at real size (admin)", Tag: "directory", Multipart: true, Status: 204, Handler: (*API).setSealImage},
 		{Method: "GET", Path: "/seal-signer", Summary: "How my organization applies its seal signature", Tag: "directory", Response: "SigningIdentity", Handler: (*API).getSealSigner},
 		{Method: "PUT", Path: "/seal-signer", Summary: "Set how my organization applies its seal signature (admin)", Tag: "directory", Body: "SigningIdentity", Response: "SigningIdentity", Handler: (*API).setSealSigner},
 		{Method: "GET", Path: "/document-types", Summary: "Document types and their abbreviations", Tag: "directory", Response: "DocumentTypeList", Handler: (*API).listTypes},

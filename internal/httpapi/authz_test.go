@@ -160,7 +160,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				cc := call{method: m, path: p, concrete: concrete, ownsA: concrete != p}
 				cc.do = func(key string) (int, []byte) {
 					if isMultipart {
-						return e.upload(key, concrete, multipartMeta[concrete], "x.pdf", samplePDF(t))
+						return e.uploadAs(key, m, concrete, multipartMeta[concrete], "x.pdf", samplePDF(t))
 					}
 					return e.call(key, m, concrete, body)
 				}

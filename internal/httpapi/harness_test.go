@@ -173,6 +173,12 @@ func (e *env) ok(key, method, path string, body any, want int, out any) {
 // upload posts a multipart request with an optional metadata part.
 func (e *env) upload(key, path string, meta any, name string, file []byte) (int, []byte) {
 	e.t.Helper()
+	return e.uploadAs(key, http.MethodPost, path, meta, name, file)
+}
+
+// uploadAs sends a multipart request with method (PUT for images).
+func (e *env) uploadAs(key, method, path string, meta any, name string, file []byte) (int, []byte) {
+	e.t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	if meta != nil {
@@ -190,7 +196,7 @@ func (e *env) upload(key, path string, meta any, name string, file []byte) (int,
 		e.must(err)
 	}
 	e.must(mw.Close())
-	req, err := http.NewRequest(http.MethodPost, e.srv.URL+path, &buf)
+	req, err := http.NewRequest(method, e.srv.URL+path, &buf)
 	e.must(err)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	if key != "" {

@@ -205,7 +205,14 @@ func (s *Service) prepareSeal(ctx context.Context, sess *store.SigningSession) e
 	}
 	defer src.Close()
 	t := s.now()
-	ap := &pades.Appearance{Image: s.opts.SealImage, Placement: appearance.ImageBehind, FontSize: 10,
+	seal, err := s.imageOf(ctx, store.ImageOfOrg, org.ID)
+	if err != nil {
+		return err
+	}
+	if seal == nil {
+		seal = s.opts.SealImage
+	}
+	ap := &pades.Appearance{Image: seal, Placement: appearance.ImageBehind, FontSize: 10,
 		Lines: []string{org.Name, t.In(document.VietnamTime).Format(time.RFC3339)}}
 	opts := pades.Options{
 		Chain: chain, Hash: s.opts.Hash, Level: s.opts.Level, TSA: s.opts.TSA, Revocation: s.opts.Revocation,

@@ -17,6 +17,7 @@ import (
 	"vanban/internal/workflow"
 	"vanban/signing"
 	"vanban/signing/pades"
+	"vanban/signing/pades/appearance"
 	"vanban/signing/pdf"
 	"vanban/storage"
 )
@@ -28,6 +29,34 @@ const maxBatch = 50
 // a crash before anything was sent) gets the same layout.
 type sessionOptions struct {
 	Layout Layout `json:"layout"`
+}
+
+// maxImage bounds a signature image read for an appearance.
+const maxImage = 1 << 20
+
+// imageOf returns the signature image (PNG) of a user or an organization,
+// nil when none is on file.
+func (s *Service) imageOf(ctx context.Context, kind, owner string) ([]byte, error) {
+	key, err := s.db.SignatureImage(ctx, kind, owner)
+	if document.ErrorCode(err) == document.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rc, _, err := s.blobs.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, maxImage+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxImage {
+		return nil, document.Errorf(document.EINVALID, "the signature image on file is larger than 1 MiB")
+	}
+	return b, nil
 }
 
 // cover is the background of the number and date fields: white when the
@@ -284,11 +313,17 @@ func (s *Service) prepareLeader(ctx context.Context, sess *store.SigningSession)
 			lines = append(lines, ln)
 		}
 	}
+	// The leader's handwritten signature, when one is on file, is drawn
+	// above the name (Appendix I: between the title and the name).
+	handwritten, err := s.imageOf(ctx, store.ImageOfUser, sess.SignerUserID)
+	if err != nil {
+		return err
+	}
 	opts := pades.Options{
 		Chain: chain, Hash: s.opts.Hash, Level: s.opts.Level, TSA: s.opts.TSA, Revocation: s.opts.Revocation,
 		FieldName: FieldLeader, Reason: "Ký ban hành", Location: org.Place, Name: block.Name,
 		SigningTime: s.now(), Certify: 2,
-		Appearance: &pades.Appearance{Page: page, Rect: l.Signature, Lines: lines},
+		Appearance: &pades.Appearance{Page: page, Rect: l.Signature, Lines: lines, Image: handwritten, Placement: appearance.ImageAbove},
 		Fields: []pades.ExtraField{
 			{Name: FieldNumber, Kind: pades.TextField, Page: l.NumberPage, Rect: l.Number, FontSize: l.FontSize, Background: cover(l)},
 			{Name: FieldDate, Kind: pades.TextField, Page: l.DatePage, Rect: l.Date, FontSize: l.FontSize, Background: cover(l)},
