@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/audit"
 	"vanban/internal/auth"
 	"vanban/internal/document"
 	"vanban/internal/store"
@@ -73,6 +74,7 @@ type Directory interface {
 	SigningIdentity(ctx context.Context, userID string) (*store.SigningIdentity, error)
 	SetSealSigner(ctx context.Context, s *store.SealSigner) error
 	SealSigner(ctx context.Context, orgID string) (*store.SealSigner, error)
+	AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, error)
 	SetSignatureImage(ctx context.Context, kind, ownerID, blobKey, sha256, updatedBy string) error
 	SignatureImage(ctx context.Context, kind, ownerID string) (string, error)
 
@@ -270,6 +272,9 @@ func (api *API) Mount(r *gin.Engine) {
 		handlers := []gin.HandlerFunc{}
 		if !rt.Public {
 			handlers = append(handlers, api.authenticate)
+		}
+		if audited(rt) {
+			handlers = append(handlers, api.auditAdministration("api."+operationID(rt)))
 		}
 		handlers = append(handlers, func(c *gin.Context) { h(api, c) })
 		g.Handle(rt.Method, rt.Path, handlers...)

@@ -448,6 +448,7 @@ func (api *API) createToken(c *gin.Context) {
 	}
 	out := tokenJSON(t)
 	out.Token = token
+	c.Set(AuditKeyObject, t.ID)
 	c.JSON(http.StatusCreated, out)
 }
 

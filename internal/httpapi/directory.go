@@ -48,6 +48,7 @@ func (api *API) createUnit(c *gin.Context) {
 		api.fail(c, err)
 		return
 	}
+	c.Set(AuditKeyObject, u.ID)
 	c.JSON(http.StatusCreated, unitJSON(u))
 }
 
@@ -150,6 +151,7 @@ func (api *API) createUser(c *gin.Context) {
 	if req.Password != "" && !api.storePassword(c, u.ID, req.Password) {
 		return
 	}
+	c.Set(AuditKeyObject, u.ID)
 	c.JSON(http.StatusCreated, userJSON(u))
 }
 

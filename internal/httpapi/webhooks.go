@@ -114,6 +114,7 @@ func (api *API) createWebhook(c *gin.Context) {
 	}
 	out := webhookJSON(e)
 	out.Secret = e.Secret
+	c.Set(AuditKeyObject, e.ID)
 	c.JSON(http.StatusCreated, out)
 }
 

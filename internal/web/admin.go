@@ -11,6 +11,7 @@ import (
 
 	"vanban/internal/auth"
 	"vanban/internal/document"
+	"vanban/internal/httpapi"
 	"vanban/internal/store"
 )
 
@@ -228,6 +229,7 @@ func (s *Server) adminCreateUnit(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	c.Set(httpapi.AuditKeyObject, u.ID)
 	c.Redirect(http.StatusSeeOther, "/admin")
 }
 
@@ -279,6 +281,7 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	c.Set(httpapi.AuditKeyObject, u.ID)
 	if role != "" {
 		if err := s.opt.Directory.GrantRole(ctx, u.ID, unitID, role); err != nil {
 			s.fail(c, err)

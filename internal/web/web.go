@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -33,6 +34,8 @@ type Auth interface {
 	PasswordLogin(c *gin.Context, username, password string) (*httpapi.WebSession, error)
 	CheckCSRF(s *httpapi.WebSession, token string) bool
 	EndSession(c *gin.Context, s *httpapi.WebSession) error
+	// AuditRequest appends the audit entry of an administration form.
+	AuditRequest(c *gin.Context, actorID, action string)
 }
 
 // Options wire the pages to the services.
@@ -149,6 +152,25 @@ func routes() []route {
 	}
 }
 
+// auditAdministration records a successful administration form (a
+// redirect back to the pages) in the hash-chained audit log, as the API
+// does for its own administration requests.
+func (s *Server) auditAdministration(c *gin.Context) {
+	c.Next()
+	if c.Writer.Status() >= 400 {
+		return
+	}
+	ws := session(c)
+	if ws == nil {
+		return
+	}
+	action := "web.admin." + strings.TrimPrefix(strings.SplitN(strings.TrimPrefix(c.FullPath(), "/admin/"), "/", 2)[0], "/")
+	if a := c.Param("action"); a != "" {
+		action += "." + a
+	}
+	s.opt.Auth.AuditRequest(c, ws.User.ID, action)
+}
+
 // Mount adds the pages at the root and their assets under /static/.
 func (s *Server) Mount(r *gin.Engine) {
 	static, _ := fs.Sub(staticFS, "static")
@@ -172,6 +194,9 @@ func (s *Server) Mount(r *gin.Engine) {
 		handlers := []gin.HandlerFunc{}
 		if !rt.Public {
 			handlers = append(handlers, s.requireSession(rt.Upload))
+		}
+		if rt.Method == http.MethodPost && strings.HasPrefix(rt.Path, "/admin/") {
+			handlers = append(handlers, s.auditAdministration)
 		}
 		handlers = append(handlers, func(c *gin.Context) { h(s, c) })
 		g.Handle(rt.Method, rt.Path, handlers...)
