@@ -10,14 +10,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"vanban/internal/config"
 	"vanban/internal/document"
 	"vanban/internal/httpapi"
 	"vanban/internal/signsession"
@@ -99,49 +97,11 @@ func startBenchSimulator(b *testing.B, latency time.Duration) (uri, rootPEM stri
 	return "etsi204:" + srv.URL + "/soap?" + q.Encode(), rootPEM
 }
 
-// benchServe runs "vanban serve" in the process, as serveVanban does for
-// tests, and returns its URL.
-func benchServe(b *testing.B, args ...string) string {
-	b.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
-	done := make(chan int, 1)
-	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--log-level", "warn"}, args...)
-	go func() { done <- run(ctx, args, stdout, stderr) }()
-	b.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				b.Errorf("serve exited with %d\n%s", code, stderr)
-			}
-		case <-time.After(60 * time.Second):
-			b.Error("serve did not stop")
-		}
-	})
-	re := regexp.MustCompile(`is running at (http://\S+)`)
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		select {
-		case code := <-done:
-			b.Fatalf("serve exited with %d\n%s\n%s", code, stdout, stderr)
-		default:
-		}
-		if m := re.FindStringSubmatch(stdout.String()); m != nil {
-			return m[1]
-		}
-	}
-	b.Fatalf("serve did not start\n%s\n%s", stdout, stderr)
-	return ""
-}
-
 // startBenchOffice serves vanban against PostgreSQL and MinIO and sets up
 // the office.
 func startBenchOffice(b *testing.B) *benchOffice {
 	b.Helper()
-	for _, st := range config.Settings {
-		b.Setenv(st.Env, "")
-		b.Setenv(st.Env+"_FILE", "")
-	}
+	clearServeEnv(b)
 	ctx := context.Background()
 	db := pgtest.URL(b)
 	s3 := s3test.StartServer(b)
@@ -156,7 +116,7 @@ func startBenchOffice(b *testing.B) *benchOffice {
 	if code := run(ctx, initArgs, &out, &errb); code != 0 {
 		b.Fatalf("init: %d\n%s\n%s", code, &out, &errb)
 	}
-	base := benchServe(b, flags...)
+	base := serveVanban(b, append(flags, "--log-level", "warn")...).URL
 	o := &benchOffice{d: &demo{base: base, out: &out, started: time.Now()}, pdf: demoPDF, leaders: map[int]*person{}}
 	admin, err := o.d.login(ctx, "admin", "mật-khẩu-quản-trị-bench")
 	if err != nil {

@@ -50,7 +50,7 @@ func (l *lockedBuffer) String() string {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -63,7 +63,7 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 
 // clearServeEnv keeps the developer's VANBAN_* settings out of a server
 // the test configures by flags.
-func clearServeEnv(t *testing.T) {
+func clearServeEnv(t testing.TB) {
 	for _, s := range config.Settings {
 		t.Setenv(s.Env, "")
 		t.Setenv(s.Env+"_FILE", "")
@@ -82,7 +82,7 @@ type servedVanban struct {
 // serveVanban runs the real serve command (flags, config, database,
 // router, development services) on a free loopback port and waits until
 // it printed its startup lines.
-func serveVanban(t *testing.T, args ...string) *servedVanban {
+func serveVanban(t testing.TB, args ...string) *servedVanban {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &servedVanban{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, cancel: cancel, done: make(chan int, 1)}
@@ -109,7 +109,7 @@ func serveVanban(t *testing.T, args ...string) *servedVanban {
 
 // line returns the value after prefix on a line of the server's stdout,
 // waiting for the server to print it.
-func (s *servedVanban) line(t *testing.T, prefix string) string {
+func (s *servedVanban) line(t testing.TB, prefix string) string {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -126,7 +126,7 @@ func (s *servedVanban) line(t *testing.T, prefix string) string {
 }
 
 // stop shuts the server down as SIGTERM would and checks it exited cleanly.
-func (s *servedVanban) stop(t *testing.T) {
+func (s *servedVanban) stop(t testing.TB) {
 	t.Helper()
 	if s.cancel == nil {
 		return

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,7 +18,7 @@ import (
 	"vanban/signing"
 	_ "vanban/signing/csc"     // csc: cloud signing
 	_ "vanban/signing/etsi204" // etsi204: mobile SIM through an MSSP
-	_ "vanban/signing/keyfile" // file: PKCS#12 and PEM keys
+	"vanban/signing/keyfile"   // also the file: signer, PKCS#12 and PEM keys
 	"vanban/signing/pades"
 	"vanban/signing/pdf"
 	_ "vanban/signing/pkcs11" // pkcs11: HSM or token
@@ -587,26 +586,11 @@ func readCertificates(path string) ([]*x509.Certificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--trust: %w", err)
 	}
-	var out []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("--trust %s: %w", path, err)
-		}
-		out = append(out, c)
+	certs, err := keyfile.ParseCertificatesPEM(b)
+	if err != nil {
+		return nil, fmt.Errorf("--trust %s: %w", path, err)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("--trust %s: no PEM certificate", path)
-	}
-	return out, nil
+	return certs, nil
 }
 
 func parseRect(s string) (pades.Rect, error) {

@@ -520,21 +520,3 @@ func displayText(p signing.Provider, text string) string {
 	r := []rune(text)
 	return string(r[:max-1]) + "…"
 }
-
-// verifyResult checks a returned signature against the pinned certificate
-// and our digest (fail closed).
-func verifyResult(st *pades.State, sig []byte) error {
-	chain, err := st.Certificates()
-	if err != nil {
-		return err
-	}
-	h, err := st.HashFunc()
-	if err != nil {
-		return err
-	}
-	alg, err := st.SignatureAlgorithm()
-	if err != nil {
-		return err
-	}
-	return signing.VerifySignature(chain[0], h, alg, st.Digest(), sig)
-}

@@ -337,7 +337,7 @@ func (s *Service) complete(ctx context.Context, sess *store.SigningSession, sig 
 	if err != nil {
 		return s.failWith(ctx, sess, err)
 	}
-	if err := verifyResult(st, sig); err != nil {
+	if err := st.VerifySignature(sig); err != nil {
 		return s.failWith(ctx, sess, err) // fail closed: no version
 	}
 	prepared, err := s.blobs.Open(ctx, sess.PreparedKey)

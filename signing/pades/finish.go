@@ -70,6 +70,9 @@ func (st *State) checkPrepared(prepared io.ReaderAt) error {
 
 // finish does the work of Finish on a prepared file already known to match.
 func (st *State) finish(ctx context.Context, prepared io.ReaderAt, signature []byte, out io.Writer) error {
+	if err := st.VerifySignature(signature); err != nil {
+		return wrapErr(ErrBadSignature, err, "")
+	}
 	h, err := st.HashFunc()
 	if err != nil {
 		return err
@@ -81,9 +84,6 @@ func (st *State) finish(ctx context.Context, prepared io.ReaderAt, signature []b
 	certs, err := st.Certificates()
 	if err != nil {
 		return err
-	}
-	if err := signing.VerifySignature(certs[0], h, alg, st.Digest(), signature); err != nil {
-		return wrapErr(ErrBadSignature, err, "")
 	}
 	if pub, ok := certs[0].PublicKey.(*ecdsa.PublicKey); ok {
 		// CMS carries DER; a SIM or HSM may have returned raw r||s.

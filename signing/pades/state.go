@@ -159,3 +159,23 @@ func (st *State) validate() error {
 }
 
 func (l Level) valid() bool { return l >= LevelBB && l <= LevelBLTA }
+
+// VerifySignature checks a signature returned for this state against the
+// pinned signer certificate and the digest handed out (fail closed): the
+// same check Finish makes, for callers that want it before touching the
+// prepared file.
+func (st *State) VerifySignature(signature []byte) error {
+	h, err := st.HashFunc()
+	if err != nil {
+		return err
+	}
+	alg, err := st.SignatureAlgorithm()
+	if err != nil {
+		return err
+	}
+	certs, err := st.Certificates()
+	if err != nil {
+		return err
+	}
+	return signing.VerifySignature(certs[0], h, alg, st.Digest(), signature)
+}
