@@ -10,7 +10,9 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/binary"
+	"fmt"
 	"io"
+	"strings"
 )
 
 type cryptMethod uint8
@@ -72,7 +74,12 @@ func dictBytes(d *Dict, key Name) []byte {
 }
 
 func newSecurityHandler(d *Dict, id0 []byte, passwords [][]byte) (*securityHandler, error) {
-	if f, _ := d.Name("Filter"); f != "Standard" {
+	f, _ := d.Name("Filter")
+	if sub, _ := d.Name("SubFilter"); f == "Adobe.PubSec" || strings.HasPrefix(string(sub), "adbe.pkcs7.s") {
+		return nil, &Error{Kind: ErrUnsupported, Offset: -1, Err: ErrPublicKeySecurity,
+			Reason: fmt.Sprintf("the document is encrypted for certificate recipients (security handler /%s): it opens only with a recipient's private key, which is not supported", f)}
+	}
+	if f != "Standard" {
 		return nil, unsupported(-1, "security handler /%s", f)
 	}
 	v, _ := d.Int("V")

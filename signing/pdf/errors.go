@@ -21,6 +21,11 @@ var (
 	// ErrUserPasswordRequired: the document is encrypted and cannot be opened
 	// with the empty user password.
 	ErrUserPasswordRequired = errors.New("pdf: user password required")
+	// ErrPublicKeySecurity accompanies ErrUnsupported for documents
+	// encrypted for certificate recipients (the public-key security
+	// handler, /Adobe.PubSec): they open only with a recipient's private
+	// key, which this package does not take.
+	ErrPublicKeySecurity = errors.New("pdf: public-key security handler")
 	// ErrNotFound: an object, page or dictionary entry the caller asked for
 	// does not exist.
 	ErrNotFound = errors.New("pdf: not found")

@@ -64,7 +64,8 @@ func TestOpenMalformed(t *testing.T) {
 		{"not a pdf", bytes.Repeat([]byte("hello world\n"), 200), nil, ErrMalformed},
 		{"no startxref", bytes.ReplaceAll(base, []byte("startxref"), []byte("startxraf")), nil, ErrMalformed},
 		{"startxref past end", bytes.Replace(base, []byte(fmt.Sprintf("startxref\n%d", prevBase)), []byte("startxref\n99999999"), 1), nil, ErrMalformed},
-		{"startxref into garbage", bytes.Replace(base, []byte(fmt.Sprintf("startxref\n%d", prevBase)), []byte(fmt.Sprintf("startxref\n%d", prevBase+7)), 1), nil, ErrMalformed},
+		// Far from any section: nothing to recover (a few bytes off is read, see TestOffsetsOffByAFewBytes).
+		{"startxref into garbage", bytes.Replace(base, []byte(fmt.Sprintf("startxref\n%d", prevBase)), []byte(fmt.Sprintf("startxref\n%d", prevBase/2)), 1), nil, ErrMalformed},
 		{"damaged xref keyword", bytes.Replace(base, []byte("xref\n0 "), []byte("xraf\n0 "), 1), nil, ErrMalformed},
 		{"damaged xref entry", bytes.Replace(base, []byte(" 00000 n \n"), []byte(" 0000x n \n"), 1), nil, ErrMalformed},
 		{"bad entry type", bytes.Replace(base, []byte(" 00000 n \n"), []byte(" 00000 q \n"), 1), nil, ErrMalformed},

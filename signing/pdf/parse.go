@@ -59,19 +59,33 @@ func (p *parser) objectFrom(t token, depth int) (Object, error) {
 		if depth >= p.maxDepth {
 			return nil, limitErr(t.off, "objects nested deeper than %d", p.maxDepth)
 		}
+		// Repeated keys: the last value wins, as in qpdf and pdfium. The
+		// index keeps that linear for dictionaries with many keys; a null
+		// value leaves a hole (no entry) that is removed at the end.
 		d := &Dict{}
+		index := map[Name]int{}
+		done := func() *Dict {
+			live := d.entries[:0]
+			for _, e := range d.entries {
+				if e.Value != nil {
+					live = append(live, e)
+				}
+			}
+			d.entries = live
+			return d
+		}
 		for {
 			k, err := p.lx.next()
 			if err != nil {
 				return nil, err
 			}
 			if k.kind == tDictClose {
-				return d, nil
+				return done(), nil
 			}
 			if k.kind != tName {
 				return nil, malformed(k.off, "dictionary key is not a name")
 			}
-			if d.Len() >= p.maxItems {
+			if len(d.entries) >= p.maxItems {
 				return nil, limitErr(t.off, "dictionary with more than %d entries", p.maxItems)
 			}
 			vt, err := p.lx.next()
@@ -81,17 +95,24 @@ func (p *parser) objectFrom(t token, depth int) (Object, error) {
 			if vt.kind == tDictClose {
 				// "/Key >>": a key without value. Seen in the wild; the
 				// entry is equivalent to absent (null).
-				return d, nil
+				return done(), nil
 			}
 			v, err := p.objectFrom(vt, depth+1)
 			if err != nil {
 				return nil, err
 			}
 			if _, isNull := v.(Null); isNull {
-				d.Delete(Name(k.b)) // a null value is the same as no entry
+				v = nil // a null value is the same as no entry
+			}
+			key := Name(k.b)
+			if i, ok := index[key]; ok {
+				d.entries[i].Value = v
 				continue
 			}
-			d.Set(Name(k.b), v)
+			if v != nil {
+				index[key] = len(d.entries)
+				d.entries = append(d.entries, DictEntry{Key: key, Value: v})
+			}
 		}
 	case tKeyword:
 		switch string(t.b) {

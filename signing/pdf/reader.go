@@ -3,6 +3,7 @@ package pdf
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"slices"
 	"strconv"
@@ -216,7 +217,8 @@ func (r *Reader) findStartXRef() (int64, error) {
 }
 
 func (r *Reader) readXRefChain(start int64) error {
-	visited := make(map[int64]bool)
+	visited := make(map[int64]bool)    // sections read as links of the chain
+	streamRead := make(map[int64]bool) // streams read as a table's /XRefStm
 	off := start
 	first := true
 	for {
@@ -227,24 +229,34 @@ func (r *Reader) readXRefChain(start int64) error {
 		if len(r.sections) >= r.opts.MaxXRefSections {
 			return limitErr(off, "more than %d cross-reference sections", r.opts.MaxXRefSections)
 		}
-		kind, trailer, end, err := r.readSection(off, nil)
+		kind, trailer, end, at, err := r.readSectionNear(off, nil)
 		if err != nil {
 			return err
+		}
+		if at != off {
+			if visited[at] {
+				return malformed(at, "cross-reference /Prev chain loops")
+			}
+			visited[at] = true
+			off = at
 		}
 		if xs, ok := trailer.Get("XRefStm").(Integer); ok && kind == XRefTable {
 			kind = XRefHybrid
 			// In a hybrid section the table marks compressed objects as
-			// free; the stream's entries take precedence over those.
+			// free; the stream's entries take precedence over those. A
+			// stream already read (the /XRefStm of one section is the
+			// /Prev of another, or two tables share one stream) has
+			// given its entries: reading it again changes nothing.
 			xoff := int64(xs)
-			if visited[xoff] {
-				return malformed(xoff, "/XRefStm points to an already read section")
-			}
-			visited[xoff] = true
-			if len(r.sections) >= r.opts.MaxXRefSections {
-				return limitErr(off, "more than %d cross-reference sections", r.opts.MaxXRefSections)
-			}
-			if _, _, _, err := r.readSection(xoff, r.lastTableFree); err != nil {
-				return err
+			if xoff > 0 && xoff < r.size && !visited[xoff] && !streamRead[xoff] {
+				if len(r.sections) >= r.opts.MaxXRefSections {
+					return limitErr(off, "more than %d cross-reference sections", r.opts.MaxXRefSections)
+				}
+				_, _, _, xat, err := r.readSectionNear(xoff, r.lastTableFree)
+				if err != nil {
+					return err
+				}
+				streamRead[xoff], streamRead[xat] = true, true
 			}
 		}
 		r.sections = append(r.sections, xrefSection{offset: off, kind: kind, end: end})
@@ -274,6 +286,76 @@ func (r *Reader) readXRefChain(start int64) error {
 		}
 	}
 	return nil
+}
+
+// sectionSlack is how far from a stated offset a cross-reference section
+// is looked for: producers that miscount line ends (CRLF against LF) or
+// patch a file afterwards leave startxref and /Prev a few bytes off, and
+// qpdf, pdfium and poppler all read such files.
+const sectionSlack = 64
+
+// readSectionNear reads the section at off or, when there is none there,
+// the nearest one within sectionSlack bytes. It returns where it was found.
+func (r *Reader) readSectionNear(off int64, override map[uint32]bool) (XRefKind, *Dict, int64, int64, error) {
+	kind, d, end, err := r.readSection(off, override)
+	if err == nil || !errors.Is(err, ErrMalformed) {
+		return kind, d, end, off, err
+	}
+	for _, cand := range r.sectionCandidates(off) {
+		if k, cd, e, cerr := r.readSection(cand, override); cerr == nil {
+			return k, cd, e, cand, nil
+		}
+	}
+	return 0, nil, 0, off, err
+}
+
+// sectionCandidates lists the offsets near off where an "xref" keyword or
+// an "N G obj" header starts, nearest first.
+func (r *Reader) sectionCandidates(off int64) []int64 {
+	from := max(0, off-sectionSlack)
+	to := min(r.size, off+sectionSlack+16)
+	buf := make([]byte, to-from)
+	n, _ := r.ra.ReadAt(buf, from)
+	buf = buf[:n]
+	var out []int64
+	for i := 0; i < len(buf); i++ {
+		if i > 0 && !isWhite(buf[i-1]) && !isDelim(buf[i-1]) {
+			continue
+		}
+		switch {
+		case bytes.HasPrefix(buf[i:], []byte("xref")) && (i+4 == len(buf) || isWhite(buf[i+4])):
+			out = append(out, from+int64(i))
+		case buf[i] >= '0' && buf[i] <= '9' && objHeaderAt(buf[i:]):
+			out = append(out, from+int64(i))
+		}
+	}
+	dist := func(a int64) int64 {
+		if a < off {
+			return off - a
+		}
+		return a - off
+	}
+	slices.SortStableFunc(out, func(a, b int64) int { return int(dist(a) - dist(b)) })
+	return out
+}
+
+// objHeaderAt reports whether b starts with "digits ws digits ws obj".
+func objHeaderAt(b []byte) bool {
+	i := 0
+	for part := 0; part < 2; part++ {
+		j := i
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if j == i || j == len(b) || !isWhite(b[j]) {
+			return false
+		}
+		for j < len(b) && isWhite(b[j]) {
+			j++
+		}
+		i = j
+	}
+	return bytes.HasPrefix(b[i:], []byte("obj"))
 }
 
 // readSection parses the section at off and records its entries for objects
