@@ -374,16 +374,19 @@ func printReport(w io.Writer, name string, rep *verify.Report, trusted bool) {
 		line("Dấu thời gian / Time-stamp", "%s", timestampText(s.Timestamp))
 		line("Thu hồi / Revocation", "%s", revocationText(s.Revocation))
 		line("Thay đổi sau khi ký / Changes after signing", "%s", modsText(s.Modifications))
-		if !s.Modifications.Permitted {
-			// The details matter only when they break the signature; a
-			// permitted DSS or fill lists dozens of objects (see --json).
-			for i, d := range s.Modifications.Details {
-				if i == maxDetails {
-					fmt.Fprintf(w, "  %-44s … %d more (--json)\n", "", len(s.Modifications.Details)-i)
-					break
-				}
-				fmt.Fprintf(w, "  %-44s - %s\n", "", d)
+		// Every changed object with the rule it matched, the not permitted
+		// ones first (a DSS or a fill lists dozens: the rest is in --json).
+		objs := s.Modifications.Objects
+		for i, ch := range objs {
+			if i == maxDetails {
+				fmt.Fprintf(w, "  %-44s … %d more (--json)\n", "", len(objs)-i+s.Modifications.Omitted)
+				break
 			}
+			verdict := "ok"
+			if !ch.Permitted {
+				verdict = "KHÔNG / NOT PERMITTED"
+			}
+			fmt.Fprintf(w, "  %-44s - r%d %s %s %s: %s [%s] %s\n", "", ch.Revision, ch.Object, ch.Type, ch.Change, ch.Rule, verdict, ch.Reason)
 		}
 		level := s.Level
 		if level == "" {

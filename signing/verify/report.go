@@ -71,6 +71,9 @@ type Report struct {
 	// ValidationTime is when the validation ran.
 	ValidationTime time.Time         `json:"validation_time"`
 	Signatures     []SignatureReport `json:"signatures"`
+	// UnsignedFields are the fully qualified names of signature fields
+	// that hold no signature (yet).
+	UnsignedFields []string `json:"unsigned_signature_fields,omitempty"`
 }
 
 // CertInfo describes a certificate for a report.
@@ -202,6 +205,13 @@ type Modifications struct {
 	Categories []string `json:"categories,omitempty"`
 	// Permitted: the changes are allowed (DocMDP and the nature of the
 	// signature).
-	Permitted bool     `json:"permitted"`
-	Details   []string `json:"details,omitempty"`
+	Permitted bool `json:"permitted"`
+	// Details are readable lines: the first not permitted change, or a
+	// count of changes per rule.
+	Details []string `json:"details,omitempty"`
+	// Objects lists every object added, changed or deleted after the
+	// signature with the whitelist rule it matched (or "no rule"), the
+	// not permitted ones first; at most 300, Omitted counts the rest.
+	Objects []ObjectChange `json:"objects,omitempty"`
+	Omitted int            `json:"omitted,omitempty"`
 }

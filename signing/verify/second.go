@@ -2,6 +2,8 @@ package verify
 
 import (
 	"crypto"
+	"fmt"
+	"sort"
 	"crypto/x509"
 	"errors"
 	"slices"
@@ -163,50 +165,60 @@ func (v *validator) archiveTimestamped(ps *parsed) bool {
 	return false
 }
 
-// modifications classifies the changes after the signature's revision
-// and judges them; it returns false when they are not permitted.
+// modifications analyses the changes after the signature's revision and
+// judges them; it returns false when they are not permitted.
 func (v *validator) modifications(ps *parsed, docMDP int) bool {
 	rep := ps.rep
 	rep.Modifications.Permitted = true
 	if ps.revIndex == len(v.revs)-1 {
 		return true
 	}
-	old, err := v.revisionReader(ps.revIndex)
-	if err != nil {
-		rep.Modifications.Permitted = false
-		rep.Modifications.Details = []string{"cannot read the signed revision: " + err.Error()}
-		rep.Errors = append(rep.Errors, "the signed revision cannot be read on its own")
+	j := v.judge(ps, docMDP)
+	m := &rep.Modifications
+	m.Categories, m.Permitted = j.categories, j.permitted
+	m.Objects = j.changes
+	if len(m.Objects) > maxListedChanges {
+		m.Omitted = len(m.Objects) - maxListedChanges
+		m.Objects = m.Objects[:maxListedChanges]
+	}
+	m.Details = summarize(j)
+	if j.err != nil {
+		rep.Errors = append(rep.Errors, j.why)
 		return false
 	}
-	c, err := classifyChanges(old, v.r)
-	if err != nil {
-		rep.Modifications.Permitted = false
-		rep.Modifications.Details = []string{"cannot compare revisions: " + err.Error()}
-		rep.Errors = append(rep.Errors, "the changes after signing cannot be determined")
+	if !j.permitted {
+		rep.Errors = append(rep.Errors, "changes after signing not permitted: "+j.why)
 		return false
 	}
-	rep.Modifications.Categories = c.list()
-	rep.Modifications.Details = c.details
-	// DocMDP applies when the certification signature is at or before this one.
-	p := 0
-	for _, o := range v.all {
-		if o.rep.Certification && o.revIndex >= 0 && o.revIndex <= ps.revIndex {
-			p = docMDP
-		}
-	}
-	ok, why := permitted(c, p)
-	if ok {
-		ok, why = v.fieldLocksHold(ps, c)
-	}
-	rep.Modifications.Permitted = ok
-	if !ok {
-		rep.Errors = append(rep.Errors, why)
-		return false
-	}
-	if p == 0 && (slices.Contains(rep.Modifications.Categories, ModFormFill) || slices.Contains(rep.Modifications.Categories, ModAnnotations)) {
+	if slices.Contains(m.Categories, ModFormFill) || slices.Contains(m.Categories, ModAnnotations) {
 		rep.Warnings = append(rep.Warnings, "form fields or annotations changed after signing")
 	}
 	return true
+}
+
+// summarize turns the analysis into readable lines: every not permitted
+// change, then the number of changes per rule.
+func summarize(j judged) []string {
+	var out []string
+	counts := map[string]int{}
+	for _, ch := range j.changes {
+		if !ch.Permitted {
+			if len(out) < 20 {
+				out = append(out, fmt.Sprintf("NOT PERMITTED: revision %d, %s (%s) %s: %s: %s", ch.Revision, ch.Object, ch.Type, ch.Change, ch.Rule, ch.Reason))
+			}
+			continue
+		}
+		counts[ch.Rule]++
+	}
+	var rules []string
+	for r := range counts {
+		rules = append(rules, r)
+	}
+	sort.Strings(rules)
+	for _, r := range rules {
+		out = append(out, fmt.Sprintf("%s: %d object(s)", r, counts[r]))
+	}
+	return out
 }
 
 // laterPOE is the time of the earliest valid document time-stamp over a
@@ -274,38 +286,4 @@ func (v *validator) pathRevocation(path []*x509.Certificate, at time.Time, crls 
 		out.reports = append(out.reports, rr)
 	}
 	return out
-}
-
-// fieldLocksHold checks the FieldMDP locks of a signature (its /Reference
-// entries and its field's /Lock) against the fields changed after it.
-func (v *validator) fieldLocksHold(ps *parsed, c *classified) (bool, string) {
-	var locks []fieldLock
-	refs, _ := v.r.ResolveArray(ps.field.sig.Get("Reference"))
-	for _, o := range refs {
-		sr, err := v.r.ResolveDict(o)
-		if err != nil || sr == nil {
-			continue
-		}
-		if m, _ := sr.Name("TransformMethod"); m == "FieldMDP" {
-			if l, ok := readLock(v.r, sr.Get("TransformParams")); ok {
-				locks = append(locks, l)
-			}
-		}
-	}
-	if ps.field.field != nil {
-		if l, ok := readLock(v.r, ps.field.field.Get("Lock")); ok {
-			locks = append(locks, l)
-		}
-	}
-	for _, name := range c.changedFields {
-		if name == ps.field.name {
-			continue // the signature's own field
-		}
-		for _, l := range locks {
-			if l.locks(name) {
-				return false, "field " + name + " was changed although the signature locks it (FieldMDP)"
-			}
-		}
-	}
-	return true, ""
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,11 +87,11 @@ func Verify(ctx context.Context, ra io.ReaderAt, size int64, opts Options) (*Rep
 		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
 	}
 	rep := &Report{FileSize: size, Revisions: len(revs), ValidationTime: now, Signatures: []SignatureReport{}}
-	fields, err := signatureFields(r)
+	fields, err := signatureFields(r, &rep.UnsignedFields)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
 	}
-	v := &validator{ctx: ctx, ra: ra, size: size, r: r, revs: revs, opts: opts, now: now, revReaders: map[int]*pdf.Reader{}}
+	v := &validator{ctx: ctx, ra: ra, size: size, r: r, revs: revs, opts: opts, now: now, revReaders: map[int]*pdf.Reader{}, increments: map[int]*increment{}, graphs: map[int]*refGraph{}}
 	v.readDSS()
 	certRef, p := v.docMDP()
 	rep.DocMDP = p
@@ -129,10 +130,12 @@ type validator struct {
 
 	revReaders map[int]*pdf.Reader
 	all        []*parsed
+	increments map[int]*increment // by the 0-based revision each creates
+	graphs     map[int]*refGraph
 }
 
 // signatureFields walks the AcroForm field tree for signed signature fields.
-func signatureFields(r *pdf.Reader) ([]sigField, error) {
+func signatureFields(r *pdf.Reader, unsigned *[]string) ([]sigField, error) {
 	af, err := r.AcroForm()
 	if err != nil {
 		if errors.Is(err, pdf.ErrNotFound) {
@@ -181,14 +184,17 @@ func signatureFields(r *pdf.Reader) ([]sigField, error) {
 				stack = append(stack, node{obj: kids[i], prefix: name, ft: ft, depth: n.depth + 1})
 			}
 		}
-		if ft != "Sig" || d.Get("V") == nil {
+		if ft != "Sig" {
+			continue
+		}
+		sig, err := r.ResolveDict(d.Get("V"))
+		if err != nil || sig == nil {
+			if n.obj != nil && !d.Has("Kids") && !slices.Contains(*unsigned, name) {
+				*unsigned = append(*unsigned, name)
+			}
 			continue
 		}
 		vRef, _ := d.Get("V").(pdf.Ref)
-		sig, err := r.ResolveDict(d.Get("V"))
-		if err != nil || sig == nil {
-			continue
-		}
 		out = append(out, sigField{name: name, sig: sig, vRef: vRef, field: d})
 	}
 	return out, nil
