@@ -867,3 +867,27 @@ func (r *Reader) XRefKind() XRefKind { return r.lastKind }
 // XRefOffset returns the offset of the newest cross-reference section (the
 // startxref value), which becomes /Prev of an update.
 func (r *Reader) XRefOffset() int64 { return r.lastOff }
+
+// Location is where the cross-reference index places an object: at a file
+// offset, or as the Index-th object of object stream Stream.
+type Location struct {
+	Offset int64  // file offset (0 for an object in an object stream)
+	Stream uint32 // object stream number (0 for an object at an offset)
+	Index  uint32 // index in the object stream
+	Gen    uint16
+}
+
+// Location returns where object num is defined; ok is false for free or
+// undefined objects. Two revisions of a file define an object in the same
+// bytes when their locations are equal and, for an object in an object
+// stream, the stream's own locations are equal too.
+func (r *Reader) Location(num uint32) (Location, bool) {
+	e, ok := r.index[num]
+	switch {
+	case !ok || e.kind == entryFree:
+		return Location{}, false
+	case e.kind == entryCompressed:
+		return Location{Stream: uint32(e.off), Index: e.idx}, true
+	}
+	return Location{Offset: e.off, Gen: e.gen}, true
+}

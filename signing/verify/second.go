@@ -2,11 +2,11 @@ package verify
 
 import (
 	"crypto"
-	"fmt"
-	"sort"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"slices"
+	"sort"
 	"time"
 
 	"vanban/signing/revocation"
