@@ -217,6 +217,15 @@ func (s *Service) prepareSeal(ctx context.Context, sess *store.SigningSession) e
 	opts := pades.Options{
 		Chain: chain, Hash: s.opts.Hash, Level: s.opts.Level, TSA: s.opts.TSA, Revocation: s.opts.Revocation,
 		FieldName: FieldSeal, Reason: "Ban hành", Location: org.Place, Name: org.Name, SigningTime: t, Appearance: ap,
+		Lock: SealLock(),
 	}
 	return s.prepareInto(ctx, sess, src, opts, displayText(p, "Đóng dấu: "+doc.Subject))
 }
+
+// SealLock is the FieldMDP lock of the organization's seal signature: it
+// locks every form field (the number, the date, any other), with /Lock
+// /All on the seal field and the matching /Reference transform in the
+// seal's signature dictionary. The leader's certification (DocMDP P=2)
+// permits filling the number and date before it; after the seal, pdfsig,
+// pyHanko, Adobe and signing/verify report any change of a field.
+func SealLock() *pades.FieldLock { return &pades.FieldLock{Action: "All"} }

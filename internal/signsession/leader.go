@@ -327,7 +327,9 @@ func (s *Service) prepareLeader(ctx context.Context, sess *store.SigningSession)
 		Fields: []pades.ExtraField{
 			{Name: FieldNumber, Kind: pades.TextField, Page: l.NumberPage, Rect: l.Number, FontSize: l.FontSize, Background: cover(l)},
 			{Name: FieldDate, Kind: pades.TextField, Page: l.DatePage, Rect: l.Date, FontSize: l.FontSize, Background: cover(l)},
-			{Name: FieldSeal, Kind: pades.SignatureField, Page: page, Rect: l.Seal},
+			// The seal locks every field once it is applied (FieldMDP), so
+			// any validator reports a later change of the number or date.
+			{Name: FieldSeal, Kind: pades.SignatureField, Page: page, Rect: l.Seal, Lock: SealLock()},
 		},
 	}
 	display := displayText(p, "Ký: "+doc.Subject)

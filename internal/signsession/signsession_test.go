@@ -108,6 +108,7 @@ func TestApproveNumberSeal(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "sealed.pdf")
 		data, err := io.ReadAll(io.NewSectionReader(f, 0, f.Size()))
 		e.must(err)
+		checkSealLocks(t, ctx, data, verify.Options{Roots: e.roots})
 		e.must(os.WriteFile(path, data, 0o600))
 		var signed []signtest.PDFSigResult
 		for _, r := range signtest.PDFSig(t, path, e.trust...) {

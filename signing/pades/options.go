@@ -124,6 +124,33 @@ type Appearance struct {
 	TextRGB  [3]float64
 }
 
+// FieldLock is a FieldMDP lock (ISO 32000-1 12.7.4.5 and 12.8.2.4): the
+// form fields that may not change once a signature is made. Standard
+// validators (Adobe, pyHanko, EU DSS) and ours report a later change of a
+// locked field as not permitted.
+type FieldLock struct {
+	// Action is "All", "Include" (the Fields) or "Exclude" (all but the Fields).
+	Action string
+	// Fields are fully qualified field names, for Include and Exclude.
+	Fields []string
+}
+
+func (l *FieldLock) valid() error {
+	if l == nil {
+		return nil
+	}
+	switch l.Action {
+	case "All":
+		return nil
+	case "Include", "Exclude":
+		if len(l.Fields) == 0 && l.Action == "Include" {
+			return errorf(ErrOptions, "a FieldMDP /Include lock needs field names")
+		}
+		return nil
+	}
+	return errorf(ErrOptions, "FieldMDP action %q is not All, Include or Exclude", l.Action)
+}
+
 // FieldKind is the type of an extra form field created with the signature.
 type FieldKind int
 
@@ -145,6 +172,10 @@ type ExtraField struct {
 	Align    appearance.Align
 	// Value is an initial value for a text field (usually empty).
 	Value string
+	// Lock, for a signature field, is the /Lock applied when the field
+	// is signed: the signer's /Reference then carries the matching
+	// FieldMDP transform.
+	Lock *FieldLock
 	// Background, for a text field, is its /MK /BG colour (1 gray or 3
 	// RGB components, 0..1): {1} is white, covering the template text
 	// beneath the field once it is filled. Nil leaves it transparent.
@@ -192,6 +223,11 @@ type Options struct {
 	// Fields are created in the same update (certification only makes
 	// sense with them for P=2).
 	Fields []ExtraField
+	// Lock makes the signature lock form fields (FieldMDP): /Lock on its
+	// field and the matching /Reference transform in its signature
+	// dictionary. When nil and the field being signed already carries a
+	// /Lock, the signature takes that lock, as Adobe's signers do.
+	Lock *FieldLock
 
 	// Appearance of the signature widget; nil or a zero Rect is invisible.
 	Appearance *Appearance

@@ -63,6 +63,14 @@ func prepareIncrement(ctx context.Context, src io.ReaderAt, size int64, chain []
 	if opts.Certify < 0 || opts.Certify > 3 {
 		return nil, nil, errorf(ErrOptions, "DocMDP permission %d is not 1, 2 or 3", opts.Certify)
 	}
+	if err := opts.Lock.valid(); err != nil {
+		return nil, nil, err
+	}
+	for _, f := range opts.Fields {
+		if err := f.Lock.valid(); err != nil {
+			return nil, nil, err
+		}
+	}
 	if opts.ContentsSize < 0 || opts.ContentsSize > 1<<20 {
 		return nil, nil, errorf(ErrOptions, "contents size %d out of range", opts.ContentsSize)
 	}
@@ -105,7 +113,16 @@ func prepareIncrement(ctx context.Context, src io.ReaderAt, size int64, chain []
 	if contentsSize == 0 {
 		contentsSize = estimateContentsSize(chain, level)
 	}
+	lock := opts.Lock
+	if lock == nil && opts.FieldName != "" {
+		for i := range fields {
+			if fields[i].fullName == opts.FieldName {
+				lock = existingLock(d, fields[i].dict)
+			}
+		}
+	}
 	sigRef := u.add(sigDict(sigDictSpec{
+		lock:         lock,
 		contentsSize: contentsSize,
 		signingTime:  signingTime,
 		name:         name,
@@ -358,6 +375,9 @@ func addSignatureField(u *update, d *document, fc *formChanges, name string, sig
 		pdf.DictEntry{Key: "F", Value: pdf.Integer(annotPrint | annotLocked)},
 		pdf.DictEntry{Key: "P", Value: pageRef},
 	)
+	if opts.Lock != nil {
+		widget.Set("Lock", opts.Lock.lockDict("SigFieldLock"))
+	}
 	if ap.Rect.IsZero() {
 		widget.Set("Rect", pdf.Array{pdf.Integer(0), pdf.Integer(0), pdf.Integer(0), pdf.Integer(0)})
 		widget.Set("AP", pdf.NewDict(pdf.DictEntry{Key: "N", Value: emptyAppearance(u, Rect{})}))
@@ -381,6 +401,9 @@ func addSignatureField(u *update, d *document, fc *formChanges, name string, sig
 func signExistingField(u *update, d *document, f *field, sigRef pdf.Ref, fu *fontUse, opts Options, leaf *x509.Certificate, t time.Time, signer string) error {
 	fd := f.dict.Clone()
 	fd.Set("V", sigRef)
+	if opts.Lock != nil && !fd.Has("Lock") {
+		fd.Set("Lock", opts.Lock.lockDict("SigFieldLock"))
+	}
 	widgetRef, widget := f.ref, fd
 	if sub, _ := fd.Name("Subtype"); sub != "Widget" {
 		kids, err := d.array(fd.Get("Kids"))
@@ -497,6 +520,9 @@ func addExtraFields(u *update, d *document, fc *formChanges, existing []field, s
 			f.Set("AP", pdf.NewDict(pdf.DictEntry{Key: "N", Value: apRef}))
 		case SignatureField:
 			f.Set("FT", pdf.Name("Sig"))
+			if spec.Lock != nil {
+				f.Set("Lock", spec.Lock.lockDict("SigFieldLock"))
+			}
 			f.Set("AP", pdf.NewDict(pdf.DictEntry{Key: "N", Value: emptyAppearance(u, Rect{0, 0, spec.Rect.Width(), spec.Rect.Height()})}))
 		default:
 			return errorf(ErrOptions, "field %q: unknown kind %d", spec.Name, spec.Kind)
@@ -506,4 +532,25 @@ func addExtraFields(u *update, d *document, fc *formChanges, existing []field, s
 		fc.addWidget(pageRef, ref)
 	}
 	return nil
+}
+
+// existingLock reads the /Lock of a signature field about to be signed,
+// so the signature carries the matching FieldMDP transform.
+func existingLock(d *document, field *pdf.Dict) *FieldLock {
+	ld, err := d.dict(field.Get("Lock"))
+	if err != nil || ld == nil {
+		return nil
+	}
+	a, ok := ld.Name("Action")
+	if !ok || (a != "All" && a != "Include" && a != "Exclude") {
+		return nil
+	}
+	l := &FieldLock{Action: string(a)}
+	arr, _ := d.array(ld.Get("Fields"))
+	for _, f := range arr {
+		if s, ok := f.(pdf.String); ok {
+			l.Fields = append(l.Fields, s.Text())
+		}
+	}
+	return l
 }

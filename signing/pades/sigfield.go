@@ -38,7 +38,8 @@ type sigDictSpec struct {
 	reason       string
 	location     string
 	contact      string
-	certify      int // DocMDP P, 0 for approval signatures
+	certify      int        // DocMDP P, 0 for approval signatures
+	lock         *FieldLock // FieldMDP lock of the signature, nil for none
 }
 
 // sigDict builds the /V dictionary with fixed-width placeholders.
@@ -71,8 +72,9 @@ func sigDict(s sigDictSpec) *pdf.Dict {
 	if s.contact != "" {
 		d.Set("ContactInfo", pdf.TextString(s.contact))
 	}
+	var refs pdf.Array
 	if s.certify > 0 {
-		d.Set("Reference", pdf.Array{pdf.NewDict(
+		refs = append(refs, pdf.NewDict(
 			pdf.DictEntry{Key: "Type", Value: pdf.Name("SigRef")},
 			pdf.DictEntry{Key: "TransformMethod", Value: pdf.Name("DocMDP")},
 			pdf.DictEntry{Key: "TransformParams", Value: pdf.NewDict(
@@ -80,7 +82,17 @@ func sigDict(s sigDictSpec) *pdf.Dict {
 				pdf.DictEntry{Key: "P", Value: pdf.Integer(s.certify)},
 				pdf.DictEntry{Key: "V", Value: pdf.Name("1.2")},
 			)},
-		)})
+		))
+	}
+	if s.lock != nil {
+		refs = append(refs, pdf.NewDict(
+			pdf.DictEntry{Key: "Type", Value: pdf.Name("SigRef")},
+			pdf.DictEntry{Key: "TransformMethod", Value: pdf.Name("FieldMDP")},
+			pdf.DictEntry{Key: "TransformParams", Value: s.lock.lockDict("TransformParams")},
+		))
+	}
+	if len(refs) > 0 {
+		d.Set("Reference", refs)
 	}
 	return d
 }
@@ -332,4 +344,24 @@ func fieldTitle(name string) pdf.String { return pdf.TextString(name) }
 
 func describe(r Rect) string {
 	return fmt.Sprintf("[%g %g %g %g]", r.LLX, r.LLY, r.URX, r.URY)
+}
+
+// lockDict is the field's /Lock (a SigFieldLock dictionary) or, with
+// typ "TransformParams", the FieldMDP transform parameters.
+func (l *FieldLock) lockDict(typ pdf.Name) *pdf.Dict {
+	d := pdf.NewDict(
+		pdf.DictEntry{Key: "Type", Value: typ},
+		pdf.DictEntry{Key: "Action", Value: pdf.Name(l.Action)},
+	)
+	if l.Action != "All" {
+		arr := pdf.Array{}
+		for _, f := range l.Fields {
+			arr = append(arr, pdf.TextString(f))
+		}
+		d.Set("Fields", arr)
+	}
+	if typ == "TransformParams" {
+		d.Set("V", pdf.Name("1.2"))
+	}
+	return d
 }
