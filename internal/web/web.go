@@ -19,6 +19,7 @@ import (
 
 	"vanban/internal/auth"
 	"vanban/internal/httpapi"
+	"vanban/internal/officeconv"
 	"vanban/storage"
 )
 
@@ -70,8 +71,9 @@ type Server struct {
 	pages    map[string]*template.Template
 	renderer *Renderer
 	// soffice is LibreOffice's path, "" when office documents cannot be
-	// converted.
+	// converted; office runs the conversions.
 	soffice string
+	office  *officeconv.Converter
 }
 
 // New parses the embedded templates.
@@ -91,7 +93,9 @@ func New(opt Options) (*Server, error) {
 	}
 	s := &Server{opt: opt, pages: pages, renderer: NewRenderer(opt.CacheDir, opt.Blobs, opt.Logger)}
 	if p, err := exec.LookPath("soffice"); err == nil {
-		s.soffice = p
+		if s.office, err = officeconv.New(officeconv.Options{Soffice: p, MaxInput: opt.MaxUpload, Timeout: 90 * time.Second}); err == nil {
+			s.soffice = p
+		}
 	}
 	return s, nil
 }
