@@ -175,7 +175,7 @@ func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
 	opt := web.Options{Workflow: s.workflow, Directory: a.db, Signing: s.signing, Validator: s.validator,
 		Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log, Providers: api.Providers, Passwords: api.Passwords}
 	if s.dev != nil {
-		opt.PhonePageURL = s.dev.PhonePageURL
+		opt.PhonePageURL, opt.PhoneKey = s.dev.PhonePageURL, s.dev.PhoneKey
 	}
 	w, err := web.New(opt)
 	if err != nil {

@@ -35,6 +35,9 @@ type Config struct {
 	// DevServices is "auto", "on" or "off": whether serve mounts the
 	// development PKI and the SIM simulator (see DevServicesEnabled).
 	DevServices string
+	// DevServicesOnNetwork acknowledges development services on a
+	// listen address other than loopback (VANBAN_DEV_SERVICES_ON_NETWORK).
+	DevServicesOnNetwork bool
 	// Signers are the signing providers by name, each a signer URI
 	// (etsi204:, csc:, pkcs11:, file:). Leaders and organizations name
 	// one of them in their signing identity.
@@ -75,7 +78,8 @@ var Settings = []Setting{
 	{Env: "VANBAN_TSA_URL", Flag: "tsa-url", Usage: "RFC 3161 time-stamping authority for PAdES B-T and above (default: the development TSA when it runs)"},
 	{Env: "VANBAN_TRUST_PEM", Flag: "trust-pem", Usage: "comma-separated PEM files of trust anchors for validating signatures (the development root is added when it runs)"},
 	{Env: "VANBAN_PADES_LEVEL", Flag: "pades-level", Default: "B-T with a TSA, else B-B", Usage: "PAdES level of new signatures: B-B, B-T, B-LT or B-LTA"},
-	{Env: "VANBAN_DEV_SERVICES", Flag: "dev-services", Default: "auto", Usage: "auto, on or off: serve the development PKI and SIM simulator under /dev/ (auto: on with SQLite and local disk); never in production"},
+	{Env: "VANBAN_DEV_SERVICES", Flag: "dev-services", Default: "auto", Usage: "auto, on or off: serve the development PKI and SIM simulator under /dev/ (auto: on with SQLite and local disk and a loopback VANBAN_ADDR); never in production"},
+	{Env: "VANBAN_DEV_SERVICES_ON_NETWORK", Flag: "dev-services-on-network", Default: "no", Usage: "yes lets VANBAN_DEV_SERVICES=on serve the development PKI and SIM simulator on a non-loopback VANBAN_ADDR, where anyone who reaches the server can sign with development keys"},
 }
 
 // Error names the setting that is wrong.
@@ -203,6 +207,16 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 	if !oneOf(c.DevServices, "auto", "on", "off") {
 		errs = append(errs, &Error{Setting: "VANBAN_DEV_SERVICES", Value: c.DevServices, Reason: "want auto, on or off"})
 	}
+	switch v := str("VANBAN_DEV_SERVICES_ON_NETWORK", "no"); v {
+	case "yes":
+		c.DevServicesOnNetwork = true
+	case "no":
+	default:
+		errs = append(errs, &Error{Setting: "VANBAN_DEV_SERVICES_ON_NETWORK", Value: v, Reason: "want yes or no"})
+	}
+	if c.DevServices == "on" && !c.DevServicesOnNetwork && !c.LoopbackAddr() {
+		errs = append(errs, &Error{Setting: "VANBAN_DEV_SERVICES", Value: c.DevServices, Reason: "VANBAN_ADDR " + c.Addr + " is not a loopback address: the development PKI and SIM simulator would let anyone who reaches it sign; set VANBAN_DEV_SERVICES_ON_NETWORK=yes to serve them there anyway"})
+	}
 	signers := str("VANBAN_SIGNERS", "")
 	c.Signers = map[string]string{}
 	for _, entry := range strings.Fields(signers) {
@@ -251,11 +265,34 @@ func (c *Config) IsEmbedded() bool {
 
 // DevServicesEnabled tells whether serve mounts the development PKI and the
 // SIM simulator: VANBAN_DEV_SERVICES=on, or auto (the default) with the
-// embedded configuration, so that a newcomer can sign without any operator
-// contract while a production configuration never exposes test keys
-// unless asked to.
+// embedded configuration on a loopback address, so that a newcomer can sign
+// without any operator contract while a server others can reach never
+// exposes test keys unless asked to twice (on, and
+// VANBAN_DEV_SERVICES_ON_NETWORK=yes when not on loopback; Load refuses on
+// without it).
 func (c *Config) DevServicesEnabled() bool {
-	return c.DevServices == "on" || (c.DevServices != "off" && c.IsEmbedded())
+	switch c.DevServices {
+	case "on":
+		return c.LoopbackAddr() || c.DevServicesOnNetwork
+	case "off":
+		return false
+	}
+	return c.IsEmbedded() && c.LoopbackAddr()
+}
+
+// LoopbackAddr tells whether VANBAN_ADDR listens on loopback only
+// (127.0.0.0/8, ::1 or localhost); an empty host or 0.0.0.0 listens on every
+// interface.
+func (c *Config) LoopbackAddr() bool {
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Redacted returns the settings as key/value pairs safe to log: secrets and
@@ -270,6 +307,9 @@ func (c *Config) Redacted() map[string]string {
 		"log_format":   c.LogFormat,
 		"log_level":    c.LogLevel,
 		"dev_services": c.DevServices,
+	}
+	if c.DevServicesOnNetwork {
+		m["dev_services_on_network"] = "yes"
 	}
 	return m
 }

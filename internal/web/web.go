@@ -54,7 +54,11 @@ type Options struct {
 	// PhonePageURL is the prefix of the SIM simulator's virtual phone pages
 	// (development services), "" when they are not running.
 	PhonePageURL string
-	Logger       *slog.Logger
+	// PhoneKey, when set, returns the per-request secret that opens the
+	// phone page of msisdn for a session's provider transaction; the link
+	// carries it as ?k=.
+	PhoneKey func(msisdn, providerTxID string) string
+	Logger   *slog.Logger
 	// MaxUpload bounds an uploaded file; default 200 MiB.
 	MaxUpload int64
 	Now       func() time.Time
