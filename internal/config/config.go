@@ -38,6 +38,10 @@ type Config struct {
 	// DevServicesOnNetwork acknowledges development services on a
 	// listen address other than loopback (VANBAN_DEV_SERVICES_ON_NETWORK).
 	DevServicesOnNetwork bool
+	// WebhookAllow lists the intranet webhook targets allowed besides
+	// public addresses: CIDRs, addresses and host names
+	// (VANBAN_WEBHOOK_ALLOW; cmd parses it with webhook.ParseTargets).
+	WebhookAllow string
 	// Signers are the signing providers by name, each a signer URI
 	// (etsi204:, csc:, pkcs11:, file:). Leaders and organizations name
 	// one of them in their signing identity.
@@ -74,6 +78,7 @@ var Settings = []Setting{
 	{Env: "VANBAN_LOG_FORMAT", Flag: "log-format", Default: "auto", Usage: "json, text, or auto (text on a terminal, JSON otherwise)"},
 	{Env: "VANBAN_LOG_LEVEL", Flag: "log-level", Default: "info", Usage: "debug, info, warn or error"},
 	{Env: "VANBAN_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "30s", Usage: "how long graceful shutdown waits for in-flight requests"},
+	{Env: "VANBAN_WEBHOOK_ALLOW", Flag: "webhook-allow", Usage: "intranet webhook targets allowed besides public addresses: CIDRs, addresses and host names separated by commas or spaces (e.g. '10.20.0.0/16 motcua.intranet.gov.vn'); loopback, private, link-local and metadata addresses are refused otherwise"},
 	{Env: "VANBAN_SIGNERS", Flag: "signers", Usage: "signing providers as name=URI, separated by spaces or newlines, e.g. 'sim=etsi204:https://mssp/soap?... seal=pkcs11:token=vanban;object=seal?module-path=...&pin-env=SEAL_PIN' (also VANBAN_SIGNERS_FILE); the development services add sim and seal", Secret: true},
 	{Env: "VANBAN_TSA_URL", Flag: "tsa-url", Usage: "RFC 3161 time-stamping authority for PAdES B-T and above (default: the development TSA when it runs)"},
 	{Env: "VANBAN_TRUST_PEM", Flag: "trust-pem", Usage: "comma-separated PEM files of trust anchors for validating signatures (the development root is added when it runs)"},
@@ -217,6 +222,7 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 	if c.DevServices == "on" && !c.DevServicesOnNetwork && !c.LoopbackAddr() {
 		errs = append(errs, &Error{Setting: "VANBAN_DEV_SERVICES", Value: c.DevServices, Reason: "VANBAN_ADDR " + c.Addr + " is not a loopback address: the development PKI and SIM simulator would let anyone who reaches it sign; set VANBAN_DEV_SERVICES_ON_NETWORK=yes to serve them there anyway"})
 	}
+	c.WebhookAllow = str("VANBAN_WEBHOOK_ALLOW", "")
 	signers := str("VANBAN_SIGNERS", "")
 	c.Signers = map[string]string{}
 	for _, entry := range strings.Fields(signers) {
@@ -310,6 +316,9 @@ func (c *Config) Redacted() map[string]string {
 	}
 	if c.DevServicesOnNetwork {
 		m["dev_services_on_network"] = "yes"
+	}
+	if c.WebhookAllow != "" {
+		m["webhook_allow"] = c.WebhookAllow
 	}
 	return m
 }
