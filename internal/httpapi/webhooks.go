@@ -1,9 +1,9 @@
 package httpapi
 
 import (
-	"strings"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
