@@ -513,3 +513,16 @@ func TestServeDevServicesOnlyOnLoopback(t *testing.T) {
 		t.Errorf("no WARN banner in the log:\n%s", local.stderr)
 	}
 }
+
+// VANBAN_METRICS_ADDR moves /metrics off the public listener.
+func TestServeMetricsOnSeparateAddress(t *testing.T) {
+	clearServeEnv(t)
+	s := serveVanban(t, "--data-dir", t.TempDir(), "--dev-services", "off", "--metrics-addr", "127.0.0.1:0")
+	m := s.line(t, "metrics at ")
+	if code, body := httpGet(t, m); code != http.StatusOK || !bytes.Contains(body, []byte("vanban_http_requests_total")) && !bytes.Contains(body, []byte("go_goroutines")) {
+		t.Errorf("GET %s: %d", m, code)
+	}
+	if code, _ := httpGet(t, s.URL+"/metrics"); code != http.StatusNotFound {
+		t.Errorf("public /metrics with VANBAN_METRICS_ADDR: %d, want 404", code)
+	}
+}

@@ -38,6 +38,12 @@ type Config struct {
 	// DevServicesOnNetwork acknowledges development services on a
 	// listen address other than loopback (VANBAN_DEV_SERVICES_ON_NETWORK).
 	DevServicesOnNetwork bool
+	// MetricsToken is the bearer token /metrics requires
+	// (VANBAN_METRICS_TOKEN); MetricsAddr a separate listener for it
+	// (VANBAN_METRICS_ADDR). With neither, /metrics answers loopback
+	// clients only.
+	MetricsToken string
+	MetricsAddr  string
 	// WebhookAllow lists the intranet webhook targets allowed besides
 	// public addresses: CIDRs, addresses and host names
 	// (VANBAN_WEBHOOK_ALLOW; cmd parses it with webhook.ParseTargets).
@@ -78,6 +84,8 @@ var Settings = []Setting{
 	{Env: "VANBAN_LOG_FORMAT", Flag: "log-format", Default: "auto", Usage: "json, text, or auto (text on a terminal, JSON otherwise)"},
 	{Env: "VANBAN_LOG_LEVEL", Flag: "log-level", Default: "info", Usage: "debug, info, warn or error"},
 	{Env: "VANBAN_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "30s", Usage: "how long graceful shutdown waits for in-flight requests"},
+	{Env: "VANBAN_METRICS_TOKEN", Flag: "metrics-token", Usage: "bearer token that /metrics requires (also VANBAN_METRICS_TOKEN_FILE); without it and without VANBAN_METRICS_ADDR, /metrics answers loopback clients only", Secret: true},
+	{Env: "VANBAN_METRICS_ADDR", Flag: "metrics-addr", Usage: "separate host:port serving /metrics (then not served on VANBAN_ADDR); keep it on an internal network"},
 	{Env: "VANBAN_WEBHOOK_ALLOW", Flag: "webhook-allow", Usage: "intranet webhook targets allowed besides public addresses: CIDRs, addresses and host names separated by commas or spaces (e.g. '10.20.0.0/16 motcua.intranet.gov.vn'); loopback, private, link-local and metadata addresses are refused otherwise"},
 	{Env: "VANBAN_SIGNERS", Flag: "signers", Usage: "signing providers as name=URI, separated by spaces or newlines, e.g. 'sim=etsi204:https://mssp/soap?... seal=pkcs11:token=vanban;object=seal?module-path=...&pin-env=SEAL_PIN' (also VANBAN_SIGNERS_FILE); the development services add sim and seal", Secret: true},
 	{Env: "VANBAN_TSA_URL", Flag: "tsa-url", Usage: "RFC 3161 time-stamping authority for PAdES B-T and above (default: the development TSA when it runs)"},
@@ -223,6 +231,18 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 		errs = append(errs, &Error{Setting: "VANBAN_DEV_SERVICES", Value: c.DevServices, Reason: "VANBAN_ADDR " + c.Addr + " is not a loopback address: the development PKI and SIM simulator would let anyone who reaches it sign; set VANBAN_DEV_SERVICES_ON_NETWORK=yes to serve them there anyway"})
 	}
 	c.WebhookAllow = str("VANBAN_WEBHOOK_ALLOW", "")
+	c.MetricsToken = str("VANBAN_METRICS_TOKEN", "")
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		errs = append(errs, &Error{Setting: "VANBAN_METRICS_TOKEN", Reason: "must be at least 16 characters"})
+	}
+	c.MetricsAddr = str("VANBAN_METRICS_ADDR", "")
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, &Error{Setting: "VANBAN_METRICS_ADDR", Value: c.MetricsAddr, Reason: "want host:port"})
+		} else if c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
+			errs = append(errs, &Error{Setting: "VANBAN_METRICS_ADDR", Value: c.MetricsAddr, Reason: "must differ from VANBAN_ADDR"})
+		}
+	}
 	signers := str("VANBAN_SIGNERS", "")
 	c.Signers = map[string]string{}
 	for _, entry := range strings.Fields(signers) {
@@ -316,6 +336,9 @@ func (c *Config) Redacted() map[string]string {
 	}
 	if c.DevServicesOnNetwork {
 		m["dev_services_on_network"] = "yes"
+	}
+	if c.MetricsAddr != "" {
+		m["metrics_addr"] = c.MetricsAddr
 	}
 	if c.WebhookAllow != "" {
 		m["webhook_allow"] = c.WebhookAllow
