@@ -22,6 +22,7 @@ import (
 
 	"vanban/internal/config"
 	"vanban/signing/devpki"
+	"vanban/signing/etsi204"
 	"vanban/signing/mssp"
 )
 
@@ -84,6 +85,35 @@ type DevServices struct {
 	sim *mssp.Server
 }
 
+// PhoneKey returns the per-request secret that opens the virtual phone of
+// msisdn for the signing session whose provider transaction is txID (the
+// etsi204 TxID), or "" when txID names no transaction at the simulator.
+func (d *DevServices) PhoneKey(msisdn, txID string) string {
+	id, ok := etsi204.MSSPTransID(txID)
+	if !ok {
+		return ""
+	}
+	return d.sim.PhoneKey(msisdn, id)
+}
+
+// devBanner is what serve says, loudly, when the development services run.
+func devBanner(cfg *config.Config) string {
+	where := "on loopback only (" + cfg.Addr + ")"
+	if !cfg.LoopbackAddr() {
+		where = "ON THE NETWORK (" + cfg.Addr + ", VANBAN_DEV_SERVICES_ON_NETWORK=yes): anyone who reaches this server can use them"
+	}
+	return strings.Join([]string{
+		"",
+		"********************************************************************",
+		"*  DEVELOPMENT SERVICES ARE ON — " + mssp.DevelopmentMarker,
+		"*  A development CA, TSA and SIM simulator run under /dev/, " + where + ".",
+		"*  Their keys sit in the data directory; signatures made with them",
+		"*  are marked development and have no legal value.",
+		"*  Production: VANBAN_DEV_SERVICES=off and real VANBAN_SIGNERS.",
+		"********************************************************************",
+	}, "\n")
+}
+
 // MobileSignerURI returns the etsi204 signer URI bound to one phone number.
 func (d *DevServices) MobileSignerURI(msisdn string) string {
 	return d.MobileURI + "&msisdn=" + url.QueryEscape(msisdn)
@@ -106,6 +136,9 @@ func (d *DevServices) Close() {
 // <data-dir>/dev so that a restart keeps the same CA, SIM keys and seal.
 func startDevServices(router *gin.Engine, cfg *config.Config, addr net.Addr, log *slog.Logger, stdout io.Writer) (*DevServices, error) {
 	if !cfg.DevServicesEnabled() {
+		if cfg.DevServices == "auto" && cfg.IsEmbedded() && !cfg.LoopbackAddr() {
+			log.Info("development PKI and SIM simulator are off: VANBAN_ADDR is not a loopback address (see VANBAN_DEV_SERVICES)", "addr", cfg.Addr)
+		}
 		return nil, nil
 	}
 	base := cfg.PublicURL
@@ -171,9 +204,8 @@ func startDevServices(router *gin.Engine, cfg *config.Config, addr net.Addr, log
 		pki:          pki,
 		sim:          sim,
 	}
-	if !cfg.IsEmbedded() {
-		log.Warn("development PKI and SIM simulator are mounted (VANBAN_DEV_SERVICES=on): their keys sit in the data directory; never use them in production", "dir", dir)
-	}
+	log.Warn(devBanner(cfg), "dir", dir, "addr", cfg.Addr, "loopback", cfg.LoopbackAddr())
+	fmt.Fprintln(stdout, devBanner(cfg))
 	log.Info("development services", "virtual_phones", d.PhonePageURL+"<number>", "simulator", d.SimulatorURL,
 		"tsa", d.TSAURL, "root", d.RootPEMURL, "dir", dir)
 	// The signer URIs name files, not secrets, and let a newcomer try
@@ -208,7 +240,7 @@ func devSeal(pki *devpki.PKI, dir string, log *slog.Logger) (string, error) {
 	case !errors.Is(err, fs.ErrNotExist):
 		return "", err
 	}
-	key, chain, err := pki.IssueSigner(devSealName, devSealName, devpki.KeyRSA2048, devpki.Organization)
+	key, chain, err := pki.IssueSigner(devSealName, devSealName+" — "+mssp.DevelopmentMarker, devpki.KeyRSA2048, devpki.Organization)
 	if err != nil {
 		return "", err
 	}

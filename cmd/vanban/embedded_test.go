@@ -476,3 +476,53 @@ func TestPDFSignMobilePrintsVerificationCode(t *testing.T) {
 		t.Fatalf("report: %+v", rep.Signatures)
 	}
 }
+
+// The probe found the development services on whatever the listen
+// address. A non-loopback --addr without an explicit enable turns them
+// off; on without the acknowledgement refuses to start; on loopback they
+// run and say so loudly.
+func TestServeDevServicesOnlyOnLoopback(t *testing.T) {
+	clearServeEnv(t)
+	s := serveVanban(t, "--data-dir", t.TempDir(), "--addr", "0.0.0.0:0")
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(s.URL, "http://"))
+	base := "http://127.0.0.1:" + port
+	for _, p := range []string{"/dev/mssp/phone/84912345678", "/dev/mssp/", "/dev/pki/root.pem"} {
+		if code, _ := httpGet(t, base+p); code != http.StatusNotFound {
+			t.Errorf("GET %s on a non-loopback listener: %d, want 404", p, code)
+		}
+	}
+	if strings.Contains(s.stdout.String(), "virtual phones") || strings.Contains(s.stdout.String(), "DEVELOPMENT SERVICES") {
+		t.Errorf("announces development services on a non-loopback listener:\n%s", s.stdout)
+	}
+	if !strings.Contains(s.stderr.String(), "not a loopback address") {
+		t.Errorf("does not say why the development services are off:\n%s", s.stderr)
+	}
+
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"serve", "--data-dir", t.TempDir(), "--addr", "0.0.0.0:0", "--dev-services", "on"}, &stdout, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "VANBAN_DEV_SERVICES_ON_NETWORK") {
+		t.Errorf("--dev-services on with a public address: exit %d\n%s", code, stderr.String())
+	}
+
+	local := serveVanban(t, "--data-dir", t.TempDir())
+	local.line(t, "virtual phones at ")
+	if !strings.Contains(local.stdout.String(), "DEVELOPMENT SERVICES ARE ON") {
+		t.Errorf("no banner on stdout:\n%s", local.stdout)
+	}
+	if !strings.Contains(local.stderr.String(), `"level":"WARN","msg":"\n****`) {
+		t.Errorf("no WARN banner in the log:\n%s", local.stderr)
+	}
+}
+
+// VANBAN_METRICS_ADDR moves /metrics off the public listener.
+func TestServeMetricsOnSeparateAddress(t *testing.T) {
+	clearServeEnv(t)
+	s := serveVanban(t, "--data-dir", t.TempDir(), "--dev-services", "off", "--metrics-addr", "127.0.0.1:0")
+	m := s.line(t, "metrics at ")
+	if code, body := httpGet(t, m); code != http.StatusOK || !bytes.Contains(body, []byte("vanban_http_requests_total")) && !bytes.Contains(body, []byte("go_goroutines")) {
+		t.Errorf("GET %s: %d", m, code)
+	}
+	if code, _ := httpGet(t, s.URL+"/metrics"); code != http.StatusNotFound {
+		t.Errorf("public /metrics with VANBAN_METRICS_ADDR: %d, want 404", code)
+	}
+}

@@ -134,7 +134,7 @@ func devPKIIssuer(pki *devpki.PKI) mssp.IssuerFunc {
 		if ec {
 			keyType = "p256"
 		}
-		return pki.IssueSigner(commonName, "", keyType, devpki.Person)
+		return pki.IssueSigner(commonName, mssp.DevelopmentMarker, keyType, devpki.Person)
 	}
 }
 

@@ -25,9 +25,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer a.Close()
 
+	metrics := httpapi.NewMetricsRegistry()
 	router := httpapi.NewRouter(httpapi.Options{
-		Logger:  log,
-		Version: version,
+		Logger:           log,
+		Version:          version,
+		Registry:         metrics,
+		MetricsToken:     cfg.MetricsToken,
+		MetricsElsewhere: cfg.MetricsAddr != "",
 		Checks: []httpapi.Check{
 			{Name: "database", Ping: a.db.Ping},
 			{Name: "storage", Ping: a.blobs.Ping},
@@ -68,6 +72,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	svc.start(workCtx)
 	defer svc.Close()
 	defer stopWork()
+
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listening on VANBAN_METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", httpapi.MetricsHandler(metrics, cfg.MetricsToken, false))
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
+		fmt.Fprintf(stdout, "metrics at http://%s/metrics\n", mln.Addr())
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/config"
 	"vanban/internal/document"
 	"vanban/internal/httpapi"
 	"vanban/internal/signsession"
@@ -37,8 +38,10 @@ type services struct {
 	providers map[string]signing.Provider
 	validator *blobValidator
 	webhooks  *webhook.Deliverer
-	log       *slog.Logger
-	wg        sync.WaitGroup
+	// webhookTargets are the addresses webhooks may reach.
+	webhookTargets *webhook.Targets
+	log            *slog.Logger
+	wg             sync.WaitGroup
 	// dev links the web pages to the virtual phones; nil when off.
 	dev *DevServices
 	web *web.Server
@@ -102,7 +105,11 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	s.workflow = workflow.New[*store.Tx](a.db, cal)
 	s.signing = signsession.New(a.db, s.workflow, a.blobs, s.providers, opts)
 	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
-	s.webhooks = webhook.New(a.db, webhook.Options{Logger: a.log.With("component", "webhook"), UserAgent: "vanban/" + version})
+	if s.webhookTargets, err = webhook.ParseTargets(cfg.WebhookAllow); err != nil {
+		s.closeProviders()
+		return nil, &config.Error{Setting: "VANBAN_WEBHOOK_ALLOW", Value: cfg.WebhookAllow, Reason: err.Error()}
+	}
+	s.webhooks = webhook.New(a.db, webhook.Options{Targets: s.webhookTargets, Logger: a.log.With("component", "webhook"), UserAgent: "vanban/" + version})
 	return s, nil
 }
 
@@ -155,15 +162,16 @@ func (s *services) closeProviders() {
 // mountAPI adds the REST API to router.
 func (s *services) mountAPI(router *gin.Engine, a *app) {
 	api := &httpapi.API{
-		Workflow:      s.workflow,
-		Directory:     a.db,
-		Blobs:         a.blobs,
-		Signing:       s.signing,
-		Providers:     s.providerNames(),
-		Validator:     s.validator,
-		Secret:        a.linkSecret,
-		Logger:        a.log,
-		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),
+		Workflow:       s.workflow,
+		Directory:      a.db,
+		Blobs:          a.blobs,
+		Signing:        s.signing,
+		Providers:      s.providerNames(),
+		Validator:      s.validator,
+		WebhookTargets: s.webhookTargets,
+		Secret:         a.linkSecret,
+		Logger:         a.log,
+		SecureCookies:  strings.HasPrefix(a.cfg.PublicURL, "https://"),
 	}
 	api.Mount(router)
 	s.mountWeb(router, a, api)
@@ -175,7 +183,7 @@ func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
 	opt := web.Options{Workflow: s.workflow, Directory: a.db, Signing: s.signing, Validator: s.validator,
 		Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log, Providers: api.Providers, Passwords: api.Passwords}
 	if s.dev != nil {
-		opt.PhonePageURL = s.dev.PhonePageURL
+		opt.PhonePageURL, opt.PhoneKey = s.dev.PhonePageURL, s.dev.PhoneKey
 	}
 	w, err := web.New(opt)
 	if err != nil {

@@ -365,6 +365,7 @@ func TestWebBatchSigning(t *testing.T) {
 	}
 	codeRE := regexp.MustCompile(`Mã xác nhận: <strong class="code-small">(\d{4})</strong>`)
 	codes := map[string]string{} // session → code
+	keyed := 0
 	for i, it := range items {
 		sid, body := it[1], it[2]
 		m := codeRE.FindStringSubmatch(body)
@@ -379,8 +380,16 @@ func TestWebBatchSigning(t *testing.T) {
 		if !strings.Contains(body, `/dev/mssp/phone/`+mssp.ScenarioMSISDN(mssp.ScenarioApprove, false)) {
 			t.Errorf("session %s has no link to the virtual phone:\n%s", sid, body)
 		}
+		// The request at the phone has a link carrying its per-request
+		// secret; without it the phone page shows nothing.
+		if regexp.MustCompile(`/dev/mssp/phone/\d+\?k=[0-9a-f]{32}"`).MatchString(body) {
+			keyed++
+		}
 		// The session's own page shows the same code.
 		wantText(t, "the signing page", leader.get("/signing/"+sid), m[1], subjects[i])
+	}
+	if keyed == 0 {
+		t.Errorf("no session links to the virtual phone with its per-request secret:\n%s", list)
 	}
 
 	// The phone approves one request at a time; the status JSON says when.

@@ -35,6 +35,19 @@ type Config struct {
 	// DevServices is "auto", "on" or "off": whether serve mounts the
 	// development PKI and the SIM simulator (see DevServicesEnabled).
 	DevServices string
+	// DevServicesOnNetwork acknowledges development services on a
+	// listen address other than loopback (VANBAN_DEV_SERVICES_ON_NETWORK).
+	DevServicesOnNetwork bool
+	// MetricsToken is the bearer token /metrics requires
+	// (VANBAN_METRICS_TOKEN); MetricsAddr a separate listener for it
+	// (VANBAN_METRICS_ADDR). With neither, /metrics answers loopback
+	// clients only.
+	MetricsToken string
+	MetricsAddr  string
+	// WebhookAllow lists the intranet webhook targets allowed besides
+	// public addresses: CIDRs, addresses and host names
+	// (VANBAN_WEBHOOK_ALLOW; cmd parses it with webhook.ParseTargets).
+	WebhookAllow string
 	// Signers are the signing providers by name, each a signer URI
 	// (etsi204:, csc:, pkcs11:, file:). Leaders and organizations name
 	// one of them in their signing identity.
@@ -71,11 +84,15 @@ var Settings = []Setting{
 	{Env: "VANBAN_LOG_FORMAT", Flag: "log-format", Default: "auto", Usage: "json, text, or auto (text on a terminal, JSON otherwise)"},
 	{Env: "VANBAN_LOG_LEVEL", Flag: "log-level", Default: "info", Usage: "debug, info, warn or error"},
 	{Env: "VANBAN_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "30s", Usage: "how long graceful shutdown waits for in-flight requests"},
+	{Env: "VANBAN_METRICS_TOKEN", Flag: "metrics-token", Usage: "bearer token that /metrics requires (also VANBAN_METRICS_TOKEN_FILE); without it and without VANBAN_METRICS_ADDR, /metrics answers loopback clients only", Secret: true},
+	{Env: "VANBAN_METRICS_ADDR", Flag: "metrics-addr", Usage: "separate host:port serving /metrics (then not served on VANBAN_ADDR); keep it on an internal network"},
+	{Env: "VANBAN_WEBHOOK_ALLOW", Flag: "webhook-allow", Usage: "intranet webhook targets allowed besides public addresses: CIDRs, addresses and host names separated by commas or spaces (e.g. '10.20.0.0/16 motcua.intranet.gov.vn'); loopback, private, link-local and metadata addresses are refused otherwise"},
 	{Env: "VANBAN_SIGNERS", Flag: "signers", Usage: "signing providers as name=URI, separated by spaces or newlines, e.g. 'sim=etsi204:https://mssp/soap?... seal=pkcs11:token=vanban;object=seal?module-path=...&pin-env=SEAL_PIN' (also VANBAN_SIGNERS_FILE); the development services add sim and seal", Secret: true},
 	{Env: "VANBAN_TSA_URL", Flag: "tsa-url", Usage: "RFC 3161 time-stamping authority for PAdES B-T and above (default: the development TSA when it runs)"},
 	{Env: "VANBAN_TRUST_PEM", Flag: "trust-pem", Usage: "comma-separated PEM files of trust anchors for validating signatures (the development root is added when it runs)"},
 	{Env: "VANBAN_PADES_LEVEL", Flag: "pades-level", Default: "B-T with a TSA, else B-B", Usage: "PAdES level of new signatures: B-B, B-T, B-LT or B-LTA"},
-	{Env: "VANBAN_DEV_SERVICES", Flag: "dev-services", Default: "auto", Usage: "auto, on or off: serve the development PKI and SIM simulator under /dev/ (auto: on with SQLite and local disk); never in production"},
+	{Env: "VANBAN_DEV_SERVICES", Flag: "dev-services", Default: "auto", Usage: "auto, on or off: serve the development PKI and SIM simulator under /dev/ (auto: on with SQLite and local disk and a loopback VANBAN_ADDR); never in production"},
+	{Env: "VANBAN_DEV_SERVICES_ON_NETWORK", Flag: "dev-services-on-network", Default: "no", Usage: "yes lets VANBAN_DEV_SERVICES=on serve the development PKI and SIM simulator on a non-loopback VANBAN_ADDR, where anyone who reaches the server can sign with development keys"},
 }
 
 // Error names the setting that is wrong.
@@ -203,6 +220,29 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 	if !oneOf(c.DevServices, "auto", "on", "off") {
 		errs = append(errs, &Error{Setting: "VANBAN_DEV_SERVICES", Value: c.DevServices, Reason: "want auto, on or off"})
 	}
+	switch v := str("VANBAN_DEV_SERVICES_ON_NETWORK", "no"); v {
+	case "yes":
+		c.DevServicesOnNetwork = true
+	case "no":
+	default:
+		errs = append(errs, &Error{Setting: "VANBAN_DEV_SERVICES_ON_NETWORK", Value: v, Reason: "want yes or no"})
+	}
+	if c.DevServices == "on" && !c.DevServicesOnNetwork && !c.LoopbackAddr() {
+		errs = append(errs, &Error{Setting: "VANBAN_DEV_SERVICES", Value: c.DevServices, Reason: "VANBAN_ADDR " + c.Addr + " is not a loopback address: the development PKI and SIM simulator would let anyone who reaches it sign; set VANBAN_DEV_SERVICES_ON_NETWORK=yes to serve them there anyway"})
+	}
+	c.WebhookAllow = str("VANBAN_WEBHOOK_ALLOW", "")
+	c.MetricsToken = str("VANBAN_METRICS_TOKEN", "")
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		errs = append(errs, &Error{Setting: "VANBAN_METRICS_TOKEN", Reason: "must be at least 16 characters"})
+	}
+	c.MetricsAddr = str("VANBAN_METRICS_ADDR", "")
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, &Error{Setting: "VANBAN_METRICS_ADDR", Value: c.MetricsAddr, Reason: "want host:port"})
+		} else if c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0") {
+			errs = append(errs, &Error{Setting: "VANBAN_METRICS_ADDR", Value: c.MetricsAddr, Reason: "must differ from VANBAN_ADDR"})
+		}
+	}
 	signers := str("VANBAN_SIGNERS", "")
 	c.Signers = map[string]string{}
 	for _, entry := range strings.Fields(signers) {
@@ -251,11 +291,34 @@ func (c *Config) IsEmbedded() bool {
 
 // DevServicesEnabled tells whether serve mounts the development PKI and the
 // SIM simulator: VANBAN_DEV_SERVICES=on, or auto (the default) with the
-// embedded configuration, so that a newcomer can sign without any operator
-// contract while a production configuration never exposes test keys
-// unless asked to.
+// embedded configuration on a loopback address, so that a newcomer can sign
+// without any operator contract while a server others can reach never
+// exposes test keys unless asked to twice (on, and
+// VANBAN_DEV_SERVICES_ON_NETWORK=yes when not on loopback; Load refuses on
+// without it).
 func (c *Config) DevServicesEnabled() bool {
-	return c.DevServices == "on" || (c.DevServices != "off" && c.IsEmbedded())
+	switch c.DevServices {
+	case "on":
+		return c.LoopbackAddr() || c.DevServicesOnNetwork
+	case "off":
+		return false
+	}
+	return c.IsEmbedded() && c.LoopbackAddr()
+}
+
+// LoopbackAddr tells whether VANBAN_ADDR listens on loopback only
+// (127.0.0.0/8, ::1 or localhost); an empty host or 0.0.0.0 listens on every
+// interface.
+func (c *Config) LoopbackAddr() bool {
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Redacted returns the settings as key/value pairs safe to log: secrets and
@@ -270,6 +333,15 @@ func (c *Config) Redacted() map[string]string {
 		"log_format":   c.LogFormat,
 		"log_level":    c.LogLevel,
 		"dev_services": c.DevServices,
+	}
+	if c.DevServicesOnNetwork {
+		m["dev_services_on_network"] = "yes"
+	}
+	if c.MetricsAddr != "" {
+		m["metrics_addr"] = c.MetricsAddr
+	}
+	if c.WebhookAllow != "" {
+		m["webhook_allow"] = c.WebhookAllow
 	}
 	return m
 }

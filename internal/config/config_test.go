@@ -146,6 +146,18 @@ func TestDevServices(t *testing.T) {
 		{[]string{"--dev-services", "on"}, pg, true},
 		{[]string{"--dev-services", "off"}, nil, false},
 		{nil, map[string]string{"VANBAN_DEV_SERVICES": "off"}, false},
+		// The probe: they were on whatever the listen address. Now a
+		// non-loopback address turns auto off, and on needs an explicit
+		// acknowledgement there.
+		{[]string{"--addr", "0.0.0.0:8080"}, nil, false},
+		{[]string{"--addr", ":8080"}, nil, false},
+		{[]string{"--addr", "192.168.1.10:8080"}, nil, false},
+		{[]string{"--addr", "[::]:8080"}, nil, false},
+		{[]string{"--addr", "[::1]:8080"}, nil, true},
+		{[]string{"--addr", "localhost:8080"}, nil, true},
+		{[]string{"--addr", "127.0.0.2:0"}, nil, true},
+		{[]string{"--addr", "0.0.0.0:8080", "--dev-services", "on", "--dev-services-on-network", "yes"}, nil, true},
+		{[]string{"--addr", "0.0.0.0:8080", "--dev-services", "off", "--dev-services-on-network", "yes"}, nil, false},
 	} {
 		c, err := load(t, tc.args, tc.env)
 		if err != nil {
@@ -158,6 +170,14 @@ func TestDevServices(t *testing.T) {
 	_, err := load(t, []string{"--dev-services", "yes"}, nil)
 	if err == nil || !strings.Contains(err.Error(), "VANBAN_DEV_SERVICES (--dev-services)") {
 		t.Errorf("invalid value: err = %v", err)
+	}
+	_, err = load(t, []string{"--dev-services", "on", "--addr", "0.0.0.0:8080"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "VANBAN_DEV_SERVICES_ON_NETWORK=yes") {
+		t.Errorf("on with a public address and no acknowledgement: err = %v", err)
+	}
+	_, err = load(t, []string{"--dev-services-on-network", "sure"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "VANBAN_DEV_SERVICES_ON_NETWORK") {
+		t.Errorf("invalid acknowledgement: err = %v", err)
 	}
 }
 

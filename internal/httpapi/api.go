@@ -124,6 +124,9 @@ type API struct {
 	SessionTTL time.Duration
 	// SecureCookies marks the session cookie Secure (HTTPS deployments).
 	SecureCookies bool
+	// WebhookTargets are the addresses webhooks may be registered for
+	// (nil: public addresses only; VANBAN_WEBHOOK_ALLOW adds exceptions).
+	WebhookTargets *webhook.Targets
 	// Passwords are the argon2id parameters; zero means auth.DefaultParams.
 	Passwords auth.Params
 	// Logins limits password guessing; nil means 10 failures per username

@@ -12,8 +12,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Check is one dependency that must answer for the server to be ready.
@@ -34,6 +32,12 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Version is reported by /healthz.
 	Version string
+	// MetricsToken, when set, is the bearer token /metrics requires;
+	// without it /metrics answers loopback clients only.
+	MetricsToken string
+	// MetricsElsewhere leaves /metrics off this router: a separate
+	// listener (VANBAN_METRICS_ADDR) serves it.
+	MetricsElsewhere bool
 }
 
 // NewRouter returns a gin engine with the middleware every route shares and
@@ -46,8 +50,7 @@ func NewRouter(opts Options) *gin.Engine {
 		opts.CheckTimeout = 2 * time.Second
 	}
 	if opts.Registry == nil {
-		opts.Registry = prometheus.NewRegistry()
-		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		opts.Registry = NewMetricsRegistry()
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -67,7 +70,9 @@ func NewRouter(opts Options) *gin.Engine {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "version": opts.Version, "uptime_seconds": int(time.Since(started).Seconds())})
 	})
 	r.GET("/readyz", readyHandler(opts.Checks, opts.CheckTimeout, opts.Logger))
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})))
+	if !opts.MetricsElsewhere {
+		r.GET("/metrics", gin.WrapH(MetricsHandler(opts.Registry, opts.MetricsToken, true)))
+	}
 	return r
 }
 

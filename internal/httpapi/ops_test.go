@@ -24,6 +24,52 @@ func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
 	return w
 }
 
+// getFrom is get from a client at remote (host:port).
+func getFrom(t *testing.T, h http.Handler, path, remote string, header ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	w := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.RemoteAddr = remote
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	h.ServeHTTP(w, req)
+	return w
+}
+
+// The probe read /metrics without login. Without a token only loopback
+// clients get it (forwarding headers do not count); with a token only its
+// bearer; with a separate listener the public router does not serve it.
+func TestMetricsNotPublic(t *testing.T) {
+	r := NewRouter(Options{Logger: quietLogger()})
+	if w := getFrom(t, r, "/metrics", "203.0.113.7:5555"); w.Code != http.StatusForbidden || strings.Contains(w.Body.String(), "go_goroutines") {
+		t.Errorf("remote client without token: %d", w.Code)
+	}
+	if w := getFrom(t, r, "/metrics", "203.0.113.7:5555", "X-Forwarded-For", "127.0.0.1", "X-Real-IP", "127.0.0.1"); w.Code != http.StatusForbidden {
+		t.Errorf("remote client claiming loopback in headers: %d", w.Code)
+	}
+	for _, local := range []string{"127.0.0.1:5555", "[::1]:5555"} {
+		if w := getFrom(t, r, "/metrics", local); w.Code != 200 || !strings.Contains(w.Body.String(), "go_goroutines") {
+			t.Errorf("loopback client %s: %d", local, w.Code)
+		}
+	}
+
+	r = NewRouter(Options{Logger: quietLogger(), MetricsToken: "s3cret-metrics-token"})
+	for _, h := range [][]string{nil, {"Authorization", "Bearer wrong"}, {"Authorization", "s3cret-metrics-token"}} {
+		if w := getFrom(t, r, "/metrics", "127.0.0.1:5555", h...); w.Code != http.StatusUnauthorized {
+			t.Errorf("token set, header %v: %d, want 401", h, w.Code)
+		}
+	}
+	if w := getFrom(t, r, "/metrics", "203.0.113.7:5555", "Authorization", "Bearer s3cret-metrics-token"); w.Code != 200 || !strings.Contains(w.Body.String(), "go_goroutines") {
+		t.Errorf("right token: %d", w.Code)
+	}
+
+	r = NewRouter(Options{Logger: quietLogger(), MetricsElsewhere: true})
+	if w := getFrom(t, r, "/metrics", "127.0.0.1:5555"); w.Code != http.StatusNotFound {
+		t.Errorf("metrics on a separate address, public router: %d, want 404", w.Code)
+	}
+}
+
 func TestReadyzFollowsDependencies(t *testing.T) {
 	var dbDown atomic.Bool
 	r := NewRouter(Options{Logger: quietLogger(), Checks: []Check{
@@ -85,7 +131,7 @@ func TestHealthzMetricsAndProblems(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || w.Code != 404 || p.Code != "not-found" || p.Status != 404 {
 		t.Fatalf("404 problem: %d %s", w.Code, w.Body)
 	}
-	m := get(t, r, "/metrics").Body.String()
+	m := getFrom(t, r, "/metrics", "127.0.0.1:40000").Body.String()
 	for _, want := range []string{`vanban_http_requests_total{code="200",method="GET",route="/healthz"} 1`, `route="/boom"`, "go_goroutines"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q", want)

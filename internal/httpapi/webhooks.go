@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -105,6 +106,11 @@ func (api *API) createWebhook(c *gin.Context) {
 		return
 	}
 	if !api.requireOrgAdmin(c) {
+		return
+	}
+	req.URL = strings.TrimSpace(req.URL)
+	if err := api.WebhookTargets.CheckTarget(c.Request.Context(), req.URL, nil); err != nil {
+		api.fail(c, err)
 		return
 	}
 	e := &webhook.Endpoint{OrgID: current(c).user.OrgID, URL: req.URL, Events: req.Events, Description: req.Description, Secret: req.Secret}

@@ -39,6 +39,21 @@ func TestWebhooksOverAPI(t *testing.T) {
 		}))
 		defer recv.Close()
 
+		// The probe: loopback, localhost, [::1], the integer form and the
+		// metadata address were accepted. Refused by default...
+		for _, u := range []string{recv.URL, strings.Replace(recv.URL, "127.0.0.1", "localhost", 1), "http://[::1]:8080/", "http://2130706433/", "http://169.254.169.254/latest/meta-data/"} {
+			if code, b := e.call("A.admin", "POST", "/api/v1/webhooks", httpapi.WebhookCreate{URL: u, Events: []string{"*"}}); code != http.StatusUnprocessableEntity {
+				t.Errorf("registering %s: %d %s, want 422", u, code, b)
+			}
+		}
+		// ...and accepted when the operator allows the intranet target.
+		allow, err := webhook.ParseTargets("127.0.0.0/8")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.api.WebhookTargets = allow
+		defer func() { e.api.WebhookTargets = nil }()
+
 		var hook httpapi.WebhookJSON
 		e.ok("A.admin", "POST", "/api/v1/webhooks", httpapi.WebhookCreate{URL: recv.URL, Events: []string{"document.received"}}, 201, &hook)
 		if hook.Secret == "" {
@@ -67,7 +82,7 @@ func TestWebhooksOverAPI(t *testing.T) {
 				t.Fatalf("incoming: %d %s", code, b)
 			}
 		}
-		d := webhook.New(db, webhook.Options{Logger: quiet()})
+		d := webhook.New(db, webhook.Options{Targets: allow, Logger: quiet()})
 		if _, err := d.RunOnce(context.Background()); err != nil {
 			t.Fatal(err)
 		}

@@ -219,6 +219,9 @@ type Session struct {
 	Retryable      bool      `json:"retryable,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
+	// ProviderTxID is the provider's transaction, for the development
+	// phone link (its per-request secret); never sent to clients.
+	ProviderTxID string `json:"-"`
 }
 
 func view(s *store.SigningSession) *Session {
@@ -227,7 +230,7 @@ func view(s *store.SigningSession) *Session {
 		State: s.State, BatchID: s.BatchID, BatchSeq: s.BatchSeq, DisplayText: s.DisplayText,
 		VerificationCode: s.VerificationCode, ExpiresAt: s.ExpiresAt, ResultVersionID: s.ResultVersionID,
 		FailureKind: s.FailureKind, FailureMessage: s.FailureMessage, Retryable: s.Retryable,
-		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, ProviderTxID: s.ProviderTxID,
 	}
 }
 

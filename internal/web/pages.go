@@ -632,7 +632,13 @@ func (s *Server) phoneURL(ctx context.Context, sess *signsession.Session) string
 	if err != nil || id.ProviderSigner == "" {
 		return ""
 	}
-	return s.opt.PhonePageURL + url.PathEscape(id.ProviderSigner)
+	link := s.opt.PhonePageURL + url.PathEscape(id.ProviderSigner)
+	if s.opt.PhoneKey != nil && sess.ProviderTxID != "" {
+		if k := s.opt.PhoneKey(id.ProviderSigner, sess.ProviderTxID); k != "" {
+			link += "?k=" + url.QueryEscape(k)
+		}
+	}
+	return link
 }
 
 func (s *Server) signingList(c *gin.Context) {

@@ -10,8 +10,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,6 +18,7 @@ import (
 
 	"vanban/internal/document"
 	"vanban/internal/httpapi"
+	"vanban/internal/officeconv"
 	"vanban/internal/workflow"
 	"vanban/signing/pdf"
 	"vanban/storage"
@@ -178,50 +177,15 @@ func (s *Server) storeFile(c *gin.Context, part *multipart.Part) (*workflow.File
 	return file, nil
 }
 
-// convert runs LibreOffice headless on an office document in a private
-// temporary directory and returns the PDF, removed on Close.
+// convert turns an office document into a PDF with LibreOffice, bounded
+// and isolated by officeconv; the PDF is removed on Close.
 func (s *Server) convert(ctx context.Context, r io.Reader, ext string) (io.ReadCloser, error) {
-	dir, err := os.MkdirTemp("", "vanban-convert-")
-	if err != nil {
-		return nil, err
+	pdf, err := s.office.Convert(ctx, r, ext)
+	var ce *officeconv.Error
+	if errors.As(err, &ce) {
+		return nil, errNotPDF{ce.Error()}
 	}
-	in := filepath.Join(dir, "input"+ext)
-	out, err := os.Create(in)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	if _, err := io.Copy(out, io.LimitReader(r, s.opt.MaxUpload)); err != nil {
-		out.Close()
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	out.Close()
-	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(cctx, s.soffice, "--headless", "--norestore", "-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
-		"--convert-to", "pdf", "--outdir", dir, in)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
-		return nil, errNotPDF{"LibreOffice could not convert the file: " + strings.TrimSpace(string(msg))}
-	}
-	pf, err := os.Open(filepath.Join(dir, "input.pdf"))
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, errNotPDF{"LibreOffice produced no PDF"}
-	}
-	return &removeOnClose{File: pf, dir: dir}, nil
-}
-
-type removeOnClose struct {
-	*os.File
-	dir string
-}
-
-func (r *removeOnClose) Close() error {
-	err := r.File.Close()
-	os.RemoveAll(r.dir)
-	return err
+	return pdf, err
 }
 
 func (s *Server) formFail(c *gin.Context, err error) {

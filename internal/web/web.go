@@ -19,6 +19,7 @@ import (
 
 	"vanban/internal/auth"
 	"vanban/internal/httpapi"
+	"vanban/internal/officeconv"
 	"vanban/storage"
 )
 
@@ -53,7 +54,11 @@ type Options struct {
 	// PhonePageURL is the prefix of the SIM simulator's virtual phone pages
 	// (development services), "" when they are not running.
 	PhonePageURL string
-	Logger       *slog.Logger
+	// PhoneKey, when set, returns the per-request secret that opens the
+	// phone page of msisdn for a session's provider transaction; the link
+	// carries it as ?k=.
+	PhoneKey func(msisdn, providerTxID string) string
+	Logger   *slog.Logger
 	// MaxUpload bounds an uploaded file; default 200 MiB.
 	MaxUpload int64
 	Now       func() time.Time
@@ -70,8 +75,9 @@ type Server struct {
 	pages    map[string]*template.Template
 	renderer *Renderer
 	// soffice is LibreOffice's path, "" when office documents cannot be
-	// converted.
+	// converted; office runs the conversions.
 	soffice string
+	office  *officeconv.Converter
 }
 
 // New parses the embedded templates.
@@ -91,7 +97,9 @@ func New(opt Options) (*Server, error) {
 	}
 	s := &Server{opt: opt, pages: pages, renderer: NewRenderer(opt.CacheDir, opt.Blobs, opt.Logger)}
 	if p, err := exec.LookPath("soffice"); err == nil {
-		s.soffice = p
+		if s.office, err = officeconv.New(officeconv.Options{Soffice: p, MaxInput: opt.MaxUpload, Timeout: 90 * time.Second}); err == nil {
+			s.soffice = p
+		}
 	}
 	return s, nil
 }

@@ -84,9 +84,13 @@ type Options struct {
 	MaxDelay    time.Duration // cap on a retry delay [6h]
 	Poll        time.Duration // how often an idle deliverer looks for due rows [5s]
 	Batch       int           // rows claimed, and sent in parallel, at once [8]
-	// Client sends the requests [an http.Client that does not follow
-	// redirects: a redirect would carry a signed payload to a URL nobody
-	// registered]. Its own Timeout, if any, applies as well as Timeout.
+	// Targets are the addresses deliveries may reach [public unicast
+	// only]; see Targets.
+	Targets *Targets
+	// Client sends the requests [Targets.Client(): no redirects, no
+	// environment proxy, every connection's address checked]. Its own
+	// Timeout, if any, applies as well as Timeout. A Client given here
+	// bypasses the address check; tests only.
 	Client    *http.Client
 	Logger    *slog.Logger     // [slog.Default()]
 	Now       func() time.Time // the clock [time.Now]
@@ -122,7 +126,7 @@ func New(q Queue, o Options) *Deliverer {
 		o.Batch = 8
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		o.Client = o.Targets.Client()
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -256,6 +260,9 @@ func (d *Deliverer) attempt(ctx context.Context, j Job) Outcome {
 // errPermanent marks failures that retrying cannot fix.
 var errPermanent = errors.New("permanent failure")
 
+// errDeliveryFailed is every failure without an HTTP answer.
+var errDeliveryFailed = errors.New("delivery failed")
+
 // post sends j signed at now. It returns the HTTP status (0 without an
 // answer), the receiver's Retry-After, and nil only for a 2xx.
 func (d *Deliverer) post(ctx context.Context, j Job, now time.Time) (int, time.Duration, error) {
@@ -284,18 +291,25 @@ func (d *Deliverer) post(ctx context.Context, j Job, now time.Time) (int, time.D
 	req.Header.Set(HeaderSignature, Sign(j.Secret, ts, body))
 	resp, err := d.opt.Client.Do(req)
 	if err != nil {
-		return 0, 0, err
+		// What is stored and shown says no more than this: the kind of
+		// network error (refused, reset, timeout, no route) would map the
+		// ports of whatever the URL points at.
+		if errors.Is(err, ErrForbiddenTarget) {
+			return 0, 0, fmt.Errorf("%w: %v", errPermanent, ErrForbiddenTarget)
+		}
+		d.opt.Logger.Debug("webhook: no answer", "endpoint", j.EndpointID, "err", err)
+		return 0, 0, errDeliveryFailed
 	}
 	defer resp.Body.Close()
-	// Read a little of the answer for the log, and drain a bounded amount
-	// so the connection can be reused.
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	// The answer's body is never read into the delivery log: a webhook
+	// must not become a way to read internal pages. Drain a bounded
+	// amount so the connection can be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	code := resp.StatusCode
 	if code >= 200 && code < 300 {
 		return code, 0, nil
 	}
-	msg := fmt.Errorf("HTTP %d: %s", code, clean(snippet))
+	msg := fmt.Errorf("HTTP %d %s", code, http.StatusText(code))
 	switch {
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests:
 		return code, retryAfter(resp.Header.Get("Retry-After"), now), msg

@@ -65,3 +65,14 @@ func decodeTxID(txID string) (id, msisdn string, req signing.Request, err error)
 	req = signing.Request{SignerID: parts[1], Digest: digest, Hash: crypto.Hash(h), Algorithm: signing.Algorithm(alg)}
 	return string(rawID), parts[1], req, nil
 }
+
+// MSSPTransID returns the MSSP_TransID inside an asynchronous TxID, for
+// links that name the transaction at the MSSP (the simulator's virtual
+// phone); ok is false for a synchronous or malformed TxID.
+func MSSPTransID(txID string) (id string, ok bool) {
+	if !strings.HasPrefix(txID, txAsync) {
+		return "", false
+	}
+	id, _, _, err := decodeTxID(txID)
+	return id, err == nil
+}

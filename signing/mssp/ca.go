@@ -90,9 +90,10 @@ func CAIssuer(caChain []*x509.Certificate, caKey crypto.Signer) (IssuerFunc, err
 		tmpl := &x509.Certificate{
 			SerialNumber: serial.Add(serial, big.NewInt(1)), // never zero
 			Subject: pkix.Name{
-				Country:      []string{"VN"},
-				Organization: []string{"vanban MSSP simulator"},
-				CommonName:   commonName,
+				Country:            []string{"VN"},
+				Organization:       []string{"vanban MSSP simulator"},
+				OrganizationalUnit: []string{DevelopmentMarker},
+				CommonName:         commonName,
 				// Vietnamese mobile PKI certificates name the
 				// subscriber's number; the UID attribute is where it
 				// usually goes.

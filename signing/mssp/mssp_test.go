@@ -16,8 +16,11 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -96,38 +99,79 @@ func outcome(t *testing.T, c *etsi204.Client, sess *signing.Session) (*signing.R
 	return nil, nil
 }
 
-// browser is an HTTP client that shows redirects instead of following them.
-var browser = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+// browser is an HTTP client that shows redirects instead of following them
+// and keeps cookies, as a browser does.
+var browser = newBrowser()
+
+func newBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
 
 func getPage(t *testing.T, u string) string {
 	t.Helper()
-	resp, err := browser.Get(u)
+	return getPageWith(t, browser, u)
+}
+
+func getPageWith(t *testing.T, b *http.Client, u string) string {
+	t.Helper()
+	resp, err := b.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s\n%s", u, resp.Status, b)
+		t.Fatalf("GET %s: %s\n%s", u, resp.Status, body)
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 		t.Fatalf("GET %s: content type %q", u, ct)
 	}
-	return string(b)
+	return string(body)
 }
 
-// post submits a phone form and returns the redirect target.
-func post(t *testing.T, u string, form url.Values) string {
+// postStatus posts a form and returns the status and the redirect.
+func postStatus(t *testing.T, b *http.Client, u string, form url.Values) (int, string) {
 	t.Helper()
-	resp, err := browser.PostForm(u, form)
+	resp, err := b.PostForm(u, form)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("POST %s: %s, want 303", u, resp.Status)
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+func post(t *testing.T, u string, form url.Values) string {
+	t.Helper()
+	code, loc := postStatus(t, browser, u, form)
+	if code != http.StatusSeeOther {
+		t.Fatalf("POST %s: %d, want 303", u, code)
 	}
-	return resp.Header.Get("Location")
+	return loc
+}
+
+var hiddenRE = regexp.MustCompile(`<input type="hidden" name="(k|csrf)" value="([^"]*)">`)
+
+// formOf returns the hidden fields (k, csrf) of a phone page's PIN form.
+func formOf(t *testing.T, page string) url.Values {
+	t.Helper()
+	v := url.Values{}
+	for _, m := range hiddenRE.FindAllStringSubmatch(page, 2) {
+		v.Set(m[1], m[2])
+	}
+	if v.Get("k") == "" || v.Get("csrf") == "" {
+		t.Fatalf("the page has no PIN form with its key and CSRF token:\n%s", page)
+	}
+	return v
+}
+
+func with(v url.Values, k, val string) url.Values {
+	out := url.Values{}
+	for key, vals := range v {
+		out[key] = vals
+	}
+	out.Set(k, val)
+	return out
 }
 
 func mustContain(t *testing.T, page string, parts ...string) {
@@ -140,16 +184,17 @@ func mustContain(t *testing.T, page string, parts ...string) {
 }
 
 func TestPhonePageApprove(t *testing.T) {
-	_, ts := start(t, mssp.Options{})
+	srv, ts := start(t, mssp.Options{})
 	c := client(t, ts.URL)
 	const msisdn = "84912000001"
 	phone := ts.URL + "/phone/" + msisdn
 
-	mustContain(t, getPage(t, phone), "Không có yêu cầu nào đang chờ", "No pending request")
+	mustContain(t, getPage(t, phone), "Không có yêu cầu nào đang chờ", "No pending request", mssp.DevelopmentMarker)
 
 	sess, req, cert := startRequest(t, c, msisdn, "Ký Quyết định 7/QĐ-UBND <khẩn>")
-	page := getPage(t, phone)
-	mustContain(t, page, "Yêu cầu ký số", "Signature request",
+	link := ts.URL + srv.PhoneLink(msisdn, msspTx(t, sess))
+	page := getPage(t, link)
+	mustContain(t, page, "Yêu cầu ký số", "Signature request", mssp.DevelopmentMarker,
 		"Ký Quyết định 7/QĐ-UBND &lt;khẩn&gt;", // display text, escaped
 		`id="code">`+sess.VerificationCode+"<", "Mã xác minh", "Verification code",
 		`action="/phone/`+msisdn+`/pin"`, `action="/phone/`+msisdn+`/decline"`, "còn 3 lần")
@@ -161,22 +206,29 @@ func TestPhonePageApprove(t *testing.T) {
 			t.Fatalf("page loads something external (%q)", external)
 		}
 	}
-
-	// The JSON the page's script polls.
-	resp, err := http.Get(phone + "/status")
+	if regexp.MustCompile(`<script>|<script [^>]*>[^<]`).MatchString(page) {
+		t.Fatalf("the page has an inline script:\n%s", page)
+	}
+	resp, err := http.Get(phone)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st mssp.PhoneState
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
 	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline'; style") && strings.Contains(csp, "script-src 'unsafe-inline'") {
+		t.Errorf("CSP %q", csp)
+	}
+	if js := getScript(t, ts.URL+"/phone/phone.js"); !strings.Contains(js, "/status") {
+		t.Errorf("phone.js does not poll the status:\n%s", js)
+	}
+
+	// The JSON the page's script polls, with the link's key.
+	var st mssp.PhoneState
+	getJSON(t, phone+"/status?k="+srv.PhoneKey(msisdn, msspTx(t, sess)), &st)
 	if st.Pending == nil || st.Pending.VerificationCode != sess.VerificationCode || st.TriesLeft != 3 || st.Blocked {
 		t.Fatalf("status %+v", st)
 	}
 
-	loc := post(t, phone+"/pin", url.Values{"pin": {"1234"}})
+	loc := post(t, phone+"/pin", with(formOf(t, page), "pin", "1234"))
 	if loc != "/phone/"+msisdn+"?r=signed" {
 		t.Fatalf("redirect to %q", loc)
 	}
@@ -189,24 +241,126 @@ func TestPhonePageApprove(t *testing.T) {
 	if err := signing.VerifySignature(cert, req.Hash, req.Algorithm, req.Digest, res.Signature); err != nil {
 		t.Fatal(err)
 	}
+	if !slices.Contains(cert.Subject.OrganizationalUnit, mssp.DevelopmentMarker) {
+		t.Errorf("the SIM certificate's subject %q does not say development", cert.Subject)
+	}
+}
+
+func getScript(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") {
+		t.Fatalf("GET %s: %s %s", u, resp.Status, resp.Header.Get("Content-Type"))
+	}
+	return string(b)
+}
+
+func getJSON(t *testing.T, u string, v any) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The probe: anyone could open /phone/<number> without login, read the
+// pending request and sign it with the default PIN, or block the SIM with
+// three wrong ones.
+func TestPhonePageAnonymous(t *testing.T) {
+	srv, ts := start(t, mssp.Options{})
+	c := client(t, ts.URL)
+	const msisdn = "84912000007"
+	phone := ts.URL + "/phone/" + msisdn
+	sess, _, _ := startRequest(t, c, msisdn, "Ký Quyết định mật 12/QĐ")
+
+	// Anonymous GET shows no pending request, nor its text or code; the
+	// status JSON neither; a wrong key is no better than none.
+	for _, u := range []string{phone, phone + "?k=00112233445566778899aabbccddeeff", phone + "?k=" + srv.PhoneKey(msisdn, "another-tx")} {
+		page := getPageWith(t, newBrowser(), u)
+		mustContain(t, page, "No pending request", mssp.DevelopmentMarker)
+		for _, leak := range []string{"Ký Quyết định mật", sess.VerificationCode, `name="pin"`, msspTx(t, sess)} {
+			if strings.Contains(page, leak) {
+				t.Fatalf("GET %s shows %q:\n%s", u, leak, page)
+			}
+		}
+	}
+	var st mssp.PhoneState
+	getJSON(t, phone+"/status", &st)
+	if st.Pending != nil {
+		t.Fatalf("anonymous status shows the request: %+v", st.Pending)
+	}
+
+	// A PIN posted without the link's key, or without the CSRF token, or
+	// from another browser (a cross-site form carrying the key but not the
+	// cookie) does not sign.
+	legit := newBrowser()
+	form := formOf(t, getPageWith(t, legit, ts.URL+srv.PhoneLink(msisdn, msspTx(t, sess))))
+	attacks := map[string]struct {
+		b    *http.Client
+		form url.Values
+	}{
+		"no key, no CSRF":      {newBrowser(), url.Values{"pin": {"1234"}}},
+		"no key":               {legit, with(with(form, "pin", "1234"), "k", "")},
+		"no CSRF":              {legit, with(with(form, "pin", "1234"), "csrf", "")},
+		"wrong CSRF":           {legit, with(with(form, "pin", "1234"), "csrf", strings.Repeat("0", 32))},
+		"key, other browser":   {newBrowser(), with(form, "pin", "1234")},
+		"key of another phone": {legit, with(with(form, "pin", "1234"), "k", srv.PhoneKey("84912000009", sess.TxID))},
+	}
+	for name, a := range attacks {
+		code, loc := postStatus(t, a.b, phone+"/pin", a.form)
+		if code != http.StatusForbidden {
+			t.Errorf("%s: %d %s, want 403", name, code, loc)
+		}
+		if code, _ := postStatus(t, a.b, phone+"/decline", with(a.form, "pin", "")); code != http.StatusForbidden {
+			t.Errorf("%s: decline %d, want 403", name, code)
+		}
+	}
+	if _, ok := srv.Phone().Pending(msisdn); !ok {
+		t.Fatal("the request is no longer pending after the forged posts")
+	}
+
+	// Three (or more) wrong anonymous PINs do not block the SIM.
+	for i := 0; i < 5; i++ {
+		postStatus(t, newBrowser(), phone+"/pin", url.Values{"pin": {"0000"}})
+	}
+	if st, _ := srv.Phone().State(msisdn); st.Blocked || st.TriesLeft != 3 {
+		t.Fatalf("anonymous wrong PINs changed the SIM: %+v", st)
+	}
+	// The holder of the link still signs.
+	if code, loc := postStatus(t, legit, phone+"/pin", with(form, "pin", "1234")); code != http.StatusSeeOther || !strings.HasSuffix(loc, "?r=signed") {
+		t.Fatalf("the link's holder: %d, redirect to %q", code, loc)
+	}
+	if _, err := outcome(t, c, sess); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestPhonePageThreeWrongPINs(t *testing.T) {
-	_, ts := start(t, mssp.Options{DefaultPIN: "9999"})
+	srv, ts := start(t, mssp.Options{DefaultPIN: "9999"})
 	c := client(t, ts.URL)
 	const msisdn = "84912000003"
 	phone := ts.URL + "/phone/" + msisdn
 	sess, _, _ := startRequest(t, c, msisdn, "Ký Công văn 3/UBND-VP")
+	form := formOf(t, getPage(t, ts.URL+srv.PhoneLink(msisdn, msspTx(t, sess))))
 
 	for tries := 2; tries >= 1; tries-- {
-		loc := post(t, phone+"/pin", url.Values{"pin": {"1234"}})
-		if !strings.HasSuffix(loc, "?r=wrong-pin") {
+		loc := post(t, phone+"/pin", with(form, "pin", "1234"))
+		if !strings.Contains(loc, "?r=wrong-pin") {
 			t.Fatalf("redirect to %q", loc)
 		}
 		page := getPage(t, ts.URL+loc)
 		mustContain(t, page, "Sai mã PIN", "Wrong PIN", "còn "+string(rune('0'+tries))+" lần")
 	}
-	loc := post(t, phone+"/pin", url.Values{"pin": {"0000"}})
+	loc := post(t, phone+"/pin", with(form, "pin", "0000"))
 	if !strings.HasSuffix(loc, "?r=blocked") {
 		t.Fatalf("third wrong PIN redirects to %q", loc)
 	}
@@ -217,7 +371,7 @@ func TestPhonePageThreeWrongPINs(t *testing.T) {
 		t.Fatalf("outcome %v, want pin_blocked", err)
 	}
 	// Even the right PIN does nothing now, and new requests are refused.
-	if loc := post(t, phone+"/pin", url.Values{"pin": {"9999"}}); !strings.HasSuffix(loc, "?r=blocked") {
+	if loc := post(t, phone+"/pin", with(form, "pin", "9999")); !strings.HasSuffix(loc, "?r=no-pending") {
 		t.Fatalf("right PIN on a blocked SIM redirects to %q", loc)
 	}
 	chain, _ := c.Certificates(context.Background(), msisdn)
@@ -230,17 +384,18 @@ func TestPhonePageThreeWrongPINs(t *testing.T) {
 }
 
 func TestPhonePageDecline(t *testing.T) {
-	_, ts := start(t, mssp.Options{})
+	srv, ts := start(t, mssp.Options{})
 	c := client(t, ts.URL)
 	const msisdn = "84912000005"
 	sess, _, _ := startRequest(t, c, msisdn, "Ký Tờ trình 9")
-	loc := post(t, ts.URL+"/phone/"+msisdn+"/decline", nil)
+	form := formOf(t, getPage(t, ts.URL+srv.PhoneLink(msisdn, msspTx(t, sess))))
+	loc := post(t, ts.URL+"/phone/"+msisdn+"/decline", form)
 	mustContain(t, getPage(t, ts.URL+loc), "Đã từ chối yêu cầu", "Request declined")
 	if _, err := outcome(t, c, sess); signing.KindOf(err) != signing.KindDeclined {
 		t.Fatalf("outcome %v, want declined", err)
 	}
 	// Nothing left to decline.
-	if loc := post(t, ts.URL+"/phone/"+msisdn+"/decline", nil); !strings.HasSuffix(loc, "?r=no-pending") {
+	if loc := post(t, ts.URL+"/phone/"+msisdn+"/decline", form); !strings.HasSuffix(loc, "?r=no-pending") {
 		t.Fatalf("second decline redirects to %q", loc)
 	}
 }
@@ -703,4 +858,15 @@ func FuzzSOAPHandler(f *testing.F) {
 			t.Fatalf("answer is neither a message nor a fault: %v\n%s", err, w.Body.String())
 		}
 	})
+}
+
+// msspTx is the MSSP_TransID of a client session, which the phone link
+// names.
+func msspTx(t *testing.T, sess *signing.Session) string {
+	t.Helper()
+	id, ok := etsi204.MSSPTransID(sess.TxID)
+	if !ok {
+		t.Fatalf("TxID %q carries no MSSP_TransID", sess.TxID)
+	}
+	return id
 }

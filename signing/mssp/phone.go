@@ -1,11 +1,16 @@
 package mssp
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -146,18 +151,52 @@ func (ph *Phone) Unblock(msisdn string) error {
 	return nil
 }
 
-// The page is bilingual: Vietnamese first, English underneath.
+// DevelopmentMarker is shown on every page of the simulator and put in the
+// subject of every certificate it issues: its signatures prove nothing.
+const DevelopmentMarker = "DEVELOPMENT — NOT VALID"
+
+// PhoneKey returns the per-request secret that opens msisdn's phone page
+// for the transaction msspTransID (the MSSP_TransID the AP got back). The
+// page shows a pending request, and accepts a PIN or a decline for it, only
+// with this secret in the link, so that nobody but the person the
+// application showed the link to can see or answer the request. The key is
+// an HMAC under a random key of this Server, so it dies with the process
+// like the transaction does.
+func (s *Server) PhoneKey(msisdn, msspTransID string) string {
+	m := hmac.New(sha256.New, s.linkKey)
+	m.Write([]byte("phone\x00" + msisdn + "\x00" + msspTransID))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// PhoneLink returns the path of msisdn's phone page opened for the
+// transaction msspTransID.
+func (s *Server) PhoneLink(msisdn, msspTransID string) string {
+	return s.phoneBase(msisdn) + "?k=" + s.PhoneKey(msisdn, msspTransID)
+}
+
+// keyFits tells whether key opens the pending transaction tx of msisdn.
+func (s *Server) keyFits(msisdn string, tx *PendingRequest, key string) bool {
+	if tx == nil || key == "" {
+		return false
+	}
+	return hmac.Equal([]byte(key), []byte(s.PhoneKey(msisdn, tx.MSSPTransID)))
+}
+
+// The page is bilingual: Vietnamese first, English underneath. It has no
+// inline script (the CSP forbids one); phone.js polls the status.
 var phonePage = template.Must(template.New("phone").Parse(`<!doctype html>
 <html lang="vi">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Điện thoại ảo {{.State.MSISDN}}</title>
+<title>{{.Marker}} · Điện thoại ảo {{.State.MSISDN}}</title>
 <style>
 body{font-family:system-ui,sans-serif;background:#e8ecef;margin:0;padding:1rem}
 main{max-width:22rem;margin:auto;background:#fff;border:10px solid #222;border-radius:2rem;padding:1.2rem}
 h1{font-size:1.2rem;margin:.2rem 0}
 small,.en{display:block;color:#666;font-size:.8rem;font-weight:normal}
+.dev{background:#b00;color:#fff;font-weight:bold;text-align:center;padding:.4rem;border-radius:.3rem}
+.dev small{color:#fdd}
 .msisdn{font-family:monospace;font-size:1.1rem}
 .display{background:#f3f6d8;border:1px solid #bbb;padding:.6rem;white-space:pre-wrap}
 .code{font-size:2rem;letter-spacing:.3rem;font-family:monospace}
@@ -169,7 +208,8 @@ button.decline{background:#fee}
 </style>
 </head>
 <body>
-<main>
+<main id="phone" data-base="{{.Base}}" data-key="{{.Key}}" data-tx="{{with .State.Pending}}{{.MSSPTransID}}{{end}}" data-blocked="{{.State.Blocked}}">
+<p class="dev" id="development">{{.Marker}}<small>Trình giả lập: chữ ký không có giá trị pháp lý. Simulator: its signatures are not legally valid.</small></p>
 <h1>Điện thoại ảo <small>Virtual phone</small></h1>
 <p class="msisdn">{{.State.MSISDN}}</p>
 {{with .Message}}<p class="msg {{.Class}}" id="message">{{.VI}}<span class="en">{{.EN}}</span></p>{{end}}
@@ -177,40 +217,53 @@ button.decline{background:#fee}
 <p class="msg err" id="blocked">SIM đã bị khóa do nhập sai PIN {{.MaxTries}} lần. Hãy liên hệ tổ chức cung cấp dịch vụ chứng thực.
 <span class="en">The SIM is blocked after {{.MaxTries}} wrong PINs. Contact the certificate authority.</span></p>
 {{else if .State.Pending}}
-<section id="pending" data-tx="{{.State.Pending.MSSPTransID}}">
+<section id="pending">
 <h2>Yêu cầu ký số <small>Signature request</small></h2>
 <p class="display" id="display">{{.State.Pending.DisplayText}}</p>
 <p>Mã xác minh <small>Verification code</small><span class="code" id="code">{{.State.Pending.VerificationCode}}</span></p>
 <p>Hết hạn lúc {{.Expires}} <small>Expires at {{.Expires}} (UTC+7)</small></p>
 <form method="post" action="{{.Base}}/pin">
+<input type="hidden" name="k" value="{{.Key}}">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
 <label>Nhập mã PIN (còn {{.State.TriesLeft}} lần) <small>Enter PIN ({{.State.TriesLeft}} tries left)</small>
 <input type="password" name="pin" inputmode="numeric" autocomplete="off" required autofocus></label>
 <button type="submit">Ký <small>Sign</small></button>
 </form>
 <form method="post" action="{{.Base}}/decline">
+<input type="hidden" name="k" value="{{.Key}}">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
 <button type="submit" class="decline">Từ chối <small>Decline</small></button>
 </form>
 </section>
 {{else}}
 <p id="idle">Không có yêu cầu nào đang chờ. <small>No pending request.</small></p>
+{{if not .Key}}<p id="howto">Mở điện thoại ảo bằng đường liên kết trên trang ký của văn bản. <small>Open the virtual phone with the link on the document's signing page.</small></p>{{end}}
 {{end}}
 </main>
-<script>
-(function(){
-  var sec = document.getElementById("pending");
-  var shown = sec ? sec.getAttribute("data-tx") : "";
-  var blocked = {{.State.Blocked}};
-  setInterval(function(){
-    fetch({{.Base}} + "/status", {cache: "no-store"}).then(function(r){ return r.json(); }).then(function(st){
-      var now = st.pending ? st.pending.mssp_trans_id : "";
-      if (now !== shown || st.blocked !== blocked) { location.href = {{.Base}}; }
-    }).catch(function(){});
-  }, 2000);
-})();
-</script>
+<script src="{{.Script}}"></script>
 </body>
 </html>
 `))
+
+// phoneScript reloads the page when the request it shows ends or a new
+// one for the same link appears. It reads everything from data attributes.
+const phoneScript = `(function(){
+  var m = document.getElementById("phone");
+  if (!m) { return; }
+  var base = m.getAttribute("data-base"), key = m.getAttribute("data-key");
+  var shown = m.getAttribute("data-tx"), blocked = m.getAttribute("data-blocked") === "true";
+  var self = base + (key ? "?k=" + encodeURIComponent(key) : "");
+  setInterval(function(){
+    fetch(base + "/status" + (key ? "?k=" + encodeURIComponent(key) : ""), {cache: "no-store"}).then(function(r){ return r.json(); }).then(function(st){
+      var now = st.pending ? st.pending.mssp_trans_id : "";
+      if (now !== shown || st.blocked !== blocked) { location.href = self; }
+    }).catch(function(){});
+  }, 2000);
+})();
+`
+
+// phoneCSP allows our own script and the page's styles, nothing else.
+const phoneCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // vietnamTime is Indochina Time; Vietnam keeps no daylight saving, so a
 // fixed zone is exact and needs no tzdata on the host.
@@ -232,35 +285,73 @@ func (s *Server) phoneBase(msisdn string) string {
 	return s.opts.PhonePath + url.PathEscape(msisdn)
 }
 
+// csrfCookie names the double-submit cookie of the phone forms.
+const csrfCookie = "mssp_csrf"
+
+// csrfToken returns the browser's CSRF token, setting a new cookie when it
+// has none.
+func (s *Server) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 32 {
+		return c.Value
+	}
+	raw := make([]byte, 16)
+	_, _ = rand.Read(raw)
+	tok := hex.EncodeToString(raw)
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: s.opts.PhonePath, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	return tok
+}
+
+// visibleState is the state of msisdn's phone as the holder of key may see
+// it: the pending request only when key opens it.
+func (s *Server) visibleState(msisdn, key string) (PhoneState, error) {
+	st, err := s.Phone().State(msisdn)
+	if err != nil {
+		return st, err
+	}
+	if !s.keyFits(st.MSISDN, st.Pending, key) {
+		st.Pending = nil
+	}
+	return st, nil
+}
+
 func (s *Server) handlePhonePage(w http.ResponseWriter, r *http.Request) {
-	st, err := s.Phone().State(r.PathValue("msisdn"))
+	key := r.URL.Query().Get("k")
+	st, err := s.visibleState(r.PathValue("msisdn"), key)
 	if err != nil {
 		http.Error(w, "Số điện thoại không hợp lệ / invalid phone number", http.StatusNotFound)
 		return
 	}
 	data := struct {
-		State    PhoneState
-		Base     string
-		Message  *pageMessage
-		MaxTries int
-		Expires  string
-	}{State: st, Base: s.phoneBase(st.MSISDN), MaxTries: maxPINTries}
+		State                           PhoneState
+		Base, Key, CSRF, Script, Marker string
+		Message                         *pageMessage
+		MaxTries                        int
+		Expires                         string
+	}{State: st, Base: s.phoneBase(st.MSISDN), Key: key, Script: s.opts.PhonePath + "phone.js", Marker: DevelopmentMarker, MaxTries: maxPINTries}
 	if st.Pending != nil {
 		data.Expires = st.Pending.ExpiresAt.In(vietnamTime).Format("15:04:05")
+		data.CSRF = s.csrfToken(w, r)
 	}
 	if m, ok := outcomeMessages[r.URL.Query().Get("r")]; ok {
 		data.Message = &m
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Content-Security-Policy", phoneCSP)
 	if err := phonePage.Execute(w, data); err != nil {
 		s.log.Error("mssp: phone page", "err", err)
 	}
 }
 
+func (s *Server) handlePhoneScript(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = io.WriteString(w, phoneScript)
+}
+
 func (s *Server) handlePhoneStatus(w http.ResponseWriter, r *http.Request) {
-	st, err := s.Phone().State(r.PathValue("msisdn"))
+	st, err := s.visibleState(r.PathValue("msisdn"), r.URL.Query().Get("k"))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return
@@ -270,20 +361,55 @@ func (s *Server) handlePhoneStatus(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(st)
 }
 
+// authorizeAction checks a PIN or decline form: the CSRF token must match
+// the browser's cookie, and the link's key must open the request pending
+// now. A refused form changes nothing: in particular a wrong PIN from
+// someone without the link does not count towards blocking the SIM.
+func (s *Server) authorizeAction(w http.ResponseWriter, r *http.Request) bool {
+	c, err := r.Cookie(csrfCookie)
+	form := r.PostFormValue("csrf")
+	if err != nil || form == "" || !hmac.Equal([]byte(c.Value), []byte(form)) {
+		http.Error(w, "Biểu mẫu không hợp lệ, hãy mở lại trang / the form is stale or forged (CSRF); reload the page", http.StatusForbidden)
+		return false
+	}
+	st, err := s.Phone().State(r.PathValue("msisdn"))
+	if err != nil {
+		http.Error(w, "Số điện thoại không hợp lệ / invalid phone number", http.StatusNotFound)
+		return false
+	}
+	if !s.keyFits(st.MSISDN, st.Pending, r.PostFormValue("k")) {
+		if st.Pending == nil {
+			// Nothing to answer: say so, as before, without counting.
+			http.Redirect(w, r, s.phoneBase(st.MSISDN)+"?r=no-pending", http.StatusSeeOther)
+			return false
+		}
+		http.Error(w, "Đường liên kết không mở yêu cầu này / the link does not open this request", http.StatusForbidden)
+		return false
+	}
+	return true
+}
+
 func (s *Server) handlePhonePIN(w http.ResponseWriter, r *http.Request) {
+	if !s.authorizeAction(w, r) {
+		return
+	}
 	msisdn := r.PathValue("msisdn")
 	err := s.Phone().Approve(msisdn, r.PostFormValue("pin"))
 	s.redirectOutcome(w, r, msisdn, err, "signed")
 }
 
 func (s *Server) handlePhoneDecline(w http.ResponseWriter, r *http.Request) {
+	if !s.authorizeAction(w, r) {
+		return
+	}
 	msisdn := r.PathValue("msisdn")
 	err := s.Phone().Decline(msisdn)
 	s.redirectOutcome(w, r, msisdn, err, "declined")
 }
 
 // redirectOutcome answers a form post with a redirect to the page (so a
-// reload does not post the PIN again) carrying the outcome.
+// reload does not post the PIN again) carrying the outcome and the link's
+// key, so that a wrong PIN can be typed again.
 func (s *Server) redirectOutcome(w http.ResponseWriter, r *http.Request, msisdn string, err error, ok string) {
 	outcome := ok
 	switch {
@@ -301,7 +427,11 @@ func (s *Server) redirectOutcome(w http.ResponseWriter, r *http.Request, msisdn 
 		s.log.Error("mssp: phone action", "msisdn", msisdn, "err", err)
 		outcome = "error"
 	}
-	http.Redirect(w, r, s.phoneBase(msisdn)+"?r="+outcome, http.StatusSeeOther)
+	loc := s.phoneBase(msisdn) + "?r=" + outcome
+	if k := r.PostFormValue("k"); k != "" && outcome == "wrong-pin" {
+		loc += "&k=" + url.QueryEscape(k)
+	}
+	http.Redirect(w, r, loc, http.StatusSeeOther)
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
@@ -309,7 +439,7 @@ var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Trình giả lập MSSP</title>
+<title>DEVELOPMENT — NOT VALID · Trình giả lập MSSP</title>
 <style>
 body{font-family:system-ui,sans-serif;max-width:46rem;margin:1rem auto;padding:0 1rem}
 small{display:block;color:#666}
@@ -319,6 +449,7 @@ code{font-size:1rem}
 </style>
 </head>
 <body>
+<p><strong>DEVELOPMENT — NOT VALID</strong> <small>Chữ ký của trình giả lập không có giá trị pháp lý. The simulator's signatures are not legally valid.</small></p>
 <h1>Trình giả lập ký số qua SIM <small>Mobile signature (MSSP) simulator, development only</small></h1>
 <form method="get" action="">
 <label>Mở điện thoại ảo cho số <small>Open the virtual phone of number</small>

@@ -103,6 +103,9 @@ type Server struct {
 	rogueMu sync.Mutex
 	rogue   map[bool]crypto.Signer // "wrong key" scenario keys, by ec
 
+	// linkKey keys the per-request secrets of the phone links (PhoneKey).
+	linkKey []byte
+
 	mu      sync.Mutex
 	closed  bool
 	phones  map[string]*phone
@@ -202,6 +205,10 @@ func NewServer(opts Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.linkKey = make([]byte, 32)
+	if _, err := rand.Read(s.linkKey); err != nil {
+		return nil, err
+	}
 	if opts.Issuer == nil {
 		caCert, caKey, err := newDevCA()
 		if err != nil {
@@ -224,6 +231,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)
 	s.mux.HandleFunc("POST "+s.opts.SOAPPath, s.handleSOAP)
 	s.mux.HandleFunc("GET "+s.opts.CertPath, s.handleCertificates)
+	s.mux.HandleFunc("GET "+pp+"phone.js", s.handlePhoneScript)
 	s.mux.HandleFunc("GET "+pp+"{msisdn}", s.handlePhonePage)
 	s.mux.HandleFunc("GET "+pp+"{msisdn}/status", s.handlePhoneStatus)
 	s.mux.HandleFunc("POST "+pp+"{msisdn}/pin", s.handlePhonePIN)
@@ -700,8 +708,11 @@ func (s *Server) register(p *phone, tx *transaction) (*transaction, *reqError) {
 	if act := s.automaticAnswer(p); act != nil {
 		tx.timers = append(tx.timers, time.AfterFunc(s.opts.Latency, func() { act(tx) }))
 	}
+	// The log line carries the phone link with its per-request secret:
+	// whoever runs the simulator (vanban mssp-sim) opens the phone from
+	// there, as the application shows it to the signer.
 	s.log.Info("mssp: request", "msisdn", tx.msisdn, "mssp_trans_id", tx.id, "ap_trans_id", tx.apTransID,
-		"verification_code", wire.VerificationCode(tx.digest))
+		"verification_code", wire.VerificationCode(tx.digest), "phone", s.PhoneLink(tx.msisdn, tx.id))
 	return tx, nil
 }
 
