@@ -166,7 +166,11 @@ func TestHubRoutesPackagesAndStatuses(t *testing.T) {
 func TestHubRefuses(t *testing.T) {
 	ctx := context.Background()
 	_, srv := startHub(t, t.TempDir())
-	a := hubclient.New(srv.URL, "sys-a", "secret-a", nil)
+	tr, err := exchange.Open("hub:"+srv.URL+"/?system=sys-a&secret-env=HUB_SECRET&timeout=10s", func(n string) (string, bool) { return "secret-a", n == "HUB_SECRET" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := tr.(*hubclient.Client)
 	bad := hubclient.New(srv.URL, "sys-a", "wrong", nil)
 	pkg := buildPackage(t, 2, organB)
 	cases := []struct {
