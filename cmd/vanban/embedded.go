@@ -81,6 +81,12 @@ type DevServices struct {
 	// passphrase file next to it.
 	SealURI string
 
+	// ExchangeURI is the transport URI of the exchange hub mounted under
+	// /dev/exchange/ (liên thông văn bản between this installation's
+	// organizations); exchangeHub is closed with the services.
+	ExchangeURI string
+	exchangeHub io.Closer
+
 	pki *devpki.PKI
 	sim *mssp.Server
 }
@@ -124,6 +130,9 @@ func (d *DevServices) MobileSignerURI(msisdn string) string {
 func (d *DevServices) Close() {
 	if d != nil && d.sim != nil {
 		d.sim.Close()
+	}
+	if d != nil && d.exchangeHub != nil {
+		d.exchangeHub.Close()
 	}
 }
 
@@ -185,6 +194,12 @@ func startDevServices(router *gin.Engine, cfg *config.Config, addr net.Addr, log
 		sim.ServeHTTP(w, r)
 	})))
 
+	exchangeURI, exchangeHub, err := mountDevExchange(router, dir, base, log)
+	if err != nil {
+		sim.Close()
+		return nil, fmt.Errorf("development exchange hub in %s: %w", dir, err)
+	}
+
 	q := url.Values{
 		"ap-id":       {devAPID},
 		"ap-pwd-file": {apPwdFile},
@@ -201,6 +216,8 @@ func startDevServices(router *gin.Engine, cfg *config.Config, addr net.Addr, log
 		Roots:        pki.Roots(),
 		Certificates: []*x509.Certificate{pki.Root(), pki.Issuing()},
 		SealURI:      sealURI,
+		ExchangeURI:  exchangeURI,
+		exchangeHub:  exchangeHub,
 		pki:          pki,
 		sim:          sim,
 	}

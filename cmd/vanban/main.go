@@ -35,6 +35,10 @@ func commands() map[string]command {
 			fmt.Fprintln(stdout, "vanban", version)
 			return nil
 		}},
+
+		// Document interconnection (liên thông văn bản).
+		"edxml":        {"parse or build edXML packages (QCVN 102:2016)", runEdxml},
+		"exchange-hub": {"run the exchange hub that routes edXML packages between agencies by OrganId", runExchangeHub},
 	}
 }
 
