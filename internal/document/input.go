@@ -12,7 +12,7 @@ import (
 
 // DefaultPageSize is the length of a search or list page when the caller
 // names none; MaxPageSize bounds what a caller may ask for.
-const DefaultPageSize = 25
+const DefaultPageSize = 50
 
 // ParseDay reads a calendar day as people in Vietnam write it (dd/mm/yyyy,
 // d/m/yyyy) or in ISO form (yyyy-mm-dd), and returns its start in Vietnam
@@ -92,4 +92,29 @@ func IsPhoneNumber(v string) bool {
 		}
 	}
 	return digits >= 9
+}
+
+// CleanFileName is an uploaded file's name as it is kept and shown: the
+// last path element, without control characters and without the Unicode
+// bidirectional controls (U+202A–U+202E, U+2066–U+2069, the marks U+200E,
+// U+200F, U+061C) that make "hoadon‮fdp.exe" read as "hoadonexe.pdf", at
+// most 255 bytes.
+func CleanFileName(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
+		case r == unicode.ReplacementChar:
+		default:
+			if b.Len()+len(string(r)) > 255 {
+				return strings.TrimSpace(b.String())
+			}
+			b.WriteRune(r)
+		}
+	}
+	return strings.TrimSpace(b.String())
 }

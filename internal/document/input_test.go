@@ -69,3 +69,17 @@ func TestValidUsername(t *testing.T) {
 		t.Errorf("Validate: %v (field %q)", err, ErrorField(err))
 	}
 }
+
+func TestCleanFileName(t *testing.T) {
+	for in, want := range map[string]string{
+		"hoadon\u202efdp.exe":       "hoadonfdp.exe",
+		"../../etc/passwd":          "passwd",
+		`C:\Users\a\Phụ lục 1.docx`: "Phụ lục 1.docx",
+		"a\u2066b\u2069c\u200f.pdf": "abc.pdf",
+		"tab\there\n.pdf":           "tabhere.pdf",
+	} {
+		if got := CleanFileName(in); got != want {
+			t.Errorf("CleanFileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -52,15 +52,25 @@ var officeMagic = map[string][]byte{
 	".doc":  {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1},
 }
 
-// notPDF is the error of a file that is not a readable PDF.
-func notPDF(reason string) error {
-	return document.FieldErrorf("file", document.EINVALID, "not a readable PDF: %s", reason)
+// BadFile refuses an uploaded file that is not a readable PDF (or could not
+// be made one); it is an EINVALID domain error about the field "file".
+type BadFile struct{ err *document.Error }
+
+func (e *BadFile) Error() string { return e.err.Error() }
+func (e *BadFile) Unwrap() error { return e.err }
+
+// NotPDF is the error of a file that is not a readable PDF.
+func NotPDF(reason string) error {
+	return &BadFile{document.FieldErrorf("file", document.EINVALID, "not a readable PDF: %s", reason)}
 }
 
+func notPDF(reason string) error { return NotPDF(reason) }
+
 // IsBadFile reports whether err refuses the uploaded file itself (not a
-// PDF, empty, not convertible), as opposed to the request or our storage.
+// PDF, not convertible), as opposed to the request or our storage.
 func IsBadFile(err error) bool {
-	return document.ErrorCode(err) == document.EINVALID && document.ErrorField(err) == "file"
+	var b *BadFile
+	return errors.As(err, &b)
 }
 
 // PutPDF stores a draft or received document from r. name is the file
