@@ -214,7 +214,9 @@ func (api *API) EndSession(c *gin.Context, s *WebSession) error {
 
 // LoginToken and CheckLoginToken guard the pages' sign-in form against
 // login CSRF (auth.Sessions.LoginToken).
-func (api *API) LoginToken(c *gin.Context) string { return api.Sessions.LoginToken(c.Writer, c.Request) }
+func (api *API) LoginToken(c *gin.Context) string {
+	return api.Sessions.LoginToken(c.Writer, c.Request)
+}
 
 func (api *API) CheckLoginToken(c *gin.Context, token string) bool {
 	return api.Sessions.CheckLoginToken(c.Request, token)

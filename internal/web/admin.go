@@ -314,4 +314,3 @@ func (s *Server) imageUpload(c *gin.Context, back string, set func(*form) error)
 	s.flash(c, "flash.image")
 	c.Redirect(http.StatusSeeOther, back)
 }
-
