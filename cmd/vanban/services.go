@@ -15,8 +15,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/admin"
+	"vanban/internal/auth"
 	"vanban/internal/config"
 	"vanban/internal/document"
+	"vanban/internal/files"
 	"vanban/internal/httpapi"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
@@ -159,8 +162,18 @@ func (s *services) closeProviders() {
 	}
 }
 
-// mountAPI adds the REST API to router.
+// mountAPI adds the REST API and the pages to router, on the same use
+// cases: sessions, administration, uploads and downloads.
 func (s *services) mountAPI(router *gin.Engine, a *app) {
+	passwords := auth.DefaultParams
+	sessions := &auth.Sessions{Store: a.db, Secret: a.linkSecret, Secure: strings.HasPrefix(a.cfg.PublicURL, "https://"),
+		Passwords: passwords, Logger: a.log}
+	var provs []admin.Provider
+	for _, name := range s.providerNames() {
+		provs = append(provs, admin.Provider{Name: name, PerSigner: !s.providers[name].Capabilities().Synchronous})
+	}
+	adm := &admin.Service{DB: a.db, Providers: provs, Passwords: passwords, Logger: a.log}
+	fs := &files.Store{Blobs: a.blobs, Referenced: a.db.BlobReferenced, Logger: a.log}
 	api := &httpapi.API{
 		Workflow:       s.workflow,
 		Directory:      a.db,
@@ -168,10 +181,14 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		Signing:        s.signing,
 		Providers:      s.providerNames(),
 		Validator:      s.validator,
-		WebhookTargets: s.webhookTargets,
 		Secret:         a.linkSecret,
 		Logger:         a.log,
-		SecureCookies:  strings.HasPrefix(a.cfg.PublicURL, "https://"),
+		SecureCookies:  sessions.Secure,
+		Passwords:      passwords,
+		Sessions:       sessions,
+		Admin:          adm,
+		WebhookTargets: s.webhookTargets,
+		Files:          fs,
 	}
 	api.Mount(router)
 	s.mountWeb(router, a, api)
@@ -180,8 +197,8 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 // mountWeb adds the pages for people at / on the same services and the
 // same sessions as the API.
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
-	opt := web.Options{Workflow: s.workflow, Directory: a.db, Signing: s.signing, Validator: s.validator,
-		Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log, Providers: api.Providers, Passwords: api.Passwords}
+	opt := web.Options{Workflow: s.workflow, Admin: api.Admin, Signing: s.signing, Validator: s.validator,
+		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log}
 	if s.dev != nil {
 		opt.PhonePageURL, opt.PhoneKey = s.dev.PhonePageURL, s.dev.PhoneKey
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ func (o *office) webSignIn(t *testing.T, username, password string) *webUser {
 	jar, _ := cookiejar.New(nil)
 	w := &webUser{t: t, base: o.s.URL, hc: &http.Client{Jar: jar, Timeout: 2 * time.Minute,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	resp, page := w.post("/login", url.Values{"username": {username}, "password": {password}})
+	resp, page := w.login(url.Values{"username": {username}, "password": {password}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		t.Fatalf("sign in as %s: %d %s\n%.400s", username, resp.StatusCode, resp.Header.Get("Location"), text(page))
 	}
@@ -154,8 +155,19 @@ func TestWebAdmin(t *testing.T) {
 
 	// Disable, enable; never oneself.
 	_, csrf = formOf(t, userPage, "/admin/users/"+userID+"/disable")
-	admin.submit("/admin/users/"+userID+"/disable", url.Values{"csrf_token": {csrf}}, loc)
-	if resp, _ := (&webUser{t: t, base: o.s.URL, hc: &http.Client{}}).post("/login",
+	// Disabling asks first, on a page of its own (no inline script).
+	resp, confirm := admin.post("/admin/users/"+userID+"/disable", url.Values{"csrf_token": {csrf}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(confirm, `name="confirm" value="yes"`) ||
+		!strings.Contains(confirm, `action="/admin/users/`+userID+`/disable"`) {
+		t.Fatalf("disable without confirmation: %d\n%.600s", resp.StatusCode, text(confirm))
+	}
+	if resp, _ := (&webUser{t: t, base: o.s.URL, hc: &http.Client{}}).login(
+		url.Values{"username": {"ketoan"}, "password": {"mat-khau-moi-ke-toan"}}); resp.StatusCode == http.StatusUnauthorized {
+		t.Errorf("the account was disabled before the confirmation: %d", resp.StatusCode)
+	}
+	admin.submit("/admin/users/"+userID+"/disable", url.Values{"csrf_token": {csrf}, "confirm": {"yes"}}, loc)
+	wantText(t, "the notice after disabling", admin.get(loc), "Đã khóa tài khoản.")
+	if resp, _ := (&webUser{t: t, base: o.s.URL, hc: &http.Client{}}).login(
 		url.Values{"username": {"ketoan"}, "password": {"mat-khau-moi-ke-toan"}}); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a disabled person signs in: %d", resp.StatusCode)
 	}
@@ -194,7 +206,13 @@ func TestWebAdmin(t *testing.T) {
 	if len(providers) == 0 {
 		t.Fatalf("the seal form offers no provider:\n%s", form)
 	}
-	sealProvider := providers[len(providers)-1]
+	// The leader signs with "sim": the seal cannot be that provider (a
+	// leader's key is never the seal's, nor the other way round).
+	admin.wantError("/admin/seal", url.Values{"csrf_token": {csrf}, "provider": {"sim"}}, http.StatusUnprocessableEntity, "khóa con dấu")
+	sealProvider := "seal"
+	if !slices.Contains(providers, sealProvider) {
+		t.Fatalf("the seal form does not offer the seal provider: %v", providers)
+	}
 	admin.submit("/admin/seal", url.Values{"csrf_token": {csrf}, "provider": {sealProvider}, "signer": {"con-dau-ubnd"}}, "/admin")
 	var seal httpapi.SigningIdentityJSON
 	if err := o.admin.call(ctx, "GET", "/api/v1/seal-signer", nil, &seal); err != nil {

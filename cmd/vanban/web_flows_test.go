@@ -113,7 +113,7 @@ func (o *office) web(t *testing.T, username string) *webUser {
 	jar, _ := cookiejar.New(nil)
 	w := &webUser{t: t, base: o.s.URL, hc: &http.Client{Jar: jar, Timeout: 2 * time.Minute,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	resp, page := w.post("/login", url.Values{"username": {username}, "password": {flowPass}})
+	resp, page := w.login(url.Values{"username": {username}, "password": {flowPass}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		t.Fatalf("sign in as %s: %d %s\n%.400s", username, resp.StatusCode, resp.Header.Get("Location"), page)
 	}
@@ -143,6 +143,26 @@ func (w *webUser) get(path string) string {
 		w.t.Fatalf("GET %s: %d\n%.600s", path, resp.StatusCode, body)
 	}
 	return body
+}
+
+// loginTokenRE finds the sign-in form's login-CSRF token.
+var loginTokenRE = regexp.MustCompile(`name="login_token" value="([^"]+)"`)
+
+// login signs in through the form as a browser does: the form first (its
+// token and cookie), then the post.
+func (w *webUser) login(form url.Values) (*http.Response, string) {
+	w.t.Helper()
+	if w.hc.Jar == nil {
+		w.hc.Jar, _ = cookiejar.New(nil)
+	}
+	req, _ := http.NewRequest("GET", w.base+"/login", nil)
+	_, page := w.do(req)
+	m := loginTokenRE.FindStringSubmatch(page)
+	if m == nil {
+		w.t.Fatalf("the sign-in form has no login token:\n%.600s", page)
+	}
+	form.Set("login_token", html.UnescapeString(m[1]))
+	return w.post("/login", form)
 }
 
 func (w *webUser) post(path string, form url.Values) (*http.Response, string) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -581,11 +582,28 @@ func TestWebPagesSafety(t *testing.T) {
 	if strings.Contains(page, "<script>") || strings.Contains(page, " style=") || !strings.Contains(page, `<label for="username">Tên đăng nhập</label>`) {
 		t.Errorf("the login page has inline script or style, or lacks its labels:\n%s", page)
 	}
-	if resp, page := do("POST", "/login", url.Values{"username": {"admin"}, "password": {"sai-mat-khau"}}, nil); resp.StatusCode != http.StatusUnauthorized ||
+	m := loginTokenRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the login page has no login token:\n%s", page)
+	}
+	loginToken := html.UnescapeString(m[1])
+	// Login CSRF: a sign-in posted without the form's token (from another
+	// site) is refused, even with the right password.
+	if resp, _ := do("POST", "/login", url.Values{"username": {"admin"}, "password": {adminPass}}, nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("sign-in without the login token: %d, want 403", resp.StatusCode)
+	}
+	if resp, page := do("POST", "/login", url.Values{"username": {"admin"}, "password": {"sai-mat-khau"}, "login_token": {loginToken}}, nil); resp.StatusCode != http.StatusUnauthorized ||
 		!strings.Contains(page, "Sai tên đăng nhập hoặc mật khẩu") {
 		t.Errorf("wrong password: %d\n%s", resp.StatusCode, page)
 	}
-	if resp, _ := do("POST", "/login", url.Values{"username": {"admin"}, "password": {adminPass}, "next": {"//evil.example/"}}, nil); resp.StatusCode != http.StatusSeeOther ||
+	if resp, _ := do("POST", "/login", url.Values{"username": {"admin"}, "password": {adminPass}, "next": {"/\t/evil.example/"}, "login_token": {loginToken}}, nil); resp.StatusCode != http.StatusSeeOther ||
+		resp.Header.Get("Location") != "/" {
+		t.Fatalf("sign in with next=/%%09/evil.example: %d %s, want a redirect to / (never off-site)", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := do("POST", "/logout", url.Values{}, nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("logout without CSRF: %d", resp.StatusCode)
+	}
+	if resp, _ := do("POST", "/login", url.Values{"username": {"admin"}, "password": {adminPass}, "next": {"//evil.example/"}, "login_token": {loginToken}}, nil); resp.StatusCode != http.StatusSeeOther ||
 		resp.Header.Get("Location") != "/" {
 		t.Fatalf("sign in: %d %s, want a redirect to / (never off-site)", resp.StatusCode, resp.Header.Get("Location"))
 	}

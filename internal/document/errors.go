@@ -22,6 +22,9 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Field names the input the error is about ("username", "file"), so a
+	// form can show the message beside it; empty for the whole request.
+	Field string
 }
 
 func (e *Error) Error() string {
@@ -49,6 +52,21 @@ var (
 // Errorf returns an *Error with the given code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldErrorf is Errorf about one input field.
+func FieldErrorf(field, code, format string, args ...any) *Error {
+	return &Error{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorField returns the field a domain error in err's chain is about, or
+// "".
+func ErrorField(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
 }
 
 // ErrorCode returns the code of a domain error in err's chain, or EINTERNAL

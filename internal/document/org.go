@@ -1,8 +1,10 @@
 package document
 
 import (
+	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // NumberingScheme says how an organization splits its outgoing numbers
@@ -88,15 +90,25 @@ type User struct {
 // Validate reports an ErrInvalid error for a malformed user.
 func (u *User) Validate() error {
 	switch {
-	case strings.TrimSpace(u.Username) == "" || strings.ContainsAny(u.Username, " \t\n"):
-		return Errorf(EINVALID, "username %q must be non-empty without spaces", u.Username)
-	case strings.TrimSpace(u.FullName) == "":
-		return Errorf(EINVALID, "full name is required")
+	case !ValidUsername(u.Username):
+		return FieldErrorf("username", EINVALID, "username %q: 1 to 64 letters, digits and . _ @ -, starting with a letter or digit, without spaces or diacritics", u.Username)
+	case strings.TrimSpace(u.FullName) == "" || utf8.RuneCountInString(u.FullName) > 200:
+		return FieldErrorf("full_name", EINVALID, "a full name of 1 to 200 characters is required")
+	case utf8.RuneCountInString(u.Title) > 200:
+		return FieldErrorf("title", EINVALID, "the title is at most 200 characters")
 	case u.OrgID == "":
 		return Errorf(EINVALID, "user has no organization")
 	}
 	return nil
 }
+
+// usernameRE is what a person types at the sign-in page: no spaces, and no
+// diacritics, which keyboards enter in different forms.
+var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+
+// ValidUsername reports whether name is an acceptable login name. Every way
+// of creating a person (the API, the pages, vanban init) goes through it.
+func ValidUsername(name string) bool { return usernameRE.MatchString(name) }
 
 // Role is what a user may do in a unit. A user may hold several.
 type Role string

@@ -4,14 +4,15 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/admin"
 	"vanban/internal/audit"
 	"vanban/internal/auth"
 	"vanban/internal/document"
+	"vanban/internal/files"
 	"vanban/internal/store"
 	"vanban/internal/webhook"
 	"vanban/internal/workflow"
@@ -137,8 +138,11 @@ type API struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	dummyOnce sync.Once
-	dummy     string
+	// The use cases shared with the pages. Mount makes them from the
+	// fields above when they are nil (Directory must then be a *store.DB).
+	Sessions *auth.Sessions
+	Admin    *admin.Service
+	Files    *files.Store
 }
 
 func (api *API) now() time.Time {
@@ -265,6 +269,26 @@ func (api *API) Mount(r *gin.Engine) {
 	}
 	if api.MaxUpload <= 0 {
 		api.MaxUpload = 200 << 20
+	}
+	db, _ := api.Directory.(*store.DB)
+	if api.Sessions == nil {
+		api.Sessions = &auth.Sessions{Store: api.Directory, Secret: api.Secret, TTL: api.SessionTTL, Secure: api.SecureCookies,
+			Passwords: api.Passwords, Logger: api.Logger, Now: api.Now}
+	}
+	if api.Admin == nil {
+		provs := make([]admin.Provider, len(api.Providers))
+		for i, p := range api.Providers {
+			// Without the providers themselves, a name is taken to sign
+			// for many people (the safe reading: a signer id is needed).
+			provs[i] = admin.Provider{Name: p, PerSigner: true}
+		}
+		api.Admin = &admin.Service{DB: db, Providers: provs, Passwords: api.Passwords, Logger: api.Logger}
+	}
+	if api.Files == nil {
+		api.Files = &files.Store{Blobs: api.Blobs, Logger: api.Logger}
+		if db != nil {
+			api.Files.Referenced = db.BlobReferenced
+		}
 	}
 	table := routes()
 	doc := openAPIDocument(table)

@@ -50,15 +50,21 @@ func (api *API) auditAdministration(action string) gin.HandlerFunc {
 // the web pages call it for their own administration forms. A failure to
 // append is logged: the change has already been made.
 func (api *API) AuditRequest(c *gin.Context, actorID, action string) {
-	params := map[string]string{}
-	for _, prm := range c.Params {
-		params[prm.Key] = prm.Value
-	}
 	object := c.Param("id")
 	if v, ok := c.Get(AuditKeyObject); ok {
 		if s, ok := v.(string); ok {
 			object = s
 		}
+	}
+	api.AuditAdministration(c, actorID, action, object)
+}
+
+// AuditAdministration records a successful administration request by
+// actorID on object; the pages call it for their own forms.
+func (api *API) AuditAdministration(c *gin.Context, actorID, action, object string) {
+	params := map[string]string{}
+	for _, prm := range c.Params {
+		params[prm.Key] = prm.Value
 	}
 	change, _ := json.Marshal(map[string]any{"method": c.Request.Method, "path": c.FullPath(), "params": params})
 	_, err := api.Directory.AppendAudit(c.Request.Context(), audit.Entry{

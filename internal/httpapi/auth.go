@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"vanban/internal/auth"
 	"vanban/internal/document"
+	"vanban/internal/httperr"
 	"vanban/internal/store"
 	"vanban/internal/workflow"
 )
@@ -17,8 +19,8 @@ import (
 // SessionCookie holds a browser session token; CSRFHeader must carry the
 // session's CSRF token on every unsafe request made with it.
 const (
-	SessionCookie = "vanban_session"
-	CSRFHeader    = "X-CSRF-Token"
+	SessionCookie = auth.SessionCookie
+	CSRFHeader    = auth.CSRFHeader
 )
 
 // principal is the signed-in user of a request.
@@ -65,29 +67,18 @@ func (api *API) authenticate(c *gin.Context) {
 			return
 		}
 		userID = t.UserID
-	} else if ck, err := c.Cookie(SessionCookie); err == nil && ck != "" {
-		if auth.CheckTokenForm(ck, auth.SessionPrefix) != nil {
-			unauthorized(c, "malformed session cookie")
-			return
-		}
-		sessionHash = auth.HashToken(ck)
-		s, err := api.Directory.Session(ctx, sessionHash, now)
+	} else if auth.HasCookie(c.Request) {
+		s, err := api.Sessions.FromRequest(ctx, c.Request)
 		if err != nil {
 			api.authFailure(c, err, "session expired; sign in again")
 			return
 		}
-		if !safeMethod(c.Request.Method) && !auth.CheckCSRF(api.Secret, sessionHash, c.GetHeader(CSRFHeader)) {
+		if !safeMethod(c.Request.Method) && !api.Sessions.CheckCSRF(s, c.GetHeader(CSRFHeader)) {
 			Problem(c, http.StatusForbidden, "csrf", "Yêu cầu không hợp lệ / CSRF check failed",
 				"unsafe requests with the session cookie need the "+CSRFHeader+" header from the login answer")
 			return
 		}
-		// Sliding expiry, written at most once a minute per session.
-		if now.Sub(s.LastSeenAt) > time.Minute {
-			if err := api.Directory.TouchSession(ctx, sessionHash, now, now.Add(api.SessionTTL)); err != nil {
-				api.Logger.Warn("touch session", "err", err)
-			}
-		}
-		userID = s.UserID
+		userID, sessionHash = s.User.ID, s.SessionHash
 	} else {
 		unauthorized(c, "sign in first")
 		return
@@ -139,23 +130,15 @@ type LoginResult struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// dummyHash is checked against when the username is unknown, so that the
-// answer takes as long as for a wrong password and does not reveal which
-// usernames exist. It is made on first use, with the API's own parameters
-// (the cost must match the real hashes), not at program start: commands
-// that never serve a login should not pay for it.
-func (api *API) dummyHash() string {
-	api.dummyOnce.Do(func() {
-		h, err := auth.HashPassword("vanban-no-such-user-padding", api.Passwords)
-		if err != nil {
-			panic(err) // only for a password shorter than the minimum
-		}
-		api.dummy = h
-	})
-	return api.dummy
-}
-
 func (api *API) login(c *gin.Context) {
+	// Login CSRF: a cross-site page can post a form, or text/plain, without
+	// asking; it cannot send application/json without a preflight we never
+	// allow. So only JSON signs in here.
+	if ct, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); ct != "application/json" {
+		Problem(c, http.StatusUnsupportedMediaType, "json-required", "Cần gửi JSON / JSON required",
+			"send the credentials as application/json")
+		return
+	}
 	var req LoginRequest
 	if !bindJSON(c, &req) {
 		return
@@ -178,28 +161,16 @@ func (api *API) login(c *gin.Context) {
 	c.JSON(http.StatusOK, LoginResult{User: userJSON(ws.User), CSRFToken: ws.CSRFToken, ExpiresAt: ws.ExpiresAt})
 }
 
-// WebSession is a signed-in browser session as the web pages see it: the
-// same cookie session the API accepts.
-type WebSession struct {
-	User   *document.User
-	Grants document.Grants
-	// CSRFToken must come back with every unsafe request of this session.
-	CSRFToken string
-	ExpiresAt time.Time
-	// SessionHash identifies the session in the database (never the token).
-	SessionHash string
-}
+// WebSession is a signed-in browser session: the same cookie session the
+// pages use (auth.Session).
+type WebSession = auth.Session
 
 // ErrBadCredentials answers a wrong username or password (or a disabled
 // account), without saying which.
-var ErrBadCredentials = errors.New("wrong username or password")
+var ErrBadCredentials = auth.ErrBadCredentials
 
 // TooManyAttemptsError answers a login refused by the rate limiter.
-type TooManyAttemptsError struct{ Wait time.Duration }
-
-func (e *TooManyAttemptsError) Error() string {
-	return "too many failed sign-ins; try again in " + retryAfter(e.Wait) + " s"
-}
+type TooManyAttemptsError = auth.TooManyAttemptsError
 
 // PasswordLogin checks a password under the login rate limiter and, when
 // it is right, creates a browser session and sets its cookie. The web
@@ -213,109 +184,45 @@ func (api *API) PasswordLogin(c *gin.Context, username, password string) (*WebSe
 		return nil, &TooManyAttemptsError{Wait: wait}
 	}
 	ctx := c.Request.Context()
-	user, hash, err := api.Directory.Credentials(ctx, username)
-	if err != nil && document.ErrorCode(err) != document.ENOTFOUND {
+	user, err := api.Sessions.CheckPassword(ctx, username, password)
+	if errors.Is(err, ErrBadCredentials) {
+		api.Logins.Fail(keys...)
 		return nil, err
 	}
-	if user == nil || hash == "" {
-		_, _ = auth.CheckPassword(api.dummyHash(), password, api.Passwords)
-		api.Logins.Fail(keys...)
-		return nil, ErrBadCredentials
-	}
-	rehash, err := auth.CheckPassword(hash, password, api.Passwords)
-	if err != nil || user.Disabled {
-		api.Logins.Fail(keys...)
-		return nil, ErrBadCredentials
+	if err != nil {
+		return nil, err
 	}
 	api.Logins.Succeed(keys...)
-	if rehash {
-		if h, err := auth.HashPassword(password, api.Passwords); err == nil {
-			if err := api.Directory.SetPasswordHash(ctx, user.ID, h); err != nil {
-				api.Logger.Warn("rehash password", "user", user.ID, "err", err)
-			}
-		}
-	}
-	token, tokenHash, err := auth.NewToken(auth.SessionPrefix)
-	if err != nil {
-		return nil, err
-	}
-	now := api.now()
-	s := &store.Session{TokenHash: tokenHash, UserID: user.ID, CreatedAt: now, ExpiresAt: now.Add(api.SessionTTL),
-		ClientAddr: c.ClientIP(), UserAgent: c.Request.UserAgent()}
-	if err := api.Directory.CreateSession(ctx, s); err != nil {
-		return nil, err
-	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
-		Secure: api.SecureCookies, SameSite: http.SameSiteLaxMode, Expires: s.ExpiresAt})
-	grants, err := api.Directory.Grants(ctx, user.ID)
-	if err != nil {
-		return nil, err
-	}
-	return &WebSession{User: user, Grants: grants, CSRFToken: auth.CSRFToken(api.Secret, tokenHash),
-		ExpiresAt: s.ExpiresAt, SessionHash: tokenHash}, nil
+	return api.Sessions.Start(ctx, c.Writer, user, c.ClientIP(), c.Request.UserAgent())
 }
 
-// BrowserSession loads the session of the request's cookie, with the same
-// checks and sliding expiry as the API, but checks no CSRF token: the
-// caller does, from a header or a form field (CheckCSRF). It returns an
-// ENOTFOUND error when there is no valid session or the account is
-// disabled.
+// BrowserSession loads the session of the request's cookie (auth.Sessions);
+// the caller checks the CSRF token.
 func (api *API) BrowserSession(c *gin.Context) (*WebSession, error) {
-	ck, err := c.Cookie(SessionCookie)
-	if err != nil || ck == "" || auth.CheckTokenForm(ck, auth.SessionPrefix) != nil {
-		return nil, document.Errorf(document.ENOTFOUND, "no session")
-	}
-	ctx := c.Request.Context()
-	now := api.now()
-	sessionHash := auth.HashToken(ck)
-	s, err := api.Directory.Session(ctx, sessionHash, now)
-	if err != nil {
-		return nil, err
-	}
-	if now.Sub(s.LastSeenAt) > time.Minute {
-		if err := api.Directory.TouchSession(ctx, sessionHash, now, now.Add(api.SessionTTL)); err != nil {
-			api.Logger.Warn("touch session", "err", err)
-		}
-	}
-	user, err := api.Directory.User(ctx, s.UserID)
-	if err != nil {
-		return nil, err
-	}
-	if user.Disabled {
-		return nil, document.Errorf(document.ENOTFOUND, "the account is disabled")
-	}
-	grants, err := api.Directory.Grants(ctx, user.ID)
-	if err != nil {
-		return nil, err
-	}
-	return &WebSession{User: user, Grants: grants, CSRFToken: auth.CSRFToken(api.Secret, sessionHash),
-		ExpiresAt: s.ExpiresAt, SessionHash: sessionHash}, nil
+	return api.Sessions.FromRequest(c.Request.Context(), c.Request)
 }
 
 // CheckCSRF reports whether token is the CSRF token of the session.
 func (api *API) CheckCSRF(s *WebSession, token string) bool {
-	return s != nil && auth.CheckCSRF(api.Secret, s.SessionHash, token)
+	return api.Sessions.CheckCSRF(s, token)
 }
 
 // EndSession deletes the session and clears its cookie.
 func (api *API) EndSession(c *gin.Context, s *WebSession) error {
-	if s != nil && s.SessionHash != "" {
-		if err := api.Directory.DeleteSession(c.Request.Context(), s.SessionHash); err != nil && document.ErrorCode(err) != document.ENOTFOUND {
-			return err
-		}
-	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
-		Secure: api.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
-	return nil
+	return api.Sessions.End(c.Request.Context(), c.Writer, s)
 }
 
-func retryAfter(d time.Duration) string {
-	secs := int(d.Seconds() + 0.999)
-	if secs < 1 {
-		secs = 1
-	}
-	return itoa(secs)
+// LoginToken and CheckLoginToken guard the pages' sign-in form against
+// login CSRF (auth.Sessions.LoginToken).
+func (api *API) LoginToken(c *gin.Context) string {
+	return api.Sessions.LoginToken(c.Writer, c.Request)
 }
+
+func (api *API) CheckLoginToken(c *gin.Context, token string) bool {
+	return api.Sessions.CheckLoginToken(c.Request, token)
+}
+
+func retryAfter(d time.Duration) string { return auth.RetryAfter(d) }
 
 func (api *API) logout(c *gin.Context) {
 	p := current(c)
@@ -325,8 +232,7 @@ func (api *API) logout(c *gin.Context) {
 			return
 		}
 	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
-		Secure: api.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	api.Sessions.ClearCookie(c.Writer)
 	c.Status(http.StatusNoContent)
 }
 
@@ -342,7 +248,7 @@ func (api *API) me(c *gin.Context) {
 	p := current(c)
 	out := Me{User: userJSON(p.user), Roles: grantsJSON(p.grants)}
 	if p.sessionHash != "" {
-		out.CSRFToken = auth.CSRFToken(api.Secret, p.sessionHash)
+		out.CSRFToken = auth.CSRFToken(api.Sessions.Secret, p.sessionHash)
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -494,4 +400,4 @@ func (api *API) requireAdmin(c *gin.Context, unitID string) (*document.Unit, boo
 	return u, true
 }
 
-var errNoSigning = errors.New("signing is not configured on this server")
+var errNoSigning = httperr.ErrSigningUnavailable

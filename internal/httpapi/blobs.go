@@ -2,14 +2,13 @@ package httpapi
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/files"
 	"vanban/storage"
 )
 
@@ -28,35 +27,24 @@ func MountBlobLinks(r *gin.Engine, prefix string, verify LinkVerifier, blobs sto
 			Problem(c, http.StatusForbidden, "bad-link", "Liên kết không hợp lệ hoặc đã hết hạn / Invalid or expired link", err.Error())
 			return
 		}
-		rc, obj, err := blobs.Get(c.Request.Context(), key)
-		if errors.Is(err, storage.ErrNotExist) {
-			Problem(c, http.StatusNotFound, "not-found", "Không tìm thấy / Not found", "")
-			return
+		// The type is derived from the name we gave the link, never the
+		// stored object's (that came from whichever upload of the same
+		// bytes was first), and the digest is checked before any byte.
+		name := c.Query("filename")
+		if name == "" {
+			name = url.PathEscape(key)
 		}
-		if err != nil {
-			Problem(c, http.StatusServiceUnavailable, "storage-unavailable", "Kho lưu trữ không sẵn sàng / Storage unavailable", "")
-			return
-		}
-		defer rc.Close()
-		ct := obj.ContentType
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		c.Header("Content-Type", ct)
-		c.Header("Content-Length", strconv.FormatInt(obj.Size, 10))
-		c.Header("Cache-Control", "private, no-store")
-		c.Header("X-Content-Type-Options", "nosniff")
-		if name := c.Query("filename"); name != "" {
-			c.Header("Content-Disposition", storage.ContentDisposition(name))
-		} else {
-			c.Header("Content-Disposition", "attachment; filename=\""+url.PathEscape(key)+"\"")
-		}
-		c.Status(http.StatusOK)
-		// An integrity failure surfaces at the end of the copy; the client
-		// then sees a truncated body, which is the only honest signal left
-		// once headers are sent.
-		if _, err := io.Copy(c.Writer, rc); err != nil {
+		err = (&files.Store{Blobs: blobs}).Serve(c.Request.Context(), c.Writer, key, name)
+		switch {
+		case err == nil:
+		case c.Writer.Written():
 			c.Error(err)
+		case errors.Is(err, storage.ErrNotExist):
+			Problem(c, http.StatusNotFound, "not-found", "Không tìm thấy / Not found", "")
+		case errors.Is(err, storage.ErrIntegrity):
+			Problem(c, http.StatusInternalServerError, "integrity", "Tệp lưu trữ bị hỏng / Stored file damaged", "")
+		default:
+			Problem(c, http.StatusServiceUnavailable, "storage-unavailable", "Kho lưu trữ không sẵn sàng / Storage unavailable", "")
 		}
 	})
 }

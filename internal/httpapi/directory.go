@@ -2,13 +2,12 @@ package httpapi
 
 import (
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/admin"
 	"vanban/internal/document"
-	"vanban/internal/store"
 )
 
 func (api *API) listUnits(c *gin.Context) {
@@ -36,15 +35,8 @@ func (api *API) createUnit(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	if req.ParentID == "" {
-		invalid(c, map[string]string{"parent_id": "required"})
-		return
-	}
-	if _, ok := api.requireAdmin(c, req.ParentID); !ok {
-		return
-	}
-	u := &document.Unit{ParentID: req.ParentID, Abbrev: strings.TrimSpace(req.Abbrev), Name: strings.TrimSpace(req.Name)}
-	if err := api.Directory.CreateUnit(c.Request.Context(), u); err != nil {
+	u, err := api.Admin.CreateUnit(c.Request.Context(), actor(c), admin.UnitInput{ParentID: req.ParentID, Abbrev: req.Abbrev, Name: req.Name})
+	if err != nil {
 		api.fail(c, err)
 		return
 	}
@@ -122,33 +114,13 @@ func (api *API) createUser(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	p := current(c)
-	if _, ok := api.requireAdmin(c, p.user.OrgID); !ok {
-		return
-	}
+	in := admin.PersonInput{Username: req.Username, FullName: req.FullName, Title: req.Title, Password: req.Password}
 	for _, g := range req.Roles {
-		if !g.Role.Valid() {
-			invalid(c, map[string]string{"roles": "unknown role " + string(g.Role)})
-			return
-		}
-		if u, err := api.Directory.Unit(c.Request.Context(), g.UnitID); err != nil || u.OrgID != p.user.OrgID {
-			invalid(c, map[string]string{"roles": "unknown unit " + g.UnitID})
-			return
-		}
+		in.Roles = append(in.Roles, admin.Grant{UnitID: g.UnitID, Role: g.Role})
 	}
-	u := &document.User{OrgID: p.user.OrgID, Username: strings.TrimSpace(req.Username), FullName: strings.TrimSpace(req.FullName), Title: strings.TrimSpace(req.Title)}
-	ctx := c.Request.Context()
-	if err := api.Directory.CreateUser(ctx, u); err != nil {
+	u, err := api.Admin.CreatePerson(c.Request.Context(), actor(c), in)
+	if err != nil {
 		api.fail(c, err)
-		return
-	}
-	for _, g := range req.Roles {
-		if err := api.Directory.GrantRole(ctx, u.ID, g.UnitID, g.Role); err != nil {
-			api.fail(c, err)
-			return
-		}
-	}
-	if req.Password != "" && !api.storePassword(c, u.ID, req.Password) {
 		return
 	}
 	c.Set(AuditKeyObject, u.ID)
@@ -179,17 +151,7 @@ func (api *API) setPassword(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	u, ok := api.targetUser(c)
-	if !ok {
-		return
-	}
-	if _, ok := api.requireAdmin(c, u.OrgID); !ok {
-		return
-	}
-	if !api.storePassword(c, u.ID, req.Password) {
-		return
-	}
-	if _, err := api.Directory.DeleteUserSessions(c.Request.Context(), u.ID); err != nil {
+	if err := api.Admin.SetPassword(c.Request.Context(), actor(c), c.Param("id"), req.Password); err != nil {
 		api.fail(c, err)
 		return
 	}
@@ -206,27 +168,9 @@ func (api *API) setDisabled(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	u, ok := api.targetUser(c)
-	if !ok {
-		return
-	}
-	if _, ok := api.requireAdmin(c, u.OrgID); !ok {
-		return
-	}
-	if u.ID == current(c).user.ID && req.Disabled {
-		api.fail(c, document.Errorf(document.ECONFLICT, "you cannot disable your own account"))
-		return
-	}
-	ctx := c.Request.Context()
-	if err := api.Directory.SetUserDisabled(ctx, u.ID, req.Disabled); err != nil {
+	if err := api.Admin.SetDisabled(c.Request.Context(), actor(c), c.Param("id"), req.Disabled); err != nil {
 		api.fail(c, err)
 		return
-	}
-	if req.Disabled {
-		if _, err := api.Directory.DeleteUserSessions(ctx, u.ID); err != nil {
-			api.fail(c, err)
-			return
-		}
 	}
 	c.Status(http.StatusNoContent)
 }
@@ -242,24 +186,7 @@ func (api *API) changeRole(c *gin.Context, grant bool) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	if !req.Role.Valid() {
-		invalid(c, map[string]string{"role": "unknown role"})
-		return
-	}
-	u, ok := api.targetUser(c)
-	if !ok {
-		return
-	}
-	if _, ok := api.requireAdmin(c, req.UnitID); !ok {
-		return
-	}
-	var err error
-	if grant {
-		err = api.Directory.GrantRole(c.Request.Context(), u.ID, req.UnitID, req.Role)
-	} else {
-		err = api.Directory.RevokeRole(c.Request.Context(), u.ID, req.UnitID, req.Role)
-	}
-	if err != nil {
+	if err := api.Admin.ChangeRole(c.Request.Context(), actor(c), c.Param("id"), req.UnitID, req.Role, grant); err != nil {
 		api.fail(c, err)
 		return
 	}
@@ -411,16 +338,7 @@ type SigningIdentityJSON struct {
 }
 
 func (api *API) getSigningIdentity(c *gin.Context) {
-	u, ok := api.targetUser(c)
-	if !ok {
-		return
-	}
-	if u.ID != current(c).user.ID {
-		if _, ok := api.requireAdmin(c, u.OrgID); !ok {
-			return
-		}
-	}
-	id, err := api.Directory.SigningIdentity(c.Request.Context(), u.ID)
+	id, err := api.Admin.SigningIdentity(c.Request.Context(), actor(c), c.Param("id"))
 	if err != nil {
 		api.fail(c, err)
 		return
@@ -428,23 +346,14 @@ func (api *API) getSigningIdentity(c *gin.Context) {
 	c.JSON(http.StatusOK, SigningIdentityJSON{Provider: id.Provider, Signer: id.ProviderSigner})
 }
 
+// setSigningIdentity: a leader's own signer, never the seal (admin.Service).
 func (api *API) setSigningIdentity(c *gin.Context) {
 	var req SigningIdentityJSON
 	if !bindJSON(c, &req) {
 		return
 	}
-	u, ok := api.targetUser(c)
-	if !ok {
-		return
-	}
-	if _, ok := api.requireAdmin(c, u.OrgID); !ok {
-		return
-	}
-	if !api.knownProvider(c, req.Provider) {
-		return
-	}
-	id := &store.SigningIdentity{UserID: u.ID, Provider: req.Provider, ProviderSigner: strings.TrimSpace(req.Signer)}
-	if err := api.Directory.SetSigningIdentity(c.Request.Context(), id); err != nil {
+	id, err := api.Admin.SetSigningIdentity(c.Request.Context(), actor(c), c.Param("id"), req.Provider, req.Signer)
+	if err != nil {
 		api.fail(c, err)
 		return
 	}
@@ -452,7 +361,7 @@ func (api *API) setSigningIdentity(c *gin.Context) {
 }
 
 func (api *API) getSealSigner(c *gin.Context) {
-	s, err := api.Directory.SealSigner(c.Request.Context(), current(c).user.OrgID)
+	s, err := api.Admin.SealSigner(c.Request.Context(), actor(c))
 	if err != nil {
 		api.fail(c, err)
 		return
@@ -465,29 +374,10 @@ func (api *API) setSealSigner(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	org := current(c).user.OrgID
-	if _, ok := api.requireAdmin(c, org); !ok {
-		return
-	}
-	if !api.knownProvider(c, req.Provider) {
-		return
-	}
-	s := &store.SealSigner{OrgID: org, Provider: req.Provider, ProviderSigner: strings.TrimSpace(req.Signer)}
-	if err := api.Directory.SetSealSigner(c.Request.Context(), s); err != nil {
+	s, err := api.Admin.SetSealSigner(c.Request.Context(), actor(c), req.Provider, req.Signer)
+	if err != nil {
 		api.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, SigningIdentityJSON{Provider: s.Provider, Signer: s.ProviderSigner})
-}
-
-// knownProvider refuses a provider name the server has not configured, so
-// a typo is caught when it is set rather than when a leader signs.
-func (api *API) knownProvider(c *gin.Context, name string) bool {
-	for _, p := range api.Providers {
-		if p == name {
-			return true
-		}
-	}
-	invalid(c, map[string]string{"provider": "unknown provider " + strconvQuote(name) + "; configured: " + strings.Join(api.Providers, ", ")})
-	return false
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,7 +15,6 @@ import (
 	"vanban/internal/store"
 	"vanban/internal/workflow"
 	"vanban/signing/verify"
-	"vanban/storage"
 )
 
 // DocumentPage is one page of a search; Next is the cursor of the next page,
@@ -51,14 +48,13 @@ func atoiRange(s string, lo, hi int) (int, bool) {
 	return n, err == nil && n >= lo && n <= hi
 }
 
-// parseDay reads a YYYY-MM-DD date as the start of that day in Vietnam.
-func parseDay(s string) (time.Time, error) {
-	return time.ParseInLocation(time.DateOnly, s, document.VietnamTime)
-}
+// parseDay reads a date (YYYY-MM-DD, or dd/mm/yyyy as on the pages) as the
+// start of that day in Vietnam.
+func parseDay(s string) (time.Time, error) { return document.ParseDay(s) }
 
 // searchQuery reads the filters of GET /documents.
 func searchQuery(c *gin.Context) (document.Query, map[string]string) {
-	q := document.Query{Limit: 50}
+	q := document.Query{Limit: document.DefaultPageSize}
 	bad := map[string]string{}
 	if v := c.Query("direction"); v != "" {
 		q.Direction = document.Direction(v)
@@ -95,7 +91,7 @@ func searchQuery(c *gin.Context) (document.Query, map[string]string) {
 		}
 	}
 	if !q.To.IsZero() {
-		q.To = q.To.AddDate(0, 0, 1) // "to" names the last day included
+		q.To = document.NextDay(q.To) // "to" names the last day included
 	}
 	if v := c.Query("limit"); v != "" {
 		n, ok := atoiRange(v, 1, document.MaxPageSize)
@@ -208,33 +204,21 @@ func (api *API) downloadVersion(c *gin.Context) {
 	if !ok {
 		return
 	}
-	api.serveBlob(c, ver.BlobKey, "application/pdf", fileName(view.Document, ver))
+	api.serveBlob(c, ver.BlobKey, fileName(view.Document, ver))
 }
 
-// serveBlob streams a stored object. The digest check happens while
-// streaming; a mismatch cuts the body short (the only signal left once
-// headers are out) and is logged.
-func (api *API) serveBlob(c *gin.Context, key, contentType, name string) {
-	rc, obj, err := api.Blobs.Get(c.Request.Context(), key)
-	if err != nil {
-		api.fail(c, err)
-		return
-	}
-	defer rc.Close()
-	h := c.Writer.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("Content-Length", strconv.FormatInt(obj.Size, 10))
-	h.Set("Content-Disposition", storage.ContentDisposition(name))
-	h.Set("Cache-Control", "private, no-store")
-	// Downloads are files, not pages: the API's CSP would only break a
-	// browser's built-in PDF viewer.
-	h.Del("Content-Security-Policy")
-	c.Status(http.StatusOK)
-	if _, err := io.Copy(c.Writer, rc); err != nil {
-		if errors.Is(err, storage.ErrIntegrity) {
-			api.Logger.Error("stored file fails its integrity check", "key", key, "err", err)
+// serveBlob sends a stored object as a download named name, with the type
+// derived from the name; files.Store checks its digest before the first
+// byte, so a damaged file is refused with a problem document.
+func (api *API) serveBlob(c *gin.Context, key, name string) {
+	if err := api.Files.Serve(c.Request.Context(), c.Writer, key, name); err != nil {
+		if c.Writer.Written() {
+			// The copy to the client failed after the headers: nothing
+			// more can be said to it.
+			c.Abort()
+			return
 		}
-		c.Abort()
+		api.fail(c, err)
 	}
 }
 
@@ -274,9 +258,10 @@ func (api *API) downloadAttachment(c *gin.Context) {
 	}
 	for _, a := range atts {
 		if a.ID == c.Param("attachment") {
-			// Served as a download whatever its type, so an uploaded HTML
-			// file cannot run in our origin.
-			api.serveBlob(c, a.BlobKey, "application/octet-stream", a.Name)
+			// Served as a download with a type derived from its name
+			// (never the uploader's), so an uploaded HTML file cannot run
+			// in our origin.
+			api.serveBlob(c, a.BlobKey, a.Name)
 			return
 		}
 	}
@@ -568,7 +553,7 @@ func (api *API) assign(c *gin.Context) {
 			invalid(c, map[string]string{"deadline": "a date as YYYY-MM-DD"})
 			return
 		}
-		as.Deadline = t.AddDate(0, 0, 1).Add(-time.Second) // the end of that day
+		as.Deadline = document.EndOfDay(t)
 	}
 	d, err := api.Workflow.Assign(c.Request.Context(), actor(c), c.Param("id"), as)
 	api.answer(c, d, err)

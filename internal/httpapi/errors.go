@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,52 +11,30 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"vanban/internal/document"
-	"vanban/storage"
+	"vanban/internal/httperr"
 )
 
-// domainStatus maps the domain's error codes to HTTP, in one place.
-var domainStatus = map[string]struct {
-	status int
-	title  string
-}{
-	document.EINVALID:   {http.StatusUnprocessableEntity, "Dữ liệu không hợp lệ / Invalid input"},
-	document.ECONFLICT:  {http.StatusConflict, "Không thực hiện được ở trạng thái này / Conflict"},
-	document.EFORBIDDEN: {http.StatusForbidden, "Không có quyền / Forbidden"},
-	document.ENOTFOUND:  {http.StatusNotFound, "Không tìm thấy / Not found"},
-}
-
-// fail answers err as a problem document. Domain errors keep their message
-// (it is written for users); anything else is logged and answered without
+// fail answers err as a problem document, as httperr classifies it (the
+// pages use the same table). Domain errors keep their message (it is
+// written for users); anything else is logged and answered without
 // internals.
 func (api *API) fail(c *gin.Context, err error) {
-	code := document.ErrorCode(err)
-	if m, ok := domainStatus[code]; ok {
-		Problem(c, m.status, code, m.title, document.ErrorMessage(err))
-		return
-	}
-	var maxErr *http.MaxBytesError
+	cl := httperr.Classify(c.Request.Context(), err)
 	switch {
-	case errors.As(err, &maxErr):
-		Problem(c, http.StatusRequestEntityTooLarge, "too-large", "Tệp quá lớn / Too large",
-			"the upload is larger than "+strconv.FormatInt(maxErr.Limit>>20, 10)+" MiB")
-	case errors.Is(err, storage.ErrNotExist):
-		Problem(c, http.StatusNotFound, document.ENOTFOUND, domainStatus[document.ENOTFOUND].title, "the file is missing from storage")
-	case errors.Is(err, storage.ErrIntegrity):
-		api.Logger.Error("stored file fails its integrity check", "path", c.Request.URL.Path, "err", err)
-		Problem(c, http.StatusInternalServerError, "integrity", "Tệp lưu trữ bị hỏng / Stored file damaged",
-			"the stored file does not match its digest; operators have been alerted")
-	case errors.Is(err, errNoSigning):
-		Problem(c, http.StatusServiceUnavailable, "signing-unavailable", "Dịch vụ ký số chưa cấu hình / Signing unavailable", err.Error())
-	case errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil:
+	case cl.Code == httperr.CodeCanceled:
 		// The client went away; nobody reads the answer.
-		c.AbortWithStatus(499)
-	case errors.Is(err, context.DeadlineExceeded):
+		c.AbortWithStatus(cl.Status)
+		return
+	case cl.Internal:
+		api.Logger.Error("request failed", "path", c.Request.URL.Path, "code", cl.Code, "err", err)
+	case cl.Code == httperr.CodeUnavailable:
 		api.Logger.Warn("dependency unavailable", "path", c.Request.URL.Path, "err", err)
-		Problem(c, http.StatusServiceUnavailable, "unavailable", "Hệ thống đang bận / Service unavailable", "try again shortly")
-	default:
-		api.Logger.Error("request failed", "path", c.Request.URL.Path, "err", err)
-		Problem(c, http.StatusInternalServerError, "internal", "Lỗi hệ thống / Internal error", "")
 	}
+	p := ProblemDetails{Status: cl.Status, Code: cl.Code, Title: cl.Title, Detail: cl.Detail, Instance: c.Request.URL.Path}
+	if cl.Field != "" {
+		p.Errors = map[string]string{cl.Field: cl.Detail}
+	}
+	WriteProblem(c, p)
 }
 
 // invalid answers 422 with field-level messages.
@@ -67,7 +44,7 @@ func invalid(c *gin.Context, fields map[string]string) {
 		parts = append(parts, k+": "+v)
 	}
 	WriteProblem(c, ProblemDetails{Status: http.StatusUnprocessableEntity, Code: document.EINVALID,
-		Title: domainStatus[document.EINVALID].title, Detail: strings.Join(parts, "; "), Errors: fields,
+		Title: httperr.Classify(nil, document.ErrInvalid).Title, Detail: strings.Join(parts, "; "), Errors: fields,
 		Instance: c.Request.URL.Path})
 }
 

@@ -1,9 +1,6 @@
 package httpapi
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,9 +11,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/document"
+	"vanban/internal/files"
+	"vanban/internal/httperr"
 	"vanban/internal/workflow"
-	"vanban/signing/pdf"
-	"vanban/storage"
 )
 
 // upload is a multipart request: a JSON "metadata" part (optional, first)
@@ -47,7 +45,7 @@ func (api *API) readUpload(c *gin.Context, meta any, wantPDF bool) (*upload, boo
 			break
 		}
 		if err != nil {
-			api.badUpload(c, clientError{err})
+			api.badUpload(c, clientError{Err: err})
 			return nil, false
 		}
 		switch part.FormName() {
@@ -68,9 +66,6 @@ func (api *API) readUpload(c *gin.Context, meta any, wantPDF bool) (*upload, boo
 				return nil, false
 			}
 			if up, err = api.storePart(c, part, wantPDF); err != nil {
-				if up != nil {
-					api.discard(c, up.file.BlobKey)
-				}
 				api.badUpload(c, err)
 				return nil, false
 			}
@@ -86,83 +81,38 @@ func (api *API) readUpload(c *gin.Context, meta any, wantPDF bool) (*upload, boo
 	return up, true
 }
 
-// errNotPDF marks an upload that is not a readable PDF.
-type errNotPDF struct{ reason string }
-
-func (e errNotPDF) Error() string { return "not a readable PDF: " + e.reason }
-
+// storePart streams the file part into the blob store through files.Store:
+// a PDF is checked and refused (and removed) when it is not one; any other
+// file is stored as bytes, its claimed type kept only as a label.
 func (api *API) storePart(c *gin.Context, part *multipart.Part, wantPDF bool) (*upload, error) {
 	name := strings.TrimSpace(part.FileName())
 	if len(name) > 255 {
 		name = name[:255]
 	}
-	ctype := part.Header.Get("Content-Type")
-	br := bufio.NewReaderSize(clientReader{&capped{r: part, left: api.MaxUpload, max: api.MaxUpload}}, 64<<10)
+	r := clientReader{&capped{r: part, left: api.MaxUpload, max: api.MaxUpload}}
+	ctx := c.Request.Context()
 	if wantPDF {
-		// Check the header before storing anything: an office document or
-		// an image sent by mistake gets a clear answer at once.
-		head, _ := br.Peek(1024)
-		if !bytes.Contains(head, []byte("%PDF-")) {
-			return nil, errNotPDF{"the file does not start with %PDF-"}
+		f, err := api.Files.PutPDF(ctx, r, name)
+		if err != nil {
+			return nil, err
 		}
-		ctype = "application/pdf"
+		return &upload{file: f, name: name, contentType: "application/pdf"}, nil
 	}
-	if ctype == "" {
-		ctype = "application/octet-stream"
-	}
-	obj, err := api.Blobs.PutContentAddressed(c.Request.Context(), br, storage.PutOptions{ContentType: ctype})
+	f, err := api.Files.PutFile(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	if obj.Size == 0 {
-		return &upload{file: workflow.File{BlobKey: obj.Key}}, errNotPDF{"the file is empty"}
+	ctype := part.Header.Get("Content-Type")
+	if ctype == "" || len(ctype) > 100 {
+		ctype = "application/octet-stream"
 	}
-	up := &upload{file: workflow.File{BlobKey: obj.Key, SHA256: hex.EncodeToString(obj.SHA256), Size: obj.Size}, name: name, contentType: ctype}
-	if wantPDF {
-		if err := api.checkPDF(c, obj.Key); err != nil {
-			return up, err
-		}
-	}
-	return up, nil
-}
-
-// checkPDF opens the stored file with our PDF reader, which reads only the
-// trailer, cross-reference and catalog: it catches truncated and damaged
-// files, and files encrypted with a user password, that the signing steps
-// would otherwise refuse much later.
-func (api *API) checkPDF(c *gin.Context, key string) error {
-	f, err := api.Blobs.Open(c.Request.Context(), key)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if _, err := pdf.Open(f, f.Size(), nil); err != nil {
-		return errNotPDF{err.Error()}
-	}
-	return nil
-}
-
-// discard removes an upload that failed the PDF checks. Content-addressed
-// keys are shared by identical bytes, but identical bytes fail the same
-// checks, so no accepted version can be using it. (A valid PDF refused by a
-// use case, say for the document's state, is not removed: identical bytes
-// may back another version. It stays as an unreferenced blob.)
-func (api *API) discard(c *gin.Context, key string) {
-	if key == "" {
-		return
-	}
-	if err := api.Blobs.Delete(c.Request.Context(), key); err != nil && !errors.Is(err, storage.ErrNotExist) {
-		api.Logger.Warn("removing a refused upload", "key", key, "err", err)
-	}
+	return &upload{file: f, name: name, contentType: ctype}, nil
 }
 
 // clientError marks a failure to read what the client sent (a malformed or
 // cut multipart body, an upload over the limit), as opposed to a failure of
 // our storage while writing it.
-type clientError struct{ err error }
-
-func (e clientError) Error() string { return e.err.Error() }
-func (e clientError) Unwrap() error { return e.err }
+type clientError = httperr.BadRequest
 
 // capped fails a file part larger than max, before the store has taken
 // more than max bytes of it.
@@ -198,26 +148,15 @@ type clientReader struct{ r io.Reader }
 func (cr clientReader) Read(p []byte) (int, error) {
 	n, err := cr.r.Read(p)
 	if err != nil && err != io.EOF {
-		err = clientError{err}
+		err = clientError{Err: err}
 	}
 	return n, err
 }
 
 func (api *API) badUpload(c *gin.Context, err error) {
-	var np errNotPDF
-	var maxErr *http.MaxBytesError
-	switch {
-	case errors.As(err, &np):
-		Problem(c, http.StatusUnprocessableEntity, "not-pdf", "Tệp không phải PDF hợp lệ / Not a valid PDF", np.Error())
-	case errors.As(err, &maxErr):
-		api.fail(c, err)
-	case errors.As(err, new(clientError)):
-		detail := err.Error()
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			detail = "the upload ended early"
-		}
-		Problem(c, http.StatusBadRequest, "bad-multipart", "Dữ liệu tải lên không hợp lệ / Malformed upload", detail)
-	default:
-		api.fail(c, err)
+	if files.IsBadFile(err) {
+		Problem(c, http.StatusUnprocessableEntity, "not-pdf", "Tệp không phải PDF hợp lệ / Not a valid PDF", document.ErrorMessage(err))
+		return
 	}
+	api.fail(c, err)
 }

@@ -94,8 +94,28 @@ func (s *Service) identity(ctx context.Context, userID string) (*store.SigningId
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := s.providers[id.Provider]; !ok {
+	p, ok := s.providers[id.Provider]
+	if !ok {
 		return nil, document.Errorf(document.EINVALID, "your signing provider %q is not configured on this server", id.Provider)
+	}
+	// A leader signs with a key of their own, never the organization's
+	// seal: not through the seal's provider, and not through a provider
+	// that signs for many people without naming the leader (its default
+	// signer is somebody else's key). Identities set before this rule are
+	// refused here too.
+	if id.ProviderSigner == "" && !p.Capabilities().Synchronous {
+		return nil, document.Errorf(document.EINVALID, "your signing identity names no phone number or account of yours; ask an administrator to register it")
+	}
+	u, err := s.db.User(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	seal, err := s.db.SealSigner(ctx, u.OrgID)
+	if err == nil && seal.Provider == id.Provider {
+		return nil, document.Errorf(document.EINVALID, "your signing identity uses the organization's seal (provider %s); a leader signs with their own key: ask an administrator to register your SIM or signing account", id.Provider)
+	}
+	if err != nil && document.ErrorCode(err) != document.ENOTFOUND {
+		return nil, err
 	}
 	return id, nil
 }

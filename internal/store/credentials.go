@@ -12,16 +12,19 @@ import (
 // SetPasswordHash stores a user's password hash (made by auth.HashPassword).
 // An empty hash disables password login. Returns ENOTFOUND.
 func (db *DB) SetPasswordHash(ctx context.Context, userID, hash string) error {
-	return db.WithTx(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
-		if err != nil {
-			return dbError("set password", err, "user")
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return document.Errorf(document.ENOTFOUND, "user %s not found", userID)
-		}
-		return nil
-	})
+	return db.WithTx(ctx, func(tx *Tx) error { return tx.SetPasswordHash(ctx, userID, hash) })
+}
+
+// SetPasswordHash is the transactional form of DB.SetPasswordHash.
+func (tx *Tx) SetPasswordHash(ctx context.Context, userID, hash string) error {
+	res, err := tx.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
+	if err != nil {
+		return dbError("set password", err, "user")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return document.Errorf(document.ENOTFOUND, "user %s not found", userID)
+	}
+	return nil
 }
 
 // Credentials returns the user with a login name and their password hash,
@@ -133,13 +136,16 @@ func (db *DB) DeleteSession(ctx context.Context, tokenHash string) error {
 // DeleteUserSessions logs a user out everywhere (password change, disable)
 // and returns how many sessions ended.
 func (db *DB) DeleteUserSessions(ctx context.Context, userID string) (int64, error) {
-	return write(db, ctx, func(tx *Tx) (int64, error) {
-		res, err := tx.exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
-		if err != nil {
-			return 0, dbError("delete sessions", err, "sessions")
-		}
-		return res.RowsAffected()
-	})
+	return write(db, ctx, func(tx *Tx) (int64, error) { return tx.DeleteUserSessions(ctx, userID) })
+}
+
+// DeleteUserSessions is the transactional form of DB.DeleteUserSessions.
+func (tx *Tx) DeleteUserSessions(ctx context.Context, userID string) (int64, error) {
+	res, err := tx.exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	if err != nil {
+		return 0, dbError("delete sessions", err, "sessions")
+	}
+	return res.RowsAffected()
 }
 
 // DeleteExpiredSessions removes sessions expired before now; run it

@@ -197,17 +197,20 @@ func (tx *Tx) User(ctx context.Context, id string) (*document.User, error) {
 
 // Users lists the people of an organization, by full name.
 func (db *DB) Users(ctx context.Context, orgID string) ([]*document.User, error) {
-	return read(db, ctx, func(tx *Tx) ([]*document.User, error) {
-		var rows []userRow
-		if err := tx.selectRows(ctx, &rows, `SELECT `+userColumns+` FROM users WHERE org_id = ? ORDER BY full_name, id`, orgID); err != nil {
-			return nil, dbError("list users", err, "users")
-		}
-		out := make([]*document.User, len(rows))
-		for i, r := range rows {
-			out[i] = r.domain()
-		}
-		return out, nil
-	})
+	return read(db, ctx, func(tx *Tx) ([]*document.User, error) { return tx.Users(ctx, orgID) })
+}
+
+// Users is the transactional form of DB.Users.
+func (tx *Tx) Users(ctx context.Context, orgID string) ([]*document.User, error) {
+	var rows []userRow
+	if err := tx.selectRows(ctx, &rows, `SELECT `+userColumns+` FROM users WHERE org_id = ? ORDER BY full_name, id`, orgID); err != nil {
+		return nil, dbError("list users", err, "users")
+	}
+	out := make([]*document.User, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
 }
 
 // UserByUsername returns the user with the given login name. Returns ENOTFOUND.
@@ -223,20 +226,23 @@ func (db *DB) UserByUsername(ctx context.Context, username string) (*document.Us
 
 // SetUserDisabled turns a user's access off or back on. Returns ENOTFOUND.
 func (db *DB) SetUserDisabled(ctx context.Context, id string, disabled bool) error {
-	return db.WithTx(ctx, func(tx *Tx) error {
-		v := 0
-		if disabled {
-			v = 1
-		}
-		res, err := tx.exec(ctx, `UPDATE users SET disabled = ? WHERE id = ?`, v, id)
-		if err != nil {
-			return dbError("disable user", err, "user")
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return document.Errorf(document.ENOTFOUND, "user %s not found", id)
-		}
-		return nil
-	})
+	return db.WithTx(ctx, func(tx *Tx) error { return tx.SetUserDisabled(ctx, id, disabled) })
+}
+
+// SetUserDisabled is the transactional form of DB.SetUserDisabled.
+func (tx *Tx) SetUserDisabled(ctx context.Context, id string, disabled bool) error {
+	v := 0
+	if disabled {
+		v = 1
+	}
+	res, err := tx.exec(ctx, `UPDATE users SET disabled = ? WHERE id = ?`, v, id)
+	if err != nil {
+		return dbError("disable user", err, "user")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return document.Errorf(document.ENOTFOUND, "user %s not found", id)
+	}
+	return nil
 }
 
 // GrantRole gives user the role in unit (and every unit below it). Granting
@@ -270,16 +276,19 @@ func (tx *Tx) GrantRole(ctx context.Context, userID, unitID string, role documen
 
 // RevokeRole removes a grant. Returns ENOTFOUND when there was none.
 func (db *DB) RevokeRole(ctx context.Context, userID, unitID string, role document.Role) error {
-	return db.WithTx(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, `DELETE FROM role_grants WHERE user_id = ? AND unit_id = ? AND role = ?`, userID, unitID, string(role))
-		if err != nil {
-			return dbError("revoke role", err, "role grant")
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return document.Errorf(document.ENOTFOUND, "user %s has no %s role in unit %s", userID, role, unitID)
-		}
-		return nil
-	})
+	return db.WithTx(ctx, func(tx *Tx) error { return tx.RevokeRole(ctx, userID, unitID, role) })
+}
+
+// RevokeRole is the transactional form of DB.RevokeRole.
+func (tx *Tx) RevokeRole(ctx context.Context, userID, unitID string, role document.Role) error {
+	res, err := tx.exec(ctx, `DELETE FROM role_grants WHERE user_id = ? AND unit_id = ? AND role = ?`, userID, unitID, string(role))
+	if err != nil {
+		return dbError("revoke role", err, "role grant")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return document.Errorf(document.ENOTFOUND, "user %s has no %s role in unit %s", userID, role, unitID)
+	}
+	return nil
 }
 
 // Grants returns every role the user holds, with unit paths for coverage

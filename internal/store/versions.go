@@ -119,17 +119,20 @@ func (tx *Tx) AddAttachment(ctx context.Context, a *document.Attachment) error {
 
 // Attachments lists a document's attachments in the order they were added.
 func (db *DB) Attachments(ctx context.Context, documentID string) ([]*document.Attachment, error) {
-	return read(db, ctx, func(tx *Tx) ([]*document.Attachment, error) {
-		var rows []attachmentRow
-		if err := tx.selectRows(ctx, &rows, `SELECT id, document_id, name, content_type, blob_key, sha256, size, created_by, created_at
-			FROM attachments WHERE document_id = ? ORDER BY created_at, id`, documentID); err != nil {
-			return nil, dbError("list attachments", err, "attachments")
-		}
-		out := make([]*document.Attachment, len(rows))
-		for i, r := range rows {
-			out[i] = &document.Attachment{ID: r.ID, DocumentID: r.DocumentID, Name: r.Name, ContentType: r.ContentType,
-				BlobKey: r.BlobKey, SHA256: r.SHA256, Size: r.Size, CreatedBy: r.CreatedBy, CreatedAt: fromMicros(r.CreatedAt)}
-		}
-		return out, nil
-	})
+	return read(db, ctx, func(tx *Tx) ([]*document.Attachment, error) { return tx.Attachments(ctx, documentID) })
+}
+
+// Attachments is the transactional form of DB.Attachments.
+func (tx *Tx) Attachments(ctx context.Context, documentID string) ([]*document.Attachment, error) {
+	var rows []attachmentRow
+	if err := tx.selectRows(ctx, &rows, `SELECT id, document_id, name, content_type, blob_key, sha256, size, created_by, created_at
+		FROM attachments WHERE document_id = ? ORDER BY created_at, id`, documentID); err != nil {
+		return nil, dbError("list attachments", err, "attachments")
+	}
+	out := make([]*document.Attachment, len(rows))
+	for i, r := range rows {
+		out[i] = &document.Attachment{ID: r.ID, DocumentID: r.DocumentID, Name: r.Name, ContentType: r.ContentType,
+			BlobKey: r.BlobKey, SHA256: r.SHA256, Size: r.Size, CreatedBy: r.CreatedBy, CreatedAt: fromMicros(r.CreatedAt)}
+	}
+	return out, nil
 }

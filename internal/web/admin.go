@@ -2,80 +2,19 @@ package web
 
 import (
 	"net/http"
-	"regexp"
 	"sort"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
-	"vanban/internal/auth"
+	"vanban/internal/admin"
 	"vanban/internal/document"
-	"vanban/internal/httpapi"
-	"vanban/internal/store"
 )
 
-// The administration pages make the same changes as the API's directory
-// routes, with the same checks: the admin role on the unit concerned, the
-// organization's root unit (whose id is the organization's) for
-// organization-wide changes; users and units of another organization do
-// not exist.
-
-// requireAdmin loads unitID and answers 403 unless the signed-in person
-// administers it, 404 when it is not of their organization.
-func (s *Server) requireAdmin(c *gin.Context, unitID string) (*document.Unit, bool) {
-	ws := session(c)
-	u, err := s.opt.Directory.Unit(c.Request.Context(), unitID)
-	if err == nil && u.OrgID != ws.User.OrgID {
-		err = document.Errorf(document.ENOTFOUND, "unit %s not found", unitID)
-	}
-	if err != nil {
-		s.fail(c, err)
-		return nil, false
-	}
-	if !ws.Grants.Allows(document.RoleAdmin, *u) {
-		s.fail(c, document.Errorf(document.EFORBIDDEN, "administering unit %s needs the admin role there", u.Abbrev))
-		return nil, false
-	}
-	return u, true
-}
-
-// requireOrgAdmin: organization-wide pages and changes.
-func (s *Server) requireOrgAdmin(c *gin.Context) bool {
-	_, ok := s.requireAdmin(c, session(c).User.OrgID)
-	return ok
-}
-
-// targetUser loads the user of the path; people of other organizations are
-// not found.
-func (s *Server) targetUser(c *gin.Context) (*document.User, bool) {
-	u, err := s.opt.Directory.User(c.Request.Context(), c.Param("id"))
-	if err == nil && u.OrgID != session(c).User.OrgID {
-		err = document.Errorf(document.ENOTFOUND, "user %s not found", c.Param("id"))
-	}
-	if err != nil {
-		s.fail(c, err)
-		return nil, false
-	}
-	return u, true
-}
-
-// invalidForm answers 422 with a message the administrator can act on.
-func (s *Server) invalidForm(c *gin.Context, key string, detail string) {
-	s.errorPage(c, http.StatusUnprocessableEntity, s.lang(c).T(key), detail)
-}
-
-// usernameRE: what a person types at the sign-in page, without spaces or
-// diacritics that keyboards enter differently.
-var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
-
-func (s *Server) passwordHash(password string) (string, error) {
-	p := s.opt.Passwords
-	if p == (auth.Params{}) {
-		p = auth.DefaultParams
-	}
-	return auth.HashPassword(password, p)
-}
+// The administration pages make their changes through the administration
+// service (admin.Service), which the API's directory routes call too: the
+// same checks (the admin role on the unit concerned, the organization's
+// root for organization-wide changes), the same rules, one transaction per
+// change.
 
 // adminUnit is a unit of the tree with its depth below the root.
 type adminUnit struct {
@@ -111,13 +50,10 @@ func unitTree(units []*document.Unit) []adminUnit {
 			children[u.ParentID] = append(children[u.ParentID], u)
 		}
 	}
-	byName := func(us []*document.Unit) {
-		sort.SliceStable(us, func(i, j int) bool { return us[i].Name < us[j].Name })
-	}
 	var out []adminUnit
 	var walk func(us []*document.Unit, depth int)
 	walk = func(us []*document.Unit, depth int) {
-		byName(us)
+		sort.SliceStable(us, func(i, j int) bool { return us[i].Name < us[j].Name })
 		for _, u := range us {
 			out = append(out, adminUnit{Unit: u, Depth: min(depth, 5)})
 			walk(children[u.ID], depth+1)
@@ -127,16 +63,12 @@ func unitTree(units []*document.Unit) []adminUnit {
 	return out
 }
 
-func (s *Server) adminGrants(c *gin.Context, dir *directory, userID string) ([]adminGrant, error) {
-	gs, err := s.opt.Directory.Grants(c.Request.Context(), userID)
-	if err != nil {
-		return nil, err
-	}
+func namedGrants(dir *directory, gs document.Grants) []adminGrant {
 	out := make([]adminGrant, 0, len(gs))
 	for _, g := range gs {
 		out = append(out, adminGrant{UnitID: g.UnitID, UnitName: dir.UnitName(g.UnitID), Role: string(g.Role)})
 	}
-	return out, nil
+	return out
 }
 
 func roleNames() []string {
@@ -148,9 +80,18 @@ func roleNames() []string {
 }
 
 // adminHome lists the people with their roles and the units, with the
-// forms to add either and to set the seal signer.
+// forms to add either, to set the seal signer and the seal image.
 func (s *Server) adminHome(c *gin.Context) {
-	if !s.requireOrgAdmin(c) {
+	s.adminHomePage(c, http.StatusOK, nil)
+}
+
+// adminHomePage shows the page, with a refused form's error beside its
+// field and the input kept.
+func (s *Server) adminHomePage(c *gin.Context, status int, fe *formError) {
+	ctx := c.Request.Context()
+	people, err := s.opt.Admin.People(ctx, actor(c))
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
 	dir, err := s.directory(c)
@@ -158,270 +99,218 @@ func (s *Server) adminHome(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var people []adminPerson
-	for _, u := range dir.UserList {
-		gs, err := s.adminGrants(c, dir, u.ID)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		people = append(people, adminPerson{User: u, Grants: gs})
+	var rows []adminPerson
+	for _, p := range people {
+		rows = append(rows, adminPerson{User: p.User, Grants: namedGrants(dir, p.Grants)})
 	}
-	var seal *store.SealSigner
-	if ss, err := s.opt.Directory.SealSigner(c.Request.Context(), session(c).User.OrgID); err == nil {
-		seal = ss
-	} else if document.ErrorCode(err) != document.ENOTFOUND {
+	seal, err := s.opt.Admin.SealSigner(ctx, actor(c))
+	if err != nil && document.ErrorCode(err) != document.ENOTFOUND {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "admin", map[string]any{"People": people, "Units": unitTree(dir.UnitList),
-		"Roles": roleNames(), "Providers": s.opt.Providers, "Seal": seal})
+	_, imgErr := s.opt.Admin.SealImage(ctx, actor(c))
+	s.render(c, status, "admin", map[string]any{"People": rows, "Units": unitTree(dir.UnitList),
+		"Roles": roleNames(), "Providers": s.opt.Admin.ProviderNames(), "Seal": seal, "SealImage": imgErr == nil,
+		"Form": fe.orEmpty()})
 }
 
 // adminUserPage shows one person: roles, password, account, signing
-// identity.
+// identity and signature image.
 func (s *Server) adminUserPage(c *gin.Context) {
-	if !s.requireOrgAdmin(c) {
+	s.adminUserPageWith(c, http.StatusOK, nil)
+}
+
+func (s *Server) adminUserPageWith(c *gin.Context, status int, fe *formError) {
+	ctx := c.Request.Context()
+	p, ident, err := s.opt.Admin.Person(ctx, actor(c), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
-	u, ok := s.targetUser(c)
-	if !ok {
-		return
+	if p.ID == session(c).User.ID {
+		// One's own page is for administrators; the person's own settings
+		// are on the API (and their signature image below).
+		if _, err := s.opt.Admin.People(ctx, actor(c)); err != nil {
+			s.fail(c, err)
+			return
+		}
 	}
 	dir, err := s.directory(c)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	gs, err := s.adminGrants(c, dir, u.ID)
-	if err != nil {
+	seal, err := s.opt.Admin.SealSigner(ctx, actor(c))
+	if err != nil && document.ErrorCode(err) != document.ENOTFOUND {
 		s.fail(c, err)
 		return
 	}
-	var ident *store.SigningIdentity
-	if id, err := s.opt.Directory.SigningIdentity(c.Request.Context(), u.ID); err == nil {
-		ident = id
-	} else if document.ErrorCode(err) != document.ENOTFOUND {
-		s.fail(c, err)
-		return
-	}
-	s.render(c, http.StatusOK, "admin_user", map[string]any{"User": u, "Grants": gs, "Units": unitTree(dir.UnitList),
-		"Roles": roleNames(), "Providers": s.opt.Providers, "Identity": ident, "Self": u.ID == session(c).User.ID})
+	_, imgErr := s.opt.Admin.UserImage(ctx, actor(c), p.ID)
+	s.render(c, status, "admin_user", map[string]any{"User": p.User, "Grants": namedGrants(dir, p.Grants), "Units": unitTree(dir.UnitList),
+		"Roles": roleNames(), "Providers": s.opt.Admin.LeaderProviders(seal), "Identity": ident,
+		"Self": p.ID == session(c).User.ID, "Image": imgErr == nil, "Form": fe.orEmpty()})
 }
 
 // adminCreateUnit adds a unit under a parent the person administers.
 func (s *Server) adminCreateUnit(c *gin.Context) {
-	parent := c.PostForm("parent_id")
-	if parent == "" {
-		s.invalidForm(c, "admin.err.parent", "")
+	u, err := s.opt.Admin.CreateUnit(c.Request.Context(), actor(c), admin.UnitInput{ParentID: c.PostForm("parent_id"),
+		Abbrev: c.PostForm("abbrev"), Name: c.PostForm("name")})
+	if err != nil {
+		s.adminRefused(c, err, "unit", func(fe *formError) { s.adminHomePage(c, fe.status, fe) })
 		return
 	}
-	if _, ok := s.requireAdmin(c, parent); !ok {
-		return
-	}
-	abbrev, name := strings.TrimSpace(c.PostForm("abbrev")), strings.TrimSpace(c.PostForm("name"))
-	if abbrev == "" || name == "" || utf8.RuneCountInString(abbrev) > 20 || utf8.RuneCountInString(name) > 200 || strings.ContainsAny(abbrev, " \t/") {
-		s.invalidForm(c, "admin.err.unit", "")
-		return
-	}
-	u := &document.Unit{ParentID: parent, Abbrev: abbrev, Name: name}
-	if err := s.opt.Directory.CreateUnit(c.Request.Context(), u); err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.Set(httpapi.AuditKeyObject, u.ID)
+	c.Set(auditObjectKey, u.ID)
+	s.flash(c, "flash.unit")
 	c.Redirect(http.StatusSeeOther, "/admin")
 }
 
 // adminCreateUser adds a person of the organization with a password and
-// at most one role; everything is checked before anything is stored.
+// at most one role, in one transaction.
 func (s *Server) adminCreateUser(c *gin.Context) {
-	if !s.requireOrgAdmin(c) {
+	in := admin.PersonInput{Username: c.PostForm("username"), FullName: c.PostForm("full_name"),
+		Title: c.PostForm("title"), Password: c.PostForm("password")}
+	if r := c.PostForm("role"); r != "" {
+		in.Roles = []admin.Grant{{UnitID: c.PostForm("unit_id"), Role: document.Role(r)}}
+	}
+	if in.Password == "" {
+		s.adminRefused(c, document.FieldErrorf("password", document.EINVALID, "an initial password is required"), "user",
+			func(fe *formError) { s.adminHomePage(c, fe.status, fe) })
 		return
 	}
-	ctx := c.Request.Context()
-	org := session(c).User.OrgID
-	username := strings.TrimSpace(c.PostForm("username"))
-	fullName := strings.TrimSpace(c.PostForm("full_name"))
-	title := strings.TrimSpace(c.PostForm("title"))
-	password := c.PostForm("password")
-	role := document.Role(c.PostForm("role"))
-	unitID := c.PostForm("unit_id")
-	switch {
-	case !usernameRE.MatchString(username):
-		s.invalidForm(c, "admin.err.username", "")
-		return
-	case fullName == "" || utf8.RuneCountInString(fullName) > 200 || utf8.RuneCountInString(title) > 200:
-		s.invalidForm(c, "admin.err.fullname", "")
-		return
-	case len(password) < auth.MinPasswordLength:
-		s.invalidForm(c, "admin.err.password", "")
-		return
-	case role != "" && !role.Valid():
-		s.invalidForm(c, "admin.err.role", "")
-		return
-	}
-	if role != "" {
-		if u, err := s.opt.Directory.Unit(ctx, unitID); err != nil || u.OrgID != org {
-			s.invalidForm(c, "admin.err.unitpick", "")
-			return
-		}
-	}
-	hash, err := s.passwordHash(password)
+	u, err := s.opt.Admin.CreatePerson(c.Request.Context(), actor(c), in)
 	if err != nil {
-		s.invalidForm(c, "admin.err.password", "")
+		s.adminRefused(c, err, "user", func(fe *formError) { s.adminHomePage(c, fe.status, fe) })
 		return
 	}
-	u := &document.User{OrgID: org, Username: username, FullName: fullName, Title: title}
-	if err := s.opt.Directory.CreateUser(ctx, u); err != nil {
-		if document.ErrorCode(err) == document.ECONFLICT {
-			s.errorPage(c, http.StatusConflict, s.lang(c).T("admin.err.taken"), "")
-			return
-		}
-		s.fail(c, err)
-		return
-	}
-	c.Set(httpapi.AuditKeyObject, u.ID)
-	if role != "" {
-		if err := s.opt.Directory.GrantRole(ctx, u.ID, unitID, role); err != nil {
-			s.fail(c, err)
-			return
-		}
-	}
-	if err := s.opt.Directory.SetPasswordHash(ctx, u.ID, hash); err != nil {
-		s.fail(c, err)
-		return
-	}
+	c.Set(auditObjectKey, u.ID)
+	s.flash(c, "flash.user")
 	c.Redirect(http.StatusSeeOther, "/admin/users/"+u.ID)
+}
+
+// adminRefused shows a refused administration form again with the error
+// beside its field (show renders the page), or an error page when the
+// refusal is not about the form (no right, nothing there, ours).
+func (s *Server) adminRefused(c *gin.Context, err error, form string, show func(*formError)) {
+	status, msg, detail := s.failure(c, err)
+	if status == 499 || status >= 500 || status == http.StatusForbidden || status == http.StatusNotFound {
+		s.fail(c, err)
+		return
+	}
+	field := document.ErrorField(err)
+	if key, ok := adminFieldKeys[field]; ok {
+		msg = s.lang(c).T(key)
+	}
+	if field == "username" && document.ErrorCode(err) == document.ECONFLICT {
+		msg = s.lang(c).T("admin.err.taken")
+	}
+	fe := newFormError(c, form, status, field, msg, detail)
+	show(fe)
+	c.Abort()
+}
+
+// adminFieldKeys name the message shown beside a refused field.
+var adminFieldKeys = map[string]string{
+	"username": "admin.err.username", "full_name": "admin.err.fullname", "title": "admin.err.fullname",
+	"password": "admin.err.password", "role": "admin.err.role", "unit_id": "admin.err.unitpick",
+	"abbrev": "admin.err.unit", "name": "admin.err.unit", "parent_id": "admin.err.parent",
+	"provider": "admin.err.provider", "signer": "admin.err.signer",
 }
 
 // adminUserAction makes one change to a person: grant, revoke, password,
 // disable, enable, signing.
 func (s *Server) adminUserAction(c *gin.Context) {
-	u, ok := s.targetUser(c)
-	if !ok {
-		return
-	}
 	ctx := c.Request.Context()
-	back := "/admin/users/" + u.ID
-	switch c.Param("action") {
+	a := actor(c)
+	id := c.Param("id")
+	back := "/admin/users/" + id
+	var err error
+	notice := "flash.saved"
+	action := c.Param("action")
+	switch action {
 	case "grant", "revoke":
-		role := document.Role(c.PostForm("role"))
-		if !role.Valid() {
-			s.invalidForm(c, "admin.err.role", "")
-			return
-		}
-		unitID := c.PostForm("unit_id")
-		if unitID == "" {
-			s.invalidForm(c, "admin.err.unitpick", "")
-			return
-		}
-		if _, ok := s.requireAdmin(c, unitID); !ok {
-			return
-		}
-		var err error
-		if c.Param("action") == "grant" {
-			err = s.opt.Directory.GrantRole(ctx, u.ID, unitID, role)
-		} else {
-			err = s.opt.Directory.RevokeRole(ctx, u.ID, unitID, role)
-		}
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
+		err = s.opt.Admin.ChangeRole(ctx, a, id, c.PostForm("unit_id"), document.Role(c.PostForm("role")), action == "grant")
 	case "password":
-		if _, ok := s.requireAdmin(c, u.OrgID); !ok {
-			return
-		}
-		hash, err := s.passwordHash(c.PostForm("password"))
-		if err != nil {
-			s.invalidForm(c, "admin.err.password", "")
-			return
-		}
-		if err := s.opt.Directory.SetPasswordHash(ctx, u.ID, hash); err != nil {
-			s.fail(c, err)
-			return
-		}
-		if _, err := s.opt.Directory.DeleteUserSessions(ctx, u.ID); err != nil {
-			s.fail(c, err)
-			return
-		}
-		if u.ID == session(c).User.ID {
+		err = s.opt.Admin.SetPassword(ctx, a, id, c.PostForm("password"))
+		if err == nil && id == session(c).User.ID {
 			// This session has just ended too.
 			back = "/login"
 		}
+		notice = "flash.password"
 	case "disable", "enable":
-		if _, ok := s.requireAdmin(c, u.OrgID); !ok {
-			return
-		}
-		disable := c.Param("action") == "disable"
-		if disable && u.ID == session(c).User.ID {
+		if action == "disable" && id == session(c).User.ID {
 			s.errorPage(c, http.StatusConflict, s.lang(c).T("admin.err.self"), "")
 			return
 		}
-		if err := s.opt.Directory.SetUserDisabled(ctx, u.ID, disable); err != nil {
-			s.fail(c, err)
-			return
-		}
-		if disable {
-			if _, err := s.opt.Directory.DeleteUserSessions(ctx, u.ID); err != nil {
+		if action == "disable" && c.PostForm("confirm") != "yes" {
+			// Only someone who may disable the person is asked.
+			if _, _, err := s.opt.Admin.Person(ctx, a, id); err != nil {
 				s.fail(c, err)
 				return
 			}
+			s.confirmPage(c, "confirm.disable", c.Request.URL.Path, nil)
+			return
 		}
+		err = s.opt.Admin.SetDisabled(ctx, a, id, action == "disable")
+		notice = "flash." + action
 	case "signing":
-		if _, ok := s.requireAdmin(c, u.OrgID); !ok {
-			return
-		}
-		provider, signer, ok := s.signerForm(c)
-		if !ok {
-			return
-		}
-		id := &store.SigningIdentity{UserID: u.ID, Provider: provider, ProviderSigner: signer}
-		if err := s.opt.Directory.SetSigningIdentity(ctx, id); err != nil {
-			s.fail(c, err)
-			return
-		}
+		_, err = s.opt.Admin.SetSigningIdentity(ctx, a, id, c.PostForm("provider"), c.PostForm("signer"))
 	default:
 		s.fail(c, document.Errorf(document.ENOTFOUND, "no such action"))
 		return
 	}
+	if err != nil {
+		if document.ErrorCode(err) == document.ECONFLICT && action == "disable" {
+			s.errorPage(c, http.StatusConflict, s.lang(c).T("admin.err.self"), "")
+			return
+		}
+		s.adminRefused(c, err, action, func(fe *formError) { s.adminUserPageWith(c, fe.status, fe) })
+		return
+	}
+	if back != "/login" {
+		s.flash(c, notice)
+	}
 	c.Redirect(http.StatusSeeOther, back)
-}
-
-// signerForm reads a configured provider and the signer within it (a
-// phone number for a SIM).
-func (s *Server) signerForm(c *gin.Context) (provider, signer string, ok bool) {
-	provider = c.PostForm("provider")
-	known := false
-	for _, p := range s.opt.Providers {
-		known = known || p == provider
-	}
-	if !known {
-		s.invalidForm(c, "admin.err.provider", strings.Join(s.opt.Providers, ", "))
-		return "", "", false
-	}
-	signer = strings.TrimSpace(c.PostForm("signer"))
-	if utf8.RuneCountInString(signer) > 200 {
-		s.invalidForm(c, "admin.err.signer", "")
-		return "", "", false
-	}
-	return provider, signer, true
 }
 
 // adminSetSeal sets how the organization applies its seal signature.
 func (s *Server) adminSetSeal(c *gin.Context) {
-	if !s.requireOrgAdmin(c) {
+	if _, err := s.opt.Admin.SetSealSigner(c.Request.Context(), actor(c), c.PostForm("provider"), c.PostForm("signer")); err != nil {
+		s.adminRefused(c, err, "seal", func(fe *formError) { s.adminHomePage(c, fe.status, fe) })
 		return
 	}
-	provider, signer, ok := s.signerForm(c)
-	if !ok {
-		return
-	}
-	ss := &store.SealSigner{OrgID: session(c).User.OrgID, Provider: provider, ProviderSigner: signer}
-	if err := s.opt.Directory.SetSealSigner(c.Request.Context(), ss); err != nil {
-		s.fail(c, err)
-		return
-	}
+	s.flash(c, "flash.saved")
 	c.Redirect(http.StatusSeeOther, "/admin")
+}
+
+// adminSealImage takes the organization's seal image (a PNG).
+func (s *Server) adminSealImage(c *gin.Context) {
+	s.imageUpload(c, "/admin", func(f *form) error {
+		return s.opt.Admin.SetSealImage(c.Request.Context(), actor(c), *f.file)
+	})
+}
+
+// adminUserImage takes a leader's handwritten signature image (a PNG).
+func (s *Server) adminUserImage(c *gin.Context) {
+	id := c.Param("id")
+	s.imageUpload(c, "/admin/users/"+id, func(f *form) error {
+		return s.opt.Admin.SetUserImage(c.Request.Context(), actor(c), id, *f.file)
+	})
+}
+
+func (s *Server) imageUpload(c *gin.Context, back string, set func(*form) error) {
+	f, err := s.readMultipart(c, true)
+	if err == nil {
+		if err = s.opt.Files.CheckPNG(c.Request.Context(), *f.file); err == nil {
+			err = set(f)
+		}
+		if err != nil {
+			s.opt.Files.Discard(c.Request.Context(), *f.file)
+		}
+	}
+	if err != nil {
+		s.formFail(c, err)
+		return
+	}
+	s.flash(c, "flash.image")
+	c.Redirect(http.StatusSeeOther, back)
 }

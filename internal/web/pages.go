@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -13,8 +12,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/admin"
 	"vanban/internal/document"
-	"vanban/internal/httpapi"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
 	"vanban/internal/workflow"
@@ -29,6 +28,7 @@ type directory struct {
 	UserList []*document.User
 	UnitList []*document.Unit
 	TypeList []*document.DocumentType
+	all      *admin.Directory
 }
 
 func (d *directory) UserName(id string) string {
@@ -53,24 +53,17 @@ func (d *directory) TypeName(code string) string {
 }
 
 func (s *Server) directory(c *gin.Context) (*directory, error) {
-	ctx := c.Request.Context()
-	org := session(c).User.OrgID
-	d := &directory{Users: map[string]*document.User{}, Units: map[string]*document.Unit{}, Types: map[string]*document.DocumentType{}}
-	var err error
-	if d.UserList, err = s.opt.Directory.Users(ctx, org); err != nil {
+	ad, err := s.opt.Admin.Directory(c.Request.Context(), actor(c))
+	if err != nil {
 		return nil, err
 	}
+	d := &directory{Users: map[string]*document.User{}, Units: map[string]*document.Unit{}, Types: map[string]*document.DocumentType{},
+		UserList: ad.Users, UnitList: ad.Units, TypeList: ad.Types, all: ad}
 	for _, u := range d.UserList {
 		d.Users[u.ID] = u
 	}
-	if d.UnitList, err = s.opt.Directory.Units(ctx, org); err != nil {
-		return nil, err
-	}
 	for _, u := range d.UnitList {
 		d.Units[u.ID] = u
-	}
-	if d.TypeList, err = s.opt.Directory.DocumentTypes(ctx); err != nil {
-		return nil, err
 	}
 	for _, t := range d.TypeList {
 		d.Types[t.Code] = t
@@ -80,24 +73,8 @@ func (s *Server) directory(c *gin.Context) (*directory, error) {
 
 // usersWithRole lists the people of the organization holding role
 // somewhere, for the reviewer, signer and handler choices.
-func (s *Server) usersWithRole(ctx context.Context, dir *directory, role document.Role) []*document.User {
-	var out []*document.User
-	for _, u := range dir.UserList {
-		if u.Disabled {
-			continue
-		}
-		gs, err := s.opt.Directory.Grants(ctx, u.ID)
-		if err != nil {
-			continue
-		}
-		for _, g := range gs {
-			if g.Role == role {
-				out = append(out, u)
-				break
-			}
-		}
-	}
-	return out
+func (s *Server) usersWithRole(_ context.Context, dir *directory, role document.Role) []*document.User {
+	return dir.all.UsersWithRole(role)
 }
 
 // queue is one list of the inbox.
@@ -186,10 +163,7 @@ func (s *Server) documentPage(c *gin.Context, status int, errMsg, errDetail stri
 			dv.Pages = n
 		}
 	}
-	if dv.Attachments, err = s.opt.Directory.Attachments(ctx, d.ID); err != nil {
-		s.fail(c, err)
-		return
-	}
+	dv.Attachments = v.Attachments
 	now := s.opt.Now()
 	dv.Overdue = !d.Deadline.IsZero() && now.After(d.Deadline) && d.State != document.StateCompleted && d.State != document.StateArchived
 	me := ws.User.ID
@@ -284,38 +258,35 @@ func (s *Server) versionFile(c *gin.Context) {
 	if !ok {
 		return
 	}
-	s.sendBlob(c, ver.BlobKey, "application/pdf", fileName(v.Document, "-v"+strconv.Itoa(ver.Seq)+".pdf"))
+	s.sendBlob(c, ver.BlobKey, fileName(v.Document, "-v"+strconv.Itoa(ver.Seq)+".pdf"))
 }
 
 func (s *Server) attachmentFile(c *gin.Context) {
-	if _, err := s.opt.Workflow.Get(c.Request.Context(), actor(c), c.Param("id")); err != nil {
-		s.fail(c, err)
-		return
-	}
-	atts, err := s.opt.Directory.Attachments(c.Request.Context(), c.Param("id"))
+	v, err := s.opt.Workflow.Get(c.Request.Context(), actor(c), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	for _, a := range atts {
+	for _, a := range v.Attachments {
 		if a.ID == c.Param("att") {
-			s.sendBlob(c, a.BlobKey, "application/octet-stream", a.Name)
+			s.sendBlob(c, a.BlobKey, a.Name)
 			return
 		}
 	}
 	s.fail(c, document.Errorf(document.ENOTFOUND, "attachment not found"))
 }
 
-func (s *Server) sendBlob(c *gin.Context, key, ctype, name string) {
-	f, err := s.opt.Blobs.Open(c.Request.Context(), key)
-	if err != nil {
+// sendBlob sends a stored file through files.Store, which checks its
+// SHA-256 before the first byte: a damaged file gets the error page, never
+// a body that looks complete.
+func (s *Server) sendBlob(c *gin.Context, key, name string) {
+	if err := s.opt.Files.Serve(c.Request.Context(), c.Writer, key, name); err != nil {
+		if c.Writer.Written() {
+			c.Abort()
+			return
+		}
 		s.fail(c, err)
-		return
 	}
-	defer f.Close()
-	c.Header("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(name))
-	c.Header("Cache-Control", "private, no-store")
-	c.DataFromReader(http.StatusOK, f.Size(), ctype, io.NewSectionReader(f, 0, f.Size()), nil)
 }
 
 func (s *Server) pageImage(c *gin.Context) {
@@ -488,10 +459,10 @@ func (s *Server) documentAction(c *gin.Context) {
 		if dl := strings.TrimSpace(c.PostForm("deadline")); dl != "" {
 			t, perr := parseDate(dl)
 			if perr != nil {
-				err = document.Errorf(document.EINVALID, "the deadline must be a date")
+				err = document.FieldErrorf("deadline", document.EINVALID, "the deadline must be a date (dd/mm/yyyy)")
 				break
 			}
-			as.WorkingDays, as.Deadline = 0, t.Add(24*time.Hour-time.Second)
+			as.WorkingDays, as.Deadline = 0, document.EndOfDay(t)
 		}
 		_, err = s.opt.Workflow.Assign(ctx, a, id, as)
 	case "start":
@@ -553,7 +524,7 @@ func (s *Server) search(c *gin.Context) {
 	}
 	if searched {
 		q := document.Query{Text: form["q"], Symbol: form["symbol"], TypeCode: form["type"], SignerID: form["signer"],
-			UnitID: form["unit"], Direction: document.Direction(form["dir"]), Limit: 25}
+			UnitID: form["unit"], Direction: document.Direction(form["dir"]), Limit: document.DefaultPageSize}
 		if form["number"] != "" {
 			n, err := strconv.Atoi(form["number"])
 			if err != nil || n < 1 {
@@ -572,7 +543,7 @@ func (s *Server) search(c *gin.Context) {
 				return
 			}
 			if key == "to" {
-				t = t.Add(24 * time.Hour) // the whole last day
+				t = document.NextDay(t) // the whole last day
 			}
 			*dst = t
 		}
@@ -624,17 +595,23 @@ type sessionView struct {
 	PhoneURL string
 }
 
-func (s *Server) phoneURL(ctx context.Context, sess *signsession.Session) string {
+func (s *Server) phoneURL(ctx context.Context, a workflow.Actor, sess *signsession.Session) string {
 	if s.opt.PhonePageURL == "" || sess.Purpose != "leader" {
 		return ""
 	}
-	id, err := s.opt.Directory.SigningIdentity(ctx, sess.SignerUserID)
+	id, err := s.opt.Admin.SigningIdentity(ctx, a, sess.SignerUserID)
 	if err != nil || id.ProviderSigner == "" {
 		return ""
 	}
-	link := s.opt.PhonePageURL + url.PathEscape(id.ProviderSigner)
+	// The number as the simulator knows it: international form, whatever
+	// was typed when the identity was set (0912... is 84912...).
+	n := id.ProviderSigner
+	if p, err := document.NormalizePhone(n); err == nil {
+		n = p
+	}
+	link := s.opt.PhonePageURL + url.PathEscape(n)
 	if s.opt.PhoneKey != nil && sess.ProviderTxID != "" {
-		if k := s.opt.PhoneKey(id.ProviderSigner, sess.ProviderTxID); k != "" {
+		if k := s.opt.PhoneKey(n, sess.ProviderTxID); k != "" {
 			link += "?k=" + url.QueryEscape(k)
 		}
 	}
@@ -654,7 +631,7 @@ func (s *Server) signingList(c *gin.Context) {
 	}
 	var out []sessionView
 	for _, sess := range list {
-		sv := sessionView{S: sess, PhoneURL: s.phoneURL(ctx, sess)}
+		sv := sessionView{S: sess, PhoneURL: s.phoneURL(ctx, actor(c), sess)}
 		if v, err := s.opt.Workflow.Get(ctx, actor(c), sess.DocumentID); err == nil {
 			sv.Doc = v.Document
 		}
@@ -683,7 +660,7 @@ func (s *Server) signingPage(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	sv := sessionView{S: sess, PhoneURL: s.phoneURL(ctx, sess)}
+	sv := sessionView{S: sess, PhoneURL: s.phoneURL(ctx, actor(c), sess)}
 	if v, err := s.opt.Workflow.Get(ctx, actor(c), sess.DocumentID); err == nil {
 		sv.Doc = v.Document
 	}
@@ -738,16 +715,6 @@ func (s *Server) cancelSigning(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/signing/"+sess.ID)
 }
 
-var _ Auth = (*httpapi.API)(nil)
-
 // parseDate reads a date as Vietnamese people write it (dd/mm/yyyy, also
-// d/m/yyyy) or in ISO form, in Vietnam's time zone.
-func parseDate(v string) (time.Time, error) {
-	v = strings.TrimSpace(v)
-	for _, layout := range []string{"02/01/2006", "2/1/2006", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, v, document.VietnamTime); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, document.Errorf(document.EINVALID, "%q is not a date (dd/mm/yyyy)", v)
-}
+// d/m/yyyy) or in ISO form, in Vietnam's time zone (document.ParseDay).
+func parseDate(v string) (time.Time, error) { return document.ParseDay(v) }

@@ -2,8 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -14,9 +12,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/auth"
 	"vanban/internal/document"
-	"vanban/internal/httpapi"
-	"vanban/storage"
+	"vanban/internal/files"
+	"vanban/internal/httperr"
 )
 
 // funcs are the template helpers; dates are Vietnam's (dd/mm/yyyy,
@@ -129,13 +128,15 @@ func parseTemplates() (map[string]*template.Template, error) {
 // page is what every template receives.
 type page struct {
 	L       Lang
-	S       *httpapi.WebSession
+	S       *auth.Session
 	CSRF    string
 	Path    string
 	Now     time.Time
 	Drafter bool
 	Clerk   bool
 	Signer  bool
+	// Flash is a success notice from the change before this page.
+	Flash string
 	// D is the page's own data.
 	D any
 }
@@ -149,6 +150,9 @@ func (s *Server) render(c *gin.Context, status int, name string, data any) {
 	}
 	ws := session(c)
 	p := page{L: s.lang(c), S: ws, Path: c.Request.URL.Path, Now: s.opt.Now(), D: data}
+	if c.Request.Method == http.MethodGet {
+		p.Flash = s.takeFlash(c)
+	}
 	if ws != nil {
 		p.CSRF = ws.CSRFToken
 		p.Drafter = hasRole(ws, document.RoleDrafter)
@@ -182,48 +186,50 @@ func refererPath(c *gin.Context) string {
 	return "/"
 }
 
-// failure maps an error to a status and a friendly message: domain errors
-// are the person's to fix (4xx); anything else is ours (5xx, logged).
+// failure maps an error to a status and a message in the page's language,
+// through the same table as the API (httperr): domain errors are the
+// person's to fix (4xx) and keep their explanation as detail; anything else
+// is ours (5xx, logged).
 func (s *Server) failure(c *gin.Context, err error) (int, string, string) {
+	cl := httperr.Classify(c.Request.Context(), err)
+	if cl.Internal {
+		s.opt.Logger.Error("page failed", "path", c.Request.URL.Path, "code", cl.Code, "err", err)
+	}
 	l := s.lang(c)
-	switch document.ErrorCode(err) {
-	case document.ENOTFOUND:
-		return http.StatusNotFound, l.T("err.notfound"), ""
-	case document.EFORBIDDEN:
-		return http.StatusForbidden, l.T("err.forbidden"), document.ErrorMessage(err)
-	case document.ECONFLICT:
-		return http.StatusConflict, l.T("err.conflict"), document.ErrorMessage(err)
-	case document.EINVALID:
-		return http.StatusUnprocessableEntity, l.T("err.invalid"), document.ErrorMessage(err)
+	key := "err." + cl.Code
+	if k, ok := codeKeys[cl.Code]; ok {
+		key = k
 	}
-	var maxErr *http.MaxBytesError
-	var np errNotPDF
-	switch {
-	case errors.As(err, &np):
-		return http.StatusUnprocessableEntity, l.T("err.notpdf"), np.reason
-	case errors.As(err, &maxErr):
-		return http.StatusRequestEntityTooLarge, l.T("err.toolarge"), ""
-	case errors.Is(err, storage.ErrNotExist):
-		return http.StatusNotFound, l.T("err.notfound"), ""
-	case errors.Is(err, errNoSigning):
-		return http.StatusServiceUnavailable, l.T("err.nosigning"), ""
-	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable, l.T("err.internal"), ""
+	if files.IsBadFile(err) {
+		key = "err.notpdf"
 	}
-	s.opt.Logger.Error("page failed", "path", c.Request.URL.Path, "err", err)
-	return http.StatusInternalServerError, l.T("err.internal"), ""
+	msg := l.T(key)
+	if msg == key {
+		msg = l.T("err.internal")
+	}
+	detail := cl.Detail
+	if cl.Status == http.StatusNotFound || cl.Internal {
+		detail = ""
+	}
+	return cl.Status, msg, detail
 }
 
 func (s *Server) fail(c *gin.Context, err error) {
-	if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
-		c.AbortWithStatus(499)
+	status, msg, detail := s.failure(c, err)
+	if status == 499 {
+		c.AbortWithStatus(status)
 		return
 	}
-	status, msg, detail := s.failure(c, err)
 	s.errorPage(c, status, msg, detail)
 }
 
-var errNoSigning = errors.New("signing is not configured on this server")
+var errNoSigning = httperr.ErrSigningUnavailable
 
-// errorsAs is errors.As, named so the login handler reads plainly.
-func errorsAs(err error, target any) bool { return errors.As(err, target) }
+// codeKeys names the message of an error code whose key differs from
+// "err." + code.
+var codeKeys = map[string]string{
+	document.ENOTFOUND:             "err.notfound",
+	httperr.CodeTooLarge:           "err.toolarge",
+	httperr.CodeSigningUnavailable: "err.nosigning",
+	httperr.CodeBadRequest:         "err.badrequest",
+}

@@ -1,14 +1,15 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/auth"
 	"vanban/internal/document"
-	"vanban/internal/httpapi"
 	"vanban/internal/workflow"
 )
 
@@ -16,7 +17,7 @@ const sessionKey = "vanban.web.session"
 
 // CSRFField is the form field that carries the session's CSRF token on
 // form posts (scripts may send the X-CSRF-Token header instead).
-const CSRFField = "csrf_token"
+const CSRFField = auth.CSRFField
 
 // maxFormBody bounds the body of an ordinary (non-upload) form post.
 const maxFormBody = 1 << 20
@@ -56,7 +57,7 @@ func (s *Server) checkSession(c *gin.Context, upload bool) {
 		if !upload {
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBody)
 		}
-		token := c.GetHeader(httpapi.CSRFHeader)
+		token := c.GetHeader(auth.CSRFHeader)
 		if token == "" {
 			token = c.PostForm(CSRFField)
 		}
@@ -73,9 +74,9 @@ func isMultipart(c *gin.Context) bool {
 	return strings.HasPrefix(c.GetHeader("Content-Type"), "multipart/form-data")
 }
 
-func session(c *gin.Context) *httpapi.WebSession {
+func session(c *gin.Context) *auth.Session {
 	v, _ := c.Get(sessionKey)
-	ws, _ := v.(*httpapi.WebSession)
+	ws, _ := v.(*auth.Session)
 	return ws
 }
 
@@ -89,48 +90,67 @@ func actor(c *gin.Context) workflow.Actor {
 
 // hasRole reports whether the user holds role anywhere; the use cases
 // decide about a given unit, this only chooses which menus to show.
-func hasRole(ws *httpapi.WebSession, r document.Role) bool {
-	if ws == nil {
-		return false
-	}
-	for _, g := range ws.Grants {
-		if g.Role == r {
-			return true
-		}
-	}
-	return false
-}
+func hasRole(ws *auth.Session, r document.Role) bool { return ws.HasRole(r) }
 
 func (s *Server) loginPage(c *gin.Context) {
 	if ws, err := s.opt.Auth.BrowserSession(c); err == nil && ws != nil {
 		c.Redirect(http.StatusSeeOther, safeNext(c.Query("next")))
 		return
 	}
-	s.render(c, http.StatusOK, "login", map[string]any{"Next": c.Query("next")})
+	s.renderLogin(c, http.StatusOK, c.Query("next"), "", "")
+}
+
+// renderLogin shows the sign-in form with its login-CSRF token.
+func (s *Server) renderLogin(c *gin.Context, status int, next, username, msg string) {
+	s.render(c, status, "login", map[string]any{"Next": next, "Username": username, "Error": msg,
+		"LoginToken": s.opt.Auth.LoginToken(c)})
 }
 
 func (s *Server) login(c *gin.Context) {
 	l := s.lang(c)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBody)
+	if !s.opt.Auth.CheckLoginToken(c, c.PostForm("login_token")) {
+		// A sign-in posted from another site (login CSRF) or from a form
+		// shown before the browser's cookies were cleared: show the form
+		// again, with a fresh token.
+		s.renderLogin(c, http.StatusForbidden, c.PostForm("next"), c.PostForm("username"), l.T("err.csrf"))
+		return
+	}
 	_, err := s.opt.Auth.PasswordLogin(c, c.PostForm("username"), c.PostForm("password"))
 	if err != nil {
 		status, msg := http.StatusUnauthorized, l.T("login.wrong")
-		var tooMany *httpapi.TooManyAttemptsError
+		var tooMany *auth.TooManyAttemptsError
 		switch {
-		case errorsAs(err, &tooMany):
+		case errors.As(err, &tooMany):
 			status, msg = http.StatusTooManyRequests, l.T("login.toomany")
-		case err != httpapi.ErrBadCredentials:
+		case !errors.Is(err, auth.ErrBadCredentials):
 			s.fail(c, err)
 			return
 		}
-		s.render(c, status, "login", map[string]any{"Next": c.PostForm("next"), "Error": msg, "Username": c.PostForm("username")})
+		s.renderLogin(c, status, c.PostForm("next"), c.PostForm("username"), msg)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, safeNext(c.PostForm("next")))
 }
 
-// safeNext keeps the redirect after sign-in on this site.
+// safeNext keeps the redirect after sign-in on this site: a path of ours,
+// never a scheme-relative URL. Browsers drop tabs and newlines inside URLs
+// and read a backslash as a slash, so "/\t/evil.example" and
+// "/%09/evil.example" (decoded before us) would otherwise leave the site.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if next == "" || next[0] != '/' {
+		return "/"
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return "/"
+		}
+	}
+	if strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/"
 	}
 	return next

@@ -2,32 +2,24 @@ package web
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/auth"
 	"vanban/internal/document"
-	"vanban/internal/httpapi"
+	"vanban/internal/files"
+	"vanban/internal/httperr"
 	"vanban/internal/officeconv"
 	"vanban/internal/workflow"
-	"vanban/signing/pdf"
-	"vanban/storage"
 )
-
-// errNotPDF marks an upload that is not a readable PDF.
-type errNotPDF struct{ reason string }
-
-func (e errNotPDF) Error() string { return "not a readable PDF: " + e.reason }
 
 // form is a multipart form read as a stream: its text fields and its one
 // file, stored in the blob store.
@@ -44,31 +36,40 @@ func (f *form) get(k string) string {
 	return ""
 }
 
-// maxField bounds one text field.
-const maxField = 64 << 10
+// Bounds of the text fields of an upload form: the multipart reader
+// buffers each in memory, so their number and size are capped (a form of
+// a million empty fields is refused, not held).
+const (
+	maxField       = 64 << 10
+	maxFields      = 200
+	maxFieldsBytes = 1 << 20
+)
 
 // readMultipart streams the form: the CSRF token must come (as the form's
 // first field, or in the header) before the file is accepted, so that a
-// forged cross-site upload stores nothing. The file goes straight into the
-// blob store; office documents are converted to PDF first when LibreOffice
-// is there.
-func (s *Server) readMultipart(c *gin.Context) (*form, error) {
+// forged cross-site upload stores nothing; check, when given, sees the
+// fields that came before the file and may refuse before anything is
+// stored (the permission check). The file goes straight into the blob
+// store through files.Store: as a PDF (office documents converted first)
+// when pdf is set, else as bytes.
+func (s *Server) readMultipart(c *gin.Context, pdf bool, check ...func(*form) error) (*form, error) {
 	ws := session(c)
-	csrfOK := s.opt.Auth.CheckCSRF(ws, c.GetHeader(httpapi.CSRFHeader))
+	csrfOK := s.opt.Auth.CheckCSRF(ws, c.GetHeader(auth.CSRFHeader))
 	_, params, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || params["boundary"] == "" {
-		return nil, document.Errorf(document.EINVALID, "send the form as multipart/form-data")
+		return nil, httperr.BadRequest{Err: errors.New("send the form as multipart/form-data")}
 	}
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.opt.MaxUpload+1<<20)
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.opt.MaxUpload+maxFieldsBytes)
 	mr := multipart.NewReader(body, params["boundary"])
 	f := &form{fields: map[string][]string{}}
+	nfields, fieldBytes := 0, 0
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return f, s.cleanup(c, f, err)
+			return f, s.refuseForm(c, f, httperr.BadRequest{Err: err})
 		}
 		name := part.FormName()
 		if name == CSRFField {
@@ -80,102 +81,99 @@ func (s *Server) readMultipart(c *gin.Context) (*form, error) {
 			return f, errCSRF
 		}
 		if part.FileName() == "" && name != "file" {
+			nfields++
+			if nfields > maxFields {
+				return f, s.refuseForm(c, f, httperr.BadRequest{Err: errors.New("too many form fields")})
+			}
 			b, err := io.ReadAll(io.LimitReader(part, maxField))
 			if err != nil {
-				return f, s.cleanup(c, f, err)
+				return f, s.refuseForm(c, f, httperr.BadRequest{Err: err})
+			}
+			if fieldBytes += len(b); fieldBytes > maxFieldsBytes {
+				return f, s.refuseForm(c, f, httperr.BadRequest{Err: errors.New("the form fields are too long")})
 			}
 			f.fields[name] = append(f.fields[name], string(b))
 			continue
 		}
 		if f.file != nil {
-			return f, s.cleanup(c, f, document.Errorf(document.EINVALID, "send one file"))
+			return f, s.refuseForm(c, f, document.FieldErrorf("file", document.EINVALID, "send one file"))
 		}
-		f.name = part.FileName()
-		if f.file, err = s.storeFile(c, part); err != nil {
-			return f, s.cleanup(c, f, err)
+		for _, ch := range check {
+			if err := ch(f); err != nil {
+				return f, err
+			}
 		}
+		stored, err := s.storeFile(c, part, pdf)
+		if err != nil {
+			return f, err
+		}
+		f.file, f.name = &stored, cleanName(part.FileName())
 	}
 	if !csrfOK {
 		return f, errCSRF
 	}
 	if f.file == nil {
-		return f, document.Errorf(document.EINVALID, "choose a file to upload")
+		return f, document.FieldErrorf("file", document.EINVALID, "choose a file to upload")
 	}
 	return f, nil
 }
 
 var errCSRF = errors.New("csrf token missing or wrong")
 
-// cleanup removes a stored file of a refused form.
-func (s *Server) cleanup(c *gin.Context, f *form, err error) error {
-	if f != nil && f.file != nil && f.file.BlobKey != "" {
-		var np errNotPDF
-		// Only files that failed our checks are removed: identical valid
-		// bytes may back another version (keys are content addresses).
-		if errors.As(err, &np) {
-			_ = s.opt.Blobs.Delete(c.Request.Context(), f.file.BlobKey)
-		}
+// refuseForm removes the stored file of a form refused after it was read.
+func (s *Server) refuseForm(c *gin.Context, f *form, err error) error {
+	if f != nil && f.file != nil {
+		s.opt.Files.Discard(c.Request.Context(), *f.file)
 	}
 	return err
 }
 
-// officeExt are the document formats LibreOffice converts for us, with the
-// bytes each must start with: DOCX and ODT are ZIP containers, DOC an OLE2
-// compound file. LibreOffice would otherwise import anything, even a few
-// words of plain text, as a document and make a PDF of it.
-var officeExt = map[string][]byte{
-	".docx": []byte("PK\x03\x04"),
-	".odt":  []byte("PK\x03\x04"),
-	".doc":  {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1},
-}
-
-func (s *Server) storeFile(c *gin.Context, part *multipart.Part) (*workflow.File, error) {
+func (s *Server) storeFile(c *gin.Context, part *multipart.Part, pdf bool) (workflow.File, error) {
 	ctx := c.Request.Context()
 	br := bufio.NewReaderSize(part, 64<<10)
-	head, _ := br.Peek(1024)
-	if len(head) == 0 && part.FileName() == "" {
+	if head, _ := br.Peek(1); len(head) == 0 && part.FileName() == "" {
 		// A browser sends a file input left empty as a part with no file
 		// name and no bytes: no file was chosen, which is not a bad PDF.
-		return nil, document.Errorf(document.EINVALID, "choose a file to upload")
+		return workflow.File{}, document.FieldErrorf("file", document.EINVALID, "choose a file to upload")
 	}
-	var src io.Reader = br
-	if !bytes.Contains(head, []byte("%PDF-")) {
-		ext := strings.ToLower(filepath.Ext(part.FileName()))
-		magic, office := officeExt[ext]
-		if !office || s.soffice == "" {
-			return nil, errNotPDF{"the file does not start with %PDF-"}
-		}
-		if !bytes.HasPrefix(head, magic) {
-			return nil, errNotPDF{"the file is not a " + strings.TrimPrefix(ext, ".") + " document"}
-		}
-		converted, err := s.convert(ctx, br, ext)
-		if err != nil {
-			return nil, err
-		}
-		defer converted.Close()
-		src = converted
+	r := &cappedReader{r: br, left: s.opt.MaxUpload, max: s.opt.MaxUpload}
+	if pdf {
+		return s.opt.Files.PutPDF(ctx, r, part.FileName())
 	}
-	obj, err := s.opt.Blobs.PutContentAddressed(ctx, src, storage.PutOptions{ContentType: "application/pdf"})
-	if err != nil {
-		return nil, err
-	}
-	file := &workflow.File{BlobKey: obj.Key, SHA256: hex.EncodeToString(obj.SHA256), Size: obj.Size}
-	if obj.Size == 0 {
-		return file, errNotPDF{"the file is empty"}
-	}
-	// Our reader opens only the trailer, cross-reference and catalog: it
-	// catches damaged and password-protected files now rather than at
-	// signing.
-	rf, err := s.opt.Blobs.Open(ctx, obj.Key)
-	if err != nil {
-		return file, err
-	}
-	defer rf.Close()
-	if _, err := pdf.Open(rf, rf.Size(), nil); err != nil {
-		return file, errNotPDF{err.Error()}
-	}
-	return file, nil
+	return s.opt.Files.PutFile(ctx, r)
 }
+
+// cappedReader fails a file part larger than the upload limit, before the
+// store has taken more than the limit of it.
+type cappedReader struct {
+	r         io.Reader
+	left, max int64
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// One byte past the limit tells a file of exactly the limit from
+		// a larger one.
+		var one [1]byte
+		if n, err := c.r.Read(one[:]); n > 0 {
+			return 0, &http.MaxBytesError{Limit: c.max}
+		} else {
+			return 0, err
+		}
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// notPDF refuses an uploaded file that could not be made a PDF.
+func notPDF(reason string) error { return files.NotPDF(reason) }
+
+// cleanName is an uploaded file's name as we keep it (document.CleanFileName).
+func cleanName(name string) string { return document.CleanFileName(name) }
 
 // convert turns an office document into a PDF with LibreOffice, bounded
 // and isolated by officeconv; the PDF is removed on Close.
@@ -183,7 +181,7 @@ func (s *Server) convert(ctx context.Context, r io.Reader, ext string) (io.ReadC
 	pdf, err := s.office.Convert(ctx, r, ext)
 	var ce *officeconv.Error
 	if errors.As(err, &ce) {
-		return nil, errNotPDF{ce.Error()}
+		return nil, notPDF(ce.Error())
 	}
 	return pdf, err
 }
@@ -191,10 +189,6 @@ func (s *Server) convert(ctx context.Context, r io.Reader, ext string) (io.ReadC
 func (s *Server) formFail(c *gin.Context, err error) {
 	if errors.Is(err, errCSRF) {
 		s.errorPage(c, http.StatusForbidden, s.lang(c).T("err.csrf"), "")
-		return
-	}
-	if strings.Contains(err.Error(), "multipart") || errors.Is(err, io.ErrUnexpectedEOF) {
-		s.errorPage(c, http.StatusBadRequest, s.lang(c).T("err.invalid"), err.Error())
 		return
 	}
 	s.fail(c, err)
@@ -238,7 +232,7 @@ func (s *Server) newDraftPage(c *gin.Context) {
 // createDraft makes the draft, names its signer and, when reviewers are
 // chosen, submits it: the drafter's whole job in one form.
 func (s *Server) createDraft(c *gin.Context) {
-	f, err := s.readMultipart(c)
+	f, err := s.readMultipart(c, true)
 	if err != nil {
 		s.formFail(c, err)
 		return
@@ -286,7 +280,7 @@ func (s *Server) newIncomingPage(c *gin.Context) {
 }
 
 func (s *Server) registerIncoming(c *gin.Context) {
-	f, err := s.readMultipart(c)
+	f, err := s.readMultipart(c, true)
 	if err != nil {
 		s.formFail(c, err)
 		return

@@ -6,6 +6,7 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"html/template"
 	"io/fs"
@@ -17,9 +18,14 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/admin"
 	"vanban/internal/auth"
-	"vanban/internal/httpapi"
+	"vanban/internal/document"
+	"vanban/internal/files"
 	"vanban/internal/officeconv"
+	"vanban/internal/signsession"
+	"vanban/internal/workflow"
+	"vanban/signing/verify"
 	"vanban/storage"
 )
 
@@ -29,25 +35,76 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Auth is what the pages need of the API's sessions; *httpapi.API is one.
+// Auth is what the pages need of the browser sessions (auth.Sessions
+// behind the login throttle); *httpapi.API is one, wired in cmd.
 type Auth interface {
-	BrowserSession(c *gin.Context) (*httpapi.WebSession, error)
-	PasswordLogin(c *gin.Context, username, password string) (*httpapi.WebSession, error)
-	CheckCSRF(s *httpapi.WebSession, token string) bool
-	EndSession(c *gin.Context, s *httpapi.WebSession) error
-	// AuditRequest appends the audit entry of an administration form.
-	AuditRequest(c *gin.Context, actorID, action string)
+	BrowserSession(c *gin.Context) (*auth.Session, error)
+	PasswordLogin(c *gin.Context, username, password string) (*auth.Session, error)
+	CheckCSRF(s *auth.Session, token string) bool
+	EndSession(c *gin.Context, s *auth.Session) error
+	// LoginToken and CheckLoginToken guard the sign-in form (login CSRF).
+	LoginToken(c *gin.Context) string
+	CheckLoginToken(c *gin.Context, token string) bool
+	// AuditAdministration appends the audit entry of an administration
+	// form.
+	AuditAdministration(c *gin.Context, actorID, action, object string)
+}
+
+// Workflow is what the pages need of the use cases;
+// *workflow.Service[*store.Tx] is one.
+type Workflow interface {
+	CreateDraft(ctx context.Context, a workflow.Actor, in workflow.DraftInput) (*document.Document, error)
+	UploadDraftVersion(ctx context.Context, a workflow.Actor, docID string, f workflow.File) (*document.Version, error)
+	AddAttachment(ctx context.Context, a workflow.Actor, docID, name, contentType string, f workflow.File) (*document.Attachment, error)
+	SetRecipients(ctx context.Context, a workflow.Actor, docID string, unitIDs []string) error
+	SubmitForReview(ctx context.Context, a workflow.Actor, docID string, reviewerIDs []string) (*document.Document, error)
+	Approve(ctx context.Context, a workflow.Actor, docID, comment string) (*document.Document, error)
+	Return(ctx context.Context, a workflow.Actor, docID, comment string) (*document.Document, error)
+	AssignSignerAs(ctx context.Context, a workflow.Actor, docID, signerID string, capacity document.Capacity, principalID string) (*document.Document, error)
+	Issue(ctx context.Context, a workflow.Actor, docID string) (*document.Document, error)
+	Archive(ctx context.Context, a workflow.Actor, docID string) (*document.Document, error)
+	Withdraw(ctx context.Context, a workflow.Actor, docID, reason string) (*document.Document, error)
+	RegisterIncoming(ctx context.Context, a workflow.Actor, in workflow.IncomingInput) (*document.Document, []*document.Document, error)
+	Route(ctx context.Context, a workflow.Actor, docID, leaderID string) (*document.Document, error)
+	Assign(ctx context.Context, a workflow.Actor, docID string, as workflow.Assignment) (*document.Document, error)
+	StartHandling(ctx context.Context, a workflow.Actor, docID string) (*document.Document, error)
+	Complete(ctx context.Context, a workflow.Actor, docID, note string) (*document.Document, error)
+	Get(ctx context.Context, a workflow.Actor, docID string) (*workflow.View, error)
+	Timeline(ctx context.Context, a workflow.Actor, docID string) ([]workflow.Step, error)
+	Search(ctx context.Context, a workflow.Actor, q document.Query) ([]*document.Document, error)
+	Inbox(ctx context.Context, a workflow.Actor) (*workflow.Inbox, error)
+}
+
+// Signing is what the pages need of the signing sessions;
+// *signsession.Service is one.
+type Signing interface {
+	StartLeader(ctx context.Context, a workflow.Actor, docID string) (*signsession.Session, error)
+	StartBatch(ctx context.Context, a workflow.Actor, docIDs []string) ([]*signsession.Session, error)
+	NumberAndDate(ctx context.Context, a workflow.Actor, docID string) (*document.Document, error)
+	Seal(ctx context.Context, a workflow.Actor, docID string) (*signsession.Session, error)
+	Get(ctx context.Context, a workflow.Actor, sessionID string) (*signsession.Session, error)
+	ListForSigner(ctx context.Context, a workflow.Actor) ([]*signsession.Session, error)
+	Cancel(ctx context.Context, a workflow.Actor, sessionID string) (*signsession.Session, error)
+}
+
+// Validator validates the signatures of a stored PDF.
+type Validator interface {
+	Validate(ctx context.Context, blobKey string) (*verify.Report, error)
 }
 
 // Options wire the pages to the services.
 type Options struct {
-	Workflow  httpapi.Workflow
-	Directory httpapi.Directory
+	Workflow Workflow
+	Admin    *admin.Service
 	// Signing may be nil: the signing buttons then answer 503.
-	Signing   httpapi.Signing
-	Validator httpapi.Validator
-	Blobs     storage.Store
-	Auth      Auth
+	Signing   Signing
+	Validator Validator
+	// Files stores uploads and serves downloads (digest-checked); its
+	// Convert is set by New when LibreOffice is there and none is given.
+	Files *files.Store
+	// Blobs is where the page renderer reads PDFs.
+	Blobs storage.Store
+	Auth  Auth
 	// CacheDir holds rendered page images (by version SHA-256 and page)
 	// and the compiled PDF renderer.
 	CacheDir string
@@ -62,11 +119,6 @@ type Options struct {
 	// MaxUpload bounds an uploaded file; default 200 MiB.
 	MaxUpload int64
 	Now       func() time.Time
-	// Providers are the names of the configured signing providers, offered
-	// on the administration pages; Passwords are the argon2id parameters
-	// (zero: auth.DefaultParams).
-	Providers []string
-	Passwords auth.Params
 }
 
 // Server holds the parsed templates and the page renderer.
@@ -100,6 +152,12 @@ func New(opt Options) (*Server, error) {
 		if s.office, err = officeconv.New(officeconv.Options{Soffice: p, MaxInput: opt.MaxUpload, Timeout: 90 * time.Second}); err == nil {
 			s.soffice = p
 		}
+	}
+	if s.opt.Files == nil {
+		s.opt.Files = &files.Store{Blobs: opt.Blobs, Logger: opt.Logger}
+	}
+	if s.opt.Files.Convert == nil && s.soffice != "" {
+		s.opt.Files.Convert = s.convert
 	}
 	return s, nil
 }
@@ -155,6 +213,8 @@ func routes() []route {
 		{Method: "POST", Path: "/admin/units", Handler: (*Server).adminCreateUnit},
 		{Method: "POST", Path: "/admin/users", Handler: (*Server).adminCreateUser},
 		{Method: "POST", Path: "/admin/seal", Handler: (*Server).adminSetSeal},
+		{Method: "POST", Path: "/admin/seal-image", Upload: true, Handler: (*Server).adminSealImage},
+		{Method: "POST", Path: "/admin/images/:id", Upload: true, Handler: (*Server).adminUserImage},
 		{Method: "GET", Path: "/admin/users/:id", Handler: (*Server).adminUserPage},
 		{Method: "POST", Path: "/admin/users/:id/:action", Handler: (*Server).adminUserAction},
 	}
@@ -176,8 +236,16 @@ func (s *Server) auditAdministration(c *gin.Context) {
 	if a := c.Param("action"); a != "" {
 		action += "." + a
 	}
-	s.opt.Auth.AuditRequest(c, ws.User.ID, action)
+	object := c.Param("id")
+	if v, ok := c.Get(auditObjectKey); ok {
+		object, _ = v.(string)
+	}
+	s.opt.Auth.AuditAdministration(c, ws.User.ID, action, object)
 }
+
+// auditObjectKey is where a form that creates something puts its id, for
+// its audit entry.
+const auditObjectKey = "vanban.web.audit.object"
 
 // Mount adds the pages at the root and their assets under /static/.
 func (s *Server) Mount(r *gin.Engine) {

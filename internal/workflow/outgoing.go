@@ -107,6 +107,10 @@ func (s *Service[T]) UploadDraftVersion(ctx context.Context, a Actor, docID stri
 
 // AddAttachment stores a file that goes with a draft (phụ lục).
 func (s *Service[T]) AddAttachment(ctx context.Context, a Actor, docID, name, contentType string, f File) (*document.Attachment, error) {
+	// The name is shown to every reader: no bidirectional tricks.
+	if name = document.CleanFileName(name); name == "" {
+		name = "phu-luc"
+	}
 	att := &document.Attachment{DocumentID: docID, Name: name, ContentType: contentType, BlobKey: f.BlobKey, SHA256: f.SHA256, Size: f.Size}
 	_, err := s.run(ctx, a, docID, func(c *call[T]) error {
 		if err := c.requireDrafter("attaching files"); err != nil {

@@ -78,6 +78,8 @@ type View struct {
 	Versions   []*document.Version
 	Recipients []document.Recipient
 	Review     []document.ReviewStep
+	// Attachments are the files that go with the document (phụ lục).
+	Attachments []*document.Attachment
 }
 
 // Get returns a document with its versions, recipients and current review
@@ -94,6 +96,9 @@ func (s *Service[T]) Get(ctx context.Context, a Actor, docID string) (*View, err
 			return err
 		}
 		if v.Recipients, err = tx.Recipients(ctx, docID); err != nil {
+			return err
+		}
+		if v.Attachments, err = tx.Attachments(ctx, docID); err != nil {
 			return err
 		}
 		v.Review, err = tx.ReviewRound(ctx, docID)

@@ -45,6 +45,7 @@ type Tx interface {
 	Versions(ctx context.Context, documentID string) ([]*document.Version, error)
 	LatestVersion(ctx context.Context, documentID string) (*document.Version, error)
 	AddAttachment(ctx context.Context, a *document.Attachment) error
+	Attachments(ctx context.Context, documentID string) ([]*document.Attachment, error)
 
 	SetRecipients(ctx context.Context, documentID string, unitIDs []string) error
 	Recipients(ctx context.Context, documentID string) ([]document.Recipient, error)
