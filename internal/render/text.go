@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/klippa-app/go-pdfium/requests"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Rect is a box in PDF points, origin at the page's lower left.
@@ -33,7 +34,7 @@ func (r Rect) Union(o Rect) Rect {
 	if o.Empty() {
 		return r
 	}
-	return Rect{math.Min(r.LLX, o.LLX), math.Min(r.LLY, o.LLY), math.Max(r.URX, o.URX), math.Max(r.URY, o.URY)}
+	return rect(math.Min(r.LLX, o.LLX), math.Min(r.LLY, o.LLY), math.Max(r.URX, o.URX), math.Max(r.URY, o.URY))
 }
 
 // Intersects reports whether the boxes overlap with some area.
@@ -44,11 +45,13 @@ func (r Rect) Intersects(o Rect) bool {
 // Char is one character of a page's text: its box (the glyph's bounds),
 // the font size and whether the font is bold or italic.
 type Char struct {
-	R      rune    `json:"r"`
-	Box    Rect    `json:"box"`
-	Size   float64 `json:"size,omitempty"`
-	Bold   bool    `json:"bold,omitempty"`
-	Italic bool    `json:"italic,omitempty"`
+	R   rune `json:"r"`
+	Box Rect `json:"box"`
+	// Baseline is the y of the character's origin.
+	Baseline float64 `json:"baseline"`
+	Size     float64 `json:"size,omitempty"`
+	Bold     bool    `json:"bold,omitempty"`
+	Italic   bool    `json:"italic,omitempty"`
 }
 
 // PageText is the text of one page, in PDFium's reading order.
@@ -69,7 +72,9 @@ const (
 	flagForceBold = 1 << 18
 )
 
-// Text extracts page n's characters with their boxes.
+// Text extracts page n's characters with their boxes (the font's ascent
+// to descent, so the characters of a line share their height), baselines,
+// sizes and styles.
 func (d *Document) Text(n int) (*PageText, error) {
 	p, err := d.page(n)
 	if err != nil {
@@ -79,29 +84,60 @@ func (d *Document) Text(n int) (*PageText, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := d.inst.GetPageTextStructured(&requests.GetPageTextStructured{Page: p,
-		Mode: requests.GetPageTextStructuredModeChars, CollectFontInformation: true})
+	tp, err := d.inst.FPDFText_LoadPage(&requests.FPDFText_LoadPage{Page: p})
+	if err != nil {
+		return nil, fmt.Errorf("%w: text of page %d: %v", ErrUnreadable, n, err)
+	}
+	defer d.inst.FPDFText_ClosePage(&requests.FPDFText_ClosePage{TextPage: tp.TextPage})
+	cnt, err := d.inst.FPDFText_CountChars(&requests.FPDFText_CountChars{TextPage: tp.TextPage})
 	if err != nil {
 		return nil, fmt.Errorf("%w: text of page %d: %v", ErrUnreadable, n, err)
 	}
 	pt := &PageText{Page: n, Width: w, Height: h}
-	for _, c := range res.Chars {
-		if len(pt.Chars) >= MaxChars {
-			break
+	fail := func(err error) (*PageText, error) {
+		return nil, fmt.Errorf("%w: text of page %d: %v", ErrUnreadable, n, err)
+	}
+	for i := 0; i < cnt.Count && len(pt.Chars) < MaxChars; i++ {
+		u, err := d.inst.FPDFText_GetUnicode(&requests.FPDFText_GetUnicode{TextPage: tp.TextPage, Index: i})
+		if err != nil {
+			return fail(err)
 		}
-		r := []rune(c.Text)
-		if len(r) != 1 {
+		r := rune(u.Unicode)
+		if r == 0 || unicode.IsControl(r) {
 			continue
 		}
-		ch := Char{R: r[0], Box: Rect{c.PointPosition.Left, c.PointPosition.Bottom, c.PointPosition.Right, c.PointPosition.Top}}
-		if fi := c.FontInformation; fi != nil {
-			ch.Size = fi.RenderedSize
-			if ch.Size == 0 {
-				ch.Size = fi.Size
+		box, err := d.inst.FPDFText_GetLooseCharBox(&requests.FPDFText_GetLooseCharBox{TextPage: tp.TextPage, Index: i})
+		if err != nil {
+			return fail(err)
+		}
+		org, err := d.inst.FPDFText_GetCharOrigin(&requests.FPDFText_GetCharOrigin{TextPage: tp.TextPage, Index: i})
+		if err != nil {
+			return fail(err)
+		}
+		ch := Char{R: r, Baseline: org.Y,
+			Box: rect(float64(box.Rect.Left), float64(box.Rect.Bottom), float64(box.Rect.Right), float64(box.Rect.Top))}
+		if ch.Box.LLY > ch.Box.URY {
+			ch.Box.LLY, ch.Box.URY = ch.Box.URY, ch.Box.LLY
+		}
+		if r == ' ' && ch.Box.Width() < 0.5 {
+			// PDFium guesses a space wherever a text object ends,
+			// also inside words whose accented letters a producer
+			// positioned apart (LibreOffice does): zero-width ones
+			// are not in the text.
+			continue
+		}
+		if r != ' ' {
+			if fs, err := d.inst.FPDFText_GetFontSize(&requests.FPDFText_GetFontSize{TextPage: tp.TextPage, Index: i}); err == nil {
+				ch.Size = fs.FontSize
 			}
-			name := strings.ToLower(fi.Name)
-			ch.Bold = fi.Weight >= 600 || fi.Flags&flagForceBold != 0 || strings.Contains(name, "bold")
-			ch.Italic = fi.Flags&flagItalic != 0 || strings.Contains(name, "italic") || strings.Contains(name, "oblique")
+			if fw, err := d.inst.FPDFText_GetFontWeight(&requests.FPDFText_GetFontWeight{TextPage: tp.TextPage, Index: i}); err == nil {
+				ch.Bold = fw.FontWeight >= 600
+			}
+			if fi, err := d.inst.FPDFText_GetFontInfo(&requests.FPDFText_GetFontInfo{TextPage: tp.TextPage, Index: i}); err == nil {
+				name := strings.ToLower(fi.FontName)
+				ch.Bold = ch.Bold || fi.Flags&flagForceBold != 0 || strings.Contains(name, "bold")
+				ch.Italic = fi.Flags&flagItalic != 0 || strings.Contains(name, "italic") || strings.Contains(name, "oblique")
+			}
 		}
 		pt.Chars = append(pt.Chars, ch)
 	}
@@ -115,60 +151,37 @@ type Line struct {
 	Chars []Char `json:"-"`
 }
 
-// Lines groups the page's characters into lines, top to bottom. Characters
-// whose vertical extents overlap by more than half the smaller height are
-// on one line; a gap wider than a third of the font size between two
-// characters becomes a space when the PDF has none.
+// Lines groups the page's characters into lines, top to bottom:
+// characters whose baselines follow each other within a quarter of the font
+// size are on one line. A gap wider than a third of the font size between
+// two characters becomes a space when the PDF has none.
 func (p *PageText) Lines() []Line {
 	var chars []Char
 	for _, c := range p.Chars {
-		if c.Box.Empty() || unicode.IsControl(c.R) {
+		if c.Box.Width() < 0 || unicode.IsControl(c.R) {
 			continue
 		}
 		chars = append(chars, c)
 	}
-	sort.SliceStable(chars, func(i, j int) bool {
-		ci, cj := chars[i].Box, chars[j].Box
-		return (ci.LLY+ci.URY)/2 > (cj.LLY+cj.URY)/2
-	})
+	sort.SliceStable(chars, func(i, j int) bool { return chars[i].Baseline > chars[j].Baseline })
 	var groups [][]Char
-	var bands []Rect
 	for _, c := range chars {
-		placed := false
-		for gi := len(groups) - 1; gi >= 0 && gi >= len(groups)-3; gi-- {
-			b := bands[gi]
-			ov := math.Min(b.URY, c.Box.URY) - math.Max(b.LLY, c.Box.LLY)
-			if ov > 0.5*math.Min(b.Height(), c.Box.Height()) {
-				groups[gi] = append(groups[gi], c)
-				// The band keeps its first extent so that tall
-				// glyphs (Đ, diacritics) do not swallow the next line.
-				placed = true
-				break
-			}
+		tol := math.Max(c.Size, c.Box.Height()) / 4
+		if g := len(groups) - 1; g >= 0 && math.Abs(groups[g][len(groups[g])-1].Baseline-c.Baseline) <= math.Max(tol, 1) {
+			groups[g] = append(groups[g], c)
+			continue
 		}
-		if !placed {
-			groups = append(groups, []Char{c})
-			bands = append(bands, c.Box)
-		}
+		groups = append(groups, []Char{c})
 	}
 	lines := make([]Line, 0, len(groups))
 	for _, g := range groups {
 		sort.SliceStable(g, func(i, j int) bool { return g[i].Box.LLX < g[j].Box.LLX })
-		var b strings.Builder
-		var box Rect
-		for i, c := range g {
-			if i > 0 && c.R != ' ' && g[i-1].R != ' ' {
-				size := math.Max(c.Size, c.Box.Height())
-				if c.Box.LLX-g[i-1].Box.URX > size/3 {
-					b.WriteByte(' ')
-				}
-			}
-			b.WriteRune(c.R)
-			box = box.Union(c.Box)
+		text, box := joinChars(g)
+		if strings.TrimSpace(text) == "" {
+			continue
 		}
-		lines = append(lines, Line{Text: b.String(), Box: box, Chars: g})
+		lines = append(lines, Line{Text: text, Box: box, Chars: g})
 	}
-	sort.SliceStable(lines, func(i, j int) bool { return lines[i].Box.URY > lines[j].Box.URY })
 	return lines
 }
 
@@ -181,3 +194,35 @@ func (p *PageText) String() string {
 	}
 	return b.String()
 }
+
+func rect(llx, lly, urx, ury float64) Rect { return Rect{LLX: llx, LLY: lly, URX: urx, URY: ury} }
+
+// joinChars is the text of characters left to right, in NFC (PDFs may
+// carry Vietnamese as base letters and combining marks), with a space
+// where the PDF has none but a gap of more than 0.15 em (a space is 0.25),
+// and the box of the non-space characters.
+func joinChars(cs []Char) (string, Rect) {
+	var b strings.Builder
+	var box Rect
+	right := math.Inf(-1) // right edge of the text so far
+	prevSpace := true
+	for _, c := range cs {
+		if unicode.Is(unicode.Mn, c.R) {
+			b.WriteRune(c.R)
+			continue
+		}
+		if c.R != ' ' && !prevSpace && c.Box.LLX-right > math.Max(c.Size, c.Box.Height())*0.15 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(c.R)
+		prevSpace = c.R == ' '
+		if c.R != ' ' {
+			box = box.Union(c.Box)
+		}
+		right = math.Max(right, c.Box.URX)
+	}
+	return norm.NFC.String(b.String()), box
+}
+
+// JoinChars is joinChars for callers that split lines further.
+func JoinChars(cs []Char) (string, Rect) { return joinChars(cs) }

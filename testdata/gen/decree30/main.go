@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -87,8 +88,15 @@ func esc(s string) string {
 	return r.Replace(s)
 }
 
+// spaces keeps runs of spaces, which ODF collapses, as <text:s/>: the
+// blank placeholders of the template are runs of spaces.
+var spaces = regexp.MustCompile(`  +`)
+
 func p(style, text string) string {
-	return fmt.Sprintf("<text:p text:style-name=%q>%s</text:p>\n", style, esc(text))
+	body := spaces.ReplaceAllStringFunc(esc(text), func(s string) string {
+		return fmt.Sprintf(" <text:s text:c=\"%d\"/>", len(s)-1)
+	})
+	return fmt.Sprintf("<text:p text:style-name=%q>%s</text:p>\n", style, body)
 }
 
 func (t template) fodt() string {
