@@ -272,8 +272,10 @@ func TestNestedFormsAbandonedAndOthersServed(t *testing.T) {
 	err = <-bombDone
 	took := time.Since(start)
 	t.Logf("form bomb: %v after %s", err, took)
-	if !errors.Is(err, ErrDeadline) {
-		t.Errorf("bomb: %v, want ErrDeadline", err)
+	// Past the deadline it is killed; PDFium may also give up first,
+	// when its forms exhaust the instance's capped memory.
+	if !errors.Is(err, ErrDeadline) && !errors.Is(err, ErrUnreadable) {
+		t.Errorf("bomb: %v, want ErrDeadline or ErrUnreadable", err)
 	}
 	if took > e.opt.Timeout+2*time.Second {
 		t.Errorf("the bomb was abandoned after %s, limit %s", took, e.opt.Timeout)
