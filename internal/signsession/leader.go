@@ -271,7 +271,7 @@ func (s *Service) advance(ctx context.Context, sess *store.SigningSession) (*sto
 // text.
 func (s *Service) prepareLeader(ctx context.Context, sess *store.SigningSession) error {
 	var so sessionOptions
-	if err := json.Unmarshal([]byte(sess.OptionsJSON), &so); err != nil || so.Layout == (Layout{}) {
+	if err := json.Unmarshal([]byte(sess.OptionsJSON), &so); err != nil || so.Layout.IsZero() {
 		so.Layout = s.opts.Layout
 	}
 	l := so.Layout
