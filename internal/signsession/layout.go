@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
+	"time"
 
 	"vanban/internal/document"
 	"vanban/internal/placement"
@@ -248,4 +250,77 @@ func (p *Proposer) ProposeLayout(ctx context.Context, userID string, f workflow.
 	}
 	b, err := json.Marshal(l)
 	return string(b), err
+}
+
+// attachmentFields names the three text fields at the top right of an
+// attachment's first page: number and symbol, time, organization.
+func attachmentFields(page int) [3]string {
+	p := fmt.Sprint(page)
+	return [3]string{"PhuLuc" + p + "So", "PhuLuc" + p + "ThoiGian", "PhuLuc" + p + "CoQuan"}
+}
+
+// attachmentRect is line i (0 at the top) of an attachment's stamp: in
+// the top margin of an A4 page (Decree 30: 20 to 25 mm), right-aligned at
+// the right margin, 10 pt lines.
+func attachmentRect(i int) pades.Rect {
+	top := 830.0 - 13*float64(i)
+	return pades.Rect{LLX: 330, LLY: top - 13, URX: 560, URY: top}
+}
+
+// attachmentValues fills the attachment stamps: the number and symbol,
+// the issue time the system assigned with the number (ISO 8601, Vietnam
+// time) and the organization's name.
+func attachmentValues(l Layout, symbol string, numberedAt time.Time, orgName string) map[string]string {
+	out := map[string]string{}
+	for _, p := range l.AttachmentPages {
+		f := attachmentFields(p)
+		out[f[0]] = "Số: " + symbol
+		out[f[1]] = numberedAt.In(document.VietnamTime).Format(time.RFC3339)
+		out[f[2]] = orgName
+	}
+	return out
+}
+
+// signedLayout is the layout a document was (or will be) signed with: its
+// own, fixed once signing started, or the service's default.
+func (s *Service) signedLayout(ctx context.Context, docID string) (Layout, error) {
+	l := s.opts.Layout
+	raw, err := s.db.DocumentLayout(ctx, docID)
+	if err != nil {
+		return Layout{}, err
+	}
+	if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &l); err != nil {
+			return Layout{}, fmt.Errorf("signsession: stored layout of %s: %w", docID, err)
+		}
+	}
+	return l, nil
+}
+
+// wrapName breaks an organization's name longer than width characters
+// into two lines at the space nearest its middle, so that its 10 pt text
+// stays narrow beside the seal.
+func wrapName(name string, width int) []string {
+	name = strings.Join(strings.Fields(name), " ")
+	rs := []rune(name)
+	if len(rs) <= width {
+		return []string{name}
+	}
+	best := -1
+	for i, r := range rs {
+		if r == ' ' && (best < 0 || abs(i-len(rs)/2) < abs(best-len(rs)/2)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return []string{name}
+	}
+	return []string{string(rs[:best]), string(rs[best+1:])}
+}
+
+func abs(i int) int {
+	if i < 0 {
+		return -i
+	}
+	return i
 }

@@ -116,10 +116,13 @@ func (l Layout) IsZero() bool {
 func DefaultLayout() Layout {
 	return Layout{
 		Signature: pades.Rect{LLX: 340, LLY: 110, URX: 550, URY: 210},
-		Seal:      pades.Rect{LLX: 290, LLY: 100, URX: 410, URY: 220},
-		Number:    pades.Rect{LLX: 60, LLY: 730, URX: 280, URY: 750},
-		Date:      pades.Rect{LLX: 290, LLY: 730, URX: 560, URY: 750},
-		FontSize:  13,
+		// The seal's real size (about 110 pt) at the right of its
+		// rectangle, over the signature's left third; its text on the
+		// left.
+		Seal:     pades.Rect{LLX: 175, LLY: 105, URX: 410, URY: 215},
+		Number:   pades.Rect{LLX: 60, LLY: 730, URX: 280, URY: 750},
+		Date:     pades.Rect{LLX: 290, LLY: 730, URX: 560, URY: 750},
+		FontSize: 13,
 	}
 }
 
