@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"maps"
 	"time"
 
 	"vanban/internal/document"
@@ -74,6 +75,11 @@ func (s *Service) NumberAndDate(ctx context.Context, a workflow.Actor, docID str
 	values := map[string]string{
 		FieldNumber: "Số: " + doc.Symbol,
 		FieldDate:   document.PlaceDate(org.Place, doc.NumberedAt),
+	}
+	if l, err := s.signedLayout(ctx, docID); err != nil {
+		return nil, err
+	} else {
+		maps.Copy(values, attachmentValues(l, doc.Symbol, doc.NumberedAt, org.Name))
 	}
 	obj, err := s.putStream(ctx, func(w io.Writer) error {
 		return pades.FillFields(ctx, src, src.Size(), w, values)
@@ -212,8 +218,12 @@ func (s *Service) prepareSeal(ctx context.Context, sess *store.SigningSession) e
 	if seal == nil {
 		seal = s.opts.SealImage
 	}
-	ap := &pades.Appearance{Image: seal, Placement: appearance.ImageBehind, FontSize: 10,
-		Lines: []string{org.Name, t.In(document.VietnamTime).Format(time.RFC3339)}}
+	// Appendix I: the seal at its real size (the layout's seal rectangle
+	// is as high as the seal) over the left third of the leader's
+	// signature, and the organization and signing time in 10 pt on its
+	// left, off the red ring.
+	ap := &pades.Appearance{Image: seal, Placement: appearance.ImageRight, FontSize: 10,
+		Lines: append(wrapName(org.Name, 28), t.In(document.VietnamTime).Format(time.RFC3339))}
 	opts := pades.Options{
 		Chain: chain, Hash: s.opts.Hash, Level: s.opts.Level, TSA: s.opts.TSA, Revocation: s.opts.Revocation,
 		FieldName: FieldSeal, Reason: "Ban hành", Location: org.Place, Name: org.Name, SigningTime: t, Appearance: ap,

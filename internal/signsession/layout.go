@@ -4,11 +4,34 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
 
 	"vanban/internal/document"
+	"vanban/internal/placement"
+	"vanban/internal/render"
 	"vanban/internal/workflow"
 	"vanban/signing/pades"
+	"vanban/signing/pades/appearance"
+	"vanban/storage"
 )
+
+// BlockPrinted is Layout.Block for a template that prints the whole
+// signature block.
+const BlockPrinted = "printed"
+
+var aligns = map[string]appearance.Align{"": appearance.AlignLeft, "left": appearance.AlignLeft,
+	"center": appearance.AlignCenter, "right": appearance.AlignRight}
+
+// SealDiameter is the real size of an organization's round seal drawn
+// when the layout is proposed: 36 mm (seals are 35 to 42 mm across).
+const SealDiameter = 36 / 25.4 * 72
+
+// sealTextWidth is the room left of the seal for its information
+// (organization, signing time) in 10 pt.
+const sealTextWidth = 125
 
 // maxPageSize bounds layout coordinates: A0 is 2384 x 3370 points.
 const maxPageSize = 3370
@@ -29,6 +52,22 @@ func (l Layout) Validate() error {
 	}
 	if l.SignaturePage < 0 || l.NumberPage < 0 || l.DatePage < 0 {
 		return document.Errorf(document.EINVALID, "layout pages count from 1 (0 means the default page)")
+	}
+	for _, a := range []string{l.NumberAlign, l.DateAlign} {
+		if _, ok := aligns[a]; !ok {
+			return document.Errorf(document.EINVALID, "layout alignment %q is not left, center or right", a)
+		}
+	}
+	if l.Block != "" && l.Block != BlockPrinted {
+		return document.Errorf(document.EINVALID, "layout block %q is not empty or %q", l.Block, BlockPrinted)
+	}
+	if len(l.AttachmentPages) > 100 {
+		return document.Errorf(document.EINVALID, "at most 100 attachment pages")
+	}
+	for _, p := range l.AttachmentPages {
+		if p < 2 {
+			return document.Errorf(document.EINVALID, "an attachment starts on page 2 or later, not %d", p)
+		}
 	}
 	if l.FontSize != 0 && (l.FontSize < 6 || l.FontSize > 24) {
 		return document.Errorf(document.EINVALID, "layout font size %.1f is not between 6 and 24 points", l.FontSize)
@@ -68,4 +107,220 @@ func (s *Service) Layout(ctx context.Context, a workflow.Actor, docID string) (L
 		}
 	}
 	return l, nil
+}
+
+// LayoutFromProposal turns what placement found in a draft into a signing
+// layout, starting from def for what it did not find: the number and date
+// fields exactly over the template's lines (covering their blank
+// placeholders, centred and italic as the template has them), the leader's
+// signature in the gap between the position and the name, the seal at its
+// real size over the left third of the signature with its information on
+// its left, and the attachments' first pages. ok is false when nothing
+// was found.
+func LayoutFromProposal(p *placement.Proposal, def Layout) (l Layout, ok bool) {
+	l = def
+	l.Proposed = true
+	field := func(line *placement.Line, minWidth float64) pades.Rect {
+		b := line.Box
+		mid := (b.LLX + b.URX) / 2
+		half := math.Max(b.Width()/2+4, minWidth/2)
+		return pades.Rect{LLX: math.Max(mid-half, 0), LLY: b.LLY - 1.5, URX: mid + half, URY: b.URY + 1.5}
+	}
+	if n := p.Number; n != nil {
+		l.Number, l.NumberPage, l.NumberAlign, ok = field(n, 150), n.Page, string(n.Align), true
+		if n.FontSize >= 6 && n.FontSize <= 24 {
+			l.FontSize = n.FontSize
+		}
+		l.Cover = true
+	}
+	if d := p.Date; d != nil {
+		l.Date, l.DatePage, l.DateAlign, l.DateItalic, ok = field(d, 230), d.Page, string(d.Align), d.Italic, true
+		l.Cover = true
+	}
+	if b := p.Block; b != nil {
+		ok = true
+		l.SignaturePage = b.Page
+		g := b.Gap
+		if b.Position != nil && b.Name != nil {
+			l.Block = BlockPrinted
+			l.Signature = pades.Rect{LLX: g.LLX, LLY: g.LLY, URX: g.URX, URY: g.URY}
+		} else {
+			l.Block = ""
+			l.Signature = pades.Rect{LLX: b.Column.LLX, LLY: b.Column.LLY, URX: b.Column.URX, URY: b.Column.URY}
+		}
+		l.Seal = sealRect(l.Signature, b.Gap)
+	}
+	l.AttachmentPages = p.Attachments
+	for i, w := range p.Pages {
+		// Keep every rectangle on its page.
+		for _, r := range []struct {
+			page int
+			rect *pades.Rect
+		}{{l.NumberPage, &l.Number}, {l.DatePage, &l.Date}, {l.SignaturePage, &l.Signature}, {l.SignaturePage, &l.Seal}} {
+			if r.page == i+1 {
+				r.rect.URX = math.Min(r.rect.URX, w[0])
+				r.rect.URY = math.Min(r.rect.URY, w[1])
+			}
+		}
+	}
+	return l, ok
+}
+
+// sealRect places the seal: a circle of SealDiameter whose right edge is
+// one third into the handwritten signature as it will be drawn (centred in
+// the gap, at most twice as wide as high), vertically centred on the gap,
+// with room for its text on its left.
+func sealRect(sig pades.Rect, gap placement.Rect) pades.Rect {
+	gw, gh := gap.Width(), gap.Height()
+	if gw <= 0 || gh <= 0 {
+		gw, gh = sig.Width(), sig.Height()
+	}
+	imgW := math.Min(gw, 2*gh)
+	imgLeft := (sig.LLX+sig.URX)/2 - imgW/2
+	right := imgLeft + imgW/3
+	cy := (gap.LLY + gap.URY) / 2
+	if gap.Height() <= 0 {
+		cy = (sig.LLY + sig.URY) / 2
+	}
+	d := SealDiameter
+	return pades.Rect{LLX: math.Max(right-d-sealTextWidth, 0), LLY: math.Max(cy-d/2, 0), URX: right, URY: cy + d/2}
+}
+
+// maxProposalPages bounds the pages read to propose a layout.
+const maxProposalPages = 60
+
+// Proposer proposes the signing layout of uploaded drafts
+// (workflow.LayoutProposer): it reads the stored PDF, extracts its text
+// with PDFium (within the engine's limits, counted against the uploader's
+// share) and places the fields with internal/placement.
+type Proposer struct {
+	Engine  *render.Engine
+	Blobs   storage.Store
+	Default Layout // DefaultLayout() when zero
+}
+
+var _ workflow.LayoutProposer = (*Proposer)(nil)
+
+// Propose extracts the text of a PDF and returns the layout found in it.
+func (p *Proposer) Propose(ctx context.Context, userID string, pdf []byte) (Layout, *placement.Proposal, bool, error) {
+	var pages []*render.PageText
+	err := p.Engine.Open(ctx, userID, pdf, func(d *render.Document) error {
+		n := d.PageCount()
+		for i := 1; i <= n && i <= maxProposalPages; i++ {
+			pt, err := d.Text(i)
+			if err != nil {
+				return err
+			}
+			pages = append(pages, pt)
+		}
+		return nil
+	})
+	if err != nil {
+		return Layout{}, nil, false, err
+	}
+	def := p.Default
+	if def.IsZero() {
+		def = DefaultLayout()
+	}
+	prop := placement.Propose(pages)
+	l, ok := LayoutFromProposal(prop, def)
+	return l, prop, ok, nil
+}
+
+// ProposeLayout implements workflow.LayoutProposer.
+func (p *Proposer) ProposeLayout(ctx context.Context, userID string, f workflow.File) (string, error) {
+	if f.Size > render.MaxDocument {
+		return "", nil
+	}
+	file, err := p.Blobs.Open(ctx, f.BlobKey)
+	if err != nil {
+		return "", err
+	}
+	data, err := io.ReadAll(io.NewSectionReader(file, 0, file.Size()))
+	file.Close()
+	if err != nil {
+		return "", err
+	}
+	l, _, ok, err := p.Propose(ctx, userID, data)
+	if err != nil || !ok {
+		return "", err
+	}
+	if err := l.Validate(); err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(l)
+	return string(b), err
+}
+
+// attachmentFields names the three text fields at the top right of an
+// attachment's first page: number and symbol, time, organization.
+func attachmentFields(page int) [3]string {
+	p := fmt.Sprint(page)
+	return [3]string{"PhuLuc" + p + "So", "PhuLuc" + p + "ThoiGian", "PhuLuc" + p + "CoQuan"}
+}
+
+// attachmentRect is line i (0 at the top) of an attachment's stamp: in
+// the top margin of an A4 page (Decree 30: 20 to 25 mm), right-aligned at
+// the right margin, 10 pt lines.
+func attachmentRect(i int) pades.Rect {
+	top := 830.0 - 13*float64(i)
+	return pades.Rect{LLX: 330, LLY: top - 13, URX: 560, URY: top}
+}
+
+// attachmentValues fills the attachment stamps: the number and symbol,
+// the issue time the system assigned with the number (ISO 8601, Vietnam
+// time) and the organization's name.
+func attachmentValues(l Layout, symbol string, numberedAt time.Time, orgName string) map[string]string {
+	out := map[string]string{}
+	for _, p := range l.AttachmentPages {
+		f := attachmentFields(p)
+		out[f[0]] = "Số: " + symbol
+		out[f[1]] = numberedAt.In(document.VietnamTime).Format(time.RFC3339)
+		out[f[2]] = orgName
+	}
+	return out
+}
+
+// signedLayout is the layout a document was (or will be) signed with: its
+// own, fixed once signing started, or the service's default.
+func (s *Service) signedLayout(ctx context.Context, docID string) (Layout, error) {
+	l := s.opts.Layout
+	raw, err := s.db.DocumentLayout(ctx, docID)
+	if err != nil {
+		return Layout{}, err
+	}
+	if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &l); err != nil {
+			return Layout{}, fmt.Errorf("signsession: stored layout of %s: %w", docID, err)
+		}
+	}
+	return l, nil
+}
+
+// wrapName breaks an organization's name longer than width characters
+// into two lines at the space nearest its middle, so that its 10 pt text
+// stays narrow beside the seal.
+func wrapName(name string, width int) []string {
+	name = strings.Join(strings.Fields(name), " ")
+	rs := []rune(name)
+	if len(rs) <= width {
+		return []string{name}
+	}
+	best := -1
+	for i, r := range rs {
+		if r == ' ' && (best < 0 || abs(i-len(rs)/2) < abs(best-len(rs)/2)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return []string{name}
+	}
+	return []string{string(rs[:best]), string(rs[best+1:])}
+}
+
+func abs(i int) int {
+	if i < 0 {
+		return -i
+	}
+	return i
 }

@@ -2,6 +2,7 @@ package signsession_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"vanban/internal/document"
@@ -33,7 +34,7 @@ func TestDocumentLayout(t *testing.T) {
 		e.must(e.svc.SetLayout(ctx, as(e.drafter), d.ID, l))
 		got, err := e.svc.Layout(ctx, as(e.signer), d.ID)
 		e.must(err)
-		if got != l {
+		if !reflect.DeepEqual(got, l) {
 			t.Fatalf("layout %+v, want %+v", got, l)
 		}
 
@@ -43,7 +44,7 @@ func TestDocumentLayout(t *testing.T) {
 		e.must(err)
 		var opts struct{ Layout signsession.Layout }
 		e.must(json.Unmarshal([]byte(stored.OptionsJSON), &opts))
-		if opts.Layout != l {
+		if !reflect.DeepEqual(opts.Layout, l) {
 			t.Errorf("session layout %+v, want the document's %+v", opts.Layout, l)
 		}
 		wantCode(t, e.svc.SetLayout(ctx, as(e.drafter), d.ID, signsession.DefaultLayout()), document.ECONFLICT)

@@ -291,7 +291,7 @@ func (s *Service) advance(ctx context.Context, sess *store.SigningSession) (*sto
 // text.
 func (s *Service) prepareLeader(ctx context.Context, sess *store.SigningSession) error {
 	var so sessionOptions
-	if err := json.Unmarshal([]byte(sess.OptionsJSON), &so); err != nil || so.Layout == (Layout{}) {
+	if err := json.Unmarshal([]byte(sess.OptionsJSON), &so); err != nil || so.Layout.IsZero() {
 		so.Layout = s.opts.Layout
 	}
 	l := so.Layout
@@ -327,30 +327,50 @@ func (s *Service) prepareLeader(ctx context.Context, sess *store.SigningSession)
 			return err
 		}
 	}
+	// Appendix I: capacity and position in bold above, the name in bold
+	// below, the handwritten signature centred between them. When the
+	// template prints the block, the rectangle is its gap and holds the
+	// image alone.
 	var lines []string
-	for _, ln := range []string{block.CapacityLine, block.TitleLine, "", block.Name} {
-		if ln != "" || len(lines) > 0 {
-			lines = append(lines, ln)
+	if l.Block != BlockPrinted {
+		for _, ln := range []string{block.CapacityLine, block.TitleLine, block.Name} {
+			if ln != "" {
+				lines = append(lines, ln)
+			}
 		}
 	}
-	// The leader's handwritten signature, when one is on file, is drawn
-	// above the name (Appendix I: between the title and the name).
 	handwritten, err := s.imageOf(ctx, store.ImageOfUser, sess.SignerUserID)
 	if err != nil {
 		return err
+	}
+	if handwritten == nil && l.Block == BlockPrinted {
+		// Without a handwritten image the gap says who signed.
+		lines = []string{"Đã ký số: " + block.Name}
+	}
+	size := l.FontSize
+	if size == 0 {
+		size = 13
+	}
+	fields := []pades.ExtraField{
+		{Name: FieldNumber, Kind: pades.TextField, Page: l.NumberPage, Rect: l.Number, FontSize: l.FontSize, Background: cover(l), Align: aligns[l.NumberAlign]},
+		{Name: FieldDate, Kind: pades.TextField, Page: l.DatePage, Rect: l.Date, FontSize: l.FontSize, Background: cover(l), Align: aligns[l.DateAlign], Italic: l.DateItalic},
+		// The seal locks every field once it is applied (FieldMDP), so
+		// any validator reports a later change of the number or date.
+		{Name: FieldSeal, Kind: pades.SignatureField, Page: page, Rect: l.Seal, Lock: SealLock()},
+	}
+	for _, ap := range l.AttachmentPages {
+		for i, name := range attachmentFields(ap) {
+			fields = append(fields, pades.ExtraField{Name: name, Kind: pades.TextField, Page: ap, Rect: attachmentRect(i),
+				FontSize: 10, Align: appearance.AlignRight})
+		}
 	}
 	opts := pades.Options{
 		Chain: chain, Hash: s.opts.Hash, Level: s.opts.Level, TSA: s.opts.TSA, Revocation: s.opts.Revocation,
 		FieldName: FieldLeader, Reason: "Ký ban hành", Location: org.Place, Name: block.Name,
 		SigningTime: s.now(), Certify: 2,
-		Appearance: &pades.Appearance{Page: page, Rect: l.Signature, Lines: lines, Image: handwritten, Placement: appearance.ImageAbove},
-		Fields: []pades.ExtraField{
-			{Name: FieldNumber, Kind: pades.TextField, Page: l.NumberPage, Rect: l.Number, FontSize: l.FontSize, Background: cover(l)},
-			{Name: FieldDate, Kind: pades.TextField, Page: l.DatePage, Rect: l.Date, FontSize: l.FontSize, Background: cover(l)},
-			// The seal locks every field once it is applied (FieldMDP), so
-			// any validator reports a later change of the number or date.
-			{Name: FieldSeal, Kind: pades.SignatureField, Page: page, Rect: l.Seal, Lock: SealLock()},
-		},
+		Appearance: &pades.Appearance{Page: page, Rect: l.Signature, Lines: lines, Image: handwritten,
+			Placement: appearance.ImageBetween, FontSize: size},
+		Fields: fields,
 	}
 	display := displayText(p, "Ký: "+doc.Subject)
 	return s.prepareInto(ctx, sess, src, opts, display)

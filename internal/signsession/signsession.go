@@ -84,6 +84,30 @@ type Layout struct {
 	// the template's own blank line beneath ("Số:    /QĐ-UBND", "...,
 	// ngày  tháng  năm"): place them over those lines.
 	Cover bool `json:"cover,omitempty"`
+	// NumberAlign and DateAlign place the text in its rectangle: left
+	// (default), center or right, as the template's line was.
+	NumberAlign string `json:"number_align,omitempty"`
+	DateAlign   string `json:"date_align,omitempty"`
+	// DateItalic draws the place-and-date line in italics (Decree 30).
+	DateItalic bool `json:"date_italic,omitempty"`
+	// Block says what of the signature block the template prints:
+	// "" nothing (the signature draws the capacity and position in bold,
+	// the handwritten image and the name), "printed" all of it (the
+	// signature rectangle is the gap between the position and the name,
+	// and holds the handwritten image only).
+	Block string `json:"block,omitempty"`
+	// AttachmentPages are the first pages of attachments in the same
+	// file (PHỤ LỤC); each gets the number, time and organization at its
+	// top right.
+	AttachmentPages []int `json:"attachment_pages,omitempty"`
+	// Proposed marks a layout placement found in the draft, which a
+	// revised upload may replace; a layout a person set is kept.
+	Proposed bool `json:"proposed,omitempty"`
+}
+
+// IsZero reports a layout with nothing set.
+func (l Layout) IsZero() bool {
+	return l.Signature == (pades.Rect{}) && l.Seal == (pades.Rect{}) && l.Number == (pades.Rect{}) && l.Date == (pades.Rect{})
 }
 
 // DefaultLayout fits the usual A4 administrative document: number on the
@@ -92,10 +116,13 @@ type Layout struct {
 func DefaultLayout() Layout {
 	return Layout{
 		Signature: pades.Rect{LLX: 340, LLY: 110, URX: 550, URY: 210},
-		Seal:      pades.Rect{LLX: 290, LLY: 100, URX: 410, URY: 220},
-		Number:    pades.Rect{LLX: 60, LLY: 730, URX: 280, URY: 750},
-		Date:      pades.Rect{LLX: 290, LLY: 730, URX: 560, URY: 750},
-		FontSize:  13,
+		// The seal's real size (about 110 pt) at the right of its
+		// rectangle, over the signature's left third; its text on the
+		// left.
+		Seal:     pades.Rect{LLX: 175, LLY: 105, URX: 410, URY: 215},
+		Number:   pades.Rect{LLX: 60, LLY: 730, URX: 280, URY: 750},
+		Date:     pades.Rect{LLX: 290, LLY: 730, URX: 560, URY: 750},
+		FontSize: 13,
 	}
 }
 
@@ -143,7 +170,7 @@ func (o *Options) setDefaults() {
 	if o.Hash == 0 {
 		o.Hash = crypto.SHA256
 	}
-	if o.Layout == (Layout{}) {
+	if o.Layout.IsZero() {
 		o.Layout = DefaultLayout()
 	}
 	def := func(d *time.Duration, v time.Duration) {

@@ -14,6 +14,7 @@ import (
 
 	"vanban/internal/admin"
 	"vanban/internal/document"
+	"vanban/internal/render"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
 	"vanban/internal/workflow"
@@ -157,7 +158,7 @@ func (s *Server) documentPage(c *gin.Context, status int, errMsg, errDetail stri
 	dv := &docView{V: v, Dir: dir, Error: errMsg, ErrorDetail: errDetail}
 	if len(v.Versions) > 0 {
 		dv.Version = v.Versions[len(v.Versions)-1]
-		if n, err := s.renderer.PageCount(ctx, dv.Version.SHA256, dv.Version.BlobKey); err != nil {
+		if n, err := s.renderer.PageCount(render.WithUser(ctx, session(c).User.ID), dv.Version.SHA256, dv.Version.BlobKey); err != nil {
 			s.opt.Logger.Warn("page count", "doc", d.ID, "err", err)
 		} else {
 			dv.Pages = n
@@ -299,7 +300,7 @@ func (s *Server) pageImage(c *gin.Context) {
 		s.fail(c, document.Errorf(document.ENOTFOUND, "no such page"))
 		return
 	}
-	path, err := s.renderer.Page(c.Request.Context(), ver.SHA256, ver.BlobKey, n)
+	path, err := s.renderer.Page(render.WithUser(c.Request.Context(), session(c).User.ID), ver.SHA256, ver.BlobKey, n)
 	if errors.Is(err, errNoPage) {
 		s.fail(c, document.Errorf(document.ENOTFOUND, "no such page"))
 		return

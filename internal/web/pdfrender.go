@@ -12,16 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/klippa-app/go-pdfium"
-	"github.com/klippa-app/go-pdfium/references"
-	"github.com/klippa-app/go-pdfium/requests"
-	"github.com/klippa-app/go-pdfium/webassembly"
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
-
+	"vanban/internal/document"
+	"vanban/internal/render"
 	"vanban/storage"
 )
 
@@ -29,25 +22,24 @@ import (
 // phone screen at 2-3x, small enough to send over a mobile network.
 const pageDPI = 110
 
-// Renderer turns PDF pages into PNG images with PDFium compiled to
-// WebAssembly (pure Go, no cgo, no external program). Images are cached on
-// disk by the version's SHA-256 and the page number, so a page is rendered
+// Renderer is the pages' cache of page images in front of the bounded
+// PDFium engine (internal/render). Images are cached on disk by the
+// version's SHA-256, the page number and the width, so a page is rendered
 // once per version whoever looks at it; versions never change.
 type Renderer struct {
-	dir   string
-	blobs storage.Store
-	log   *slog.Logger
-
-	once    sync.Once
-	pool    pdfium.Pool
-	initErr error
-	// sem bounds concurrent renders: the machine may have two cores, and
-	// each PDFium instance holds its own WebAssembly memory.
-	sem chan struct{}
+	dir    string
+	blobs  storage.Store
+	log    *slog.Logger
+	engine *render.Engine
 	// mu serialises work on one cache key so that two viewers of a fresh
 	// page do not render it twice.
 	mu    sync.Mutex
-	locks map[string]*sync.Mutex
+	locks map[string]*lockEntry
+}
+
+type lockEntry struct {
+	sync.Mutex
+	refs int
 }
 
 // NewRenderer caches under dir (a temporary directory when empty).
@@ -55,43 +47,34 @@ func NewRenderer(dir string, blobs storage.Store, log *slog.Logger) *Renderer {
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "vanban-pages")
 	}
-	return &Renderer{dir: dir, blobs: blobs, log: log, sem: make(chan struct{}, 1), locks: map[string]*sync.Mutex{}}
+	return &Renderer{dir: dir, blobs: blobs, log: log, locks: map[string]*lockEntry{},
+		engine: render.New(render.Options{CacheDir: filepath.Join(dir, "wazero"), Logger: log})}
 }
 
-// start compiles PDFium on first use; the compiled code is cached in the
-// cache directory, so later starts take a fraction of the first.
-func (r *Renderer) start() error {
-	r.once.Do(func() {
-		// PDFium's build needs the exception-handling proposal, as in
-		// go-pdfium's own default configuration.
-		cfg := wazero.NewRuntimeConfig().WithCoreFeatures(api.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling)
-		if cache, err := wazero.NewCompilationCacheWithDir(filepath.Join(r.dir, "wazero")); err == nil {
-			cfg = cfg.WithCompilationCache(cache)
-		}
-		t := time.Now()
-		r.pool, r.initErr = webassembly.Init(webassembly.Config{MinIdle: 0, MaxIdle: 1, MaxTotal: 1, RuntimeConfig: cfg})
-		r.log.Info("PDF page renderer ready", "took", time.Since(t).Round(time.Millisecond), "err", r.initErr)
-	})
-	return r.initErr
-}
+// Engine is the PDFium engine behind the cache, for text extraction.
+func (r *Renderer) Engine() *render.Engine { return r.engine }
 
 // Close releases PDFium.
-func (r *Renderer) Close() {
-	if r.pool != nil {
-		_ = r.pool.Close()
-	}
-}
+func (r *Renderer) Close() { r.engine.Close() }
 
 func (r *Renderer) lock(key string) func() {
 	r.mu.Lock()
 	m, ok := r.locks[key]
 	if !ok {
-		m = &sync.Mutex{}
+		m = &lockEntry{}
 		r.locks[key] = m
 	}
+	m.refs++
 	r.mu.Unlock()
 	m.Lock()
-	return m.Unlock
+	return func() {
+		m.Unlock()
+		r.mu.Lock()
+		if m.refs--; m.refs == 0 {
+			delete(r.locks, key)
+		}
+		r.mu.Unlock()
+	}
 }
 
 // validDigest keeps cache paths inside the cache directory.
@@ -120,12 +103,8 @@ func (r *Renderer) PageCount(ctx context.Context, sha, blobKey string) (int, err
 	}
 	defer r.lock(sha)()
 	var n int
-	err := r.withDocument(ctx, blobKey, func(inst pdfium.Pdfium, doc *requests.OpenDocument, ref requestsDoc) error {
-		pc, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: ref})
-		if err != nil {
-			return err
-		}
-		n = pc.PageCount
+	err := r.withDocument(ctx, blobKey, func(d *render.Document) error {
+		n = d.PageCount()
 		return nil
 	})
 	if err != nil {
@@ -140,36 +119,40 @@ func (r *Renderer) PageCount(ctx context.Context, sha, blobKey string) (int, err
 	return n, nil
 }
 
-// Page returns the path of the cached PNG of page n (1-based), rendering it
-// first when needed.
+// Page returns the path of the cached PNG of page n (1-based) at the
+// default resolution, rendering it first when needed.
 func (r *Renderer) Page(ctx context.Context, sha, blobKey string, n int) (string, error) {
-	if !validDigest(sha) || n < 1 {
+	return r.PageAt(ctx, sha, blobKey, n, pageDPI)
+}
+
+// PageAt is Page at dpi (the engine caps the pixels whatever the page
+// size).
+func (r *Renderer) PageAt(ctx context.Context, sha, blobKey string, n int, dpi int) (string, error) {
+	if !validDigest(sha) || n < 1 || dpi < 1 || dpi > 600 {
 		return "", fmt.Errorf("bad page %s/%d", sha, n)
 	}
-	out := filepath.Join(r.dir, sha[:2], sha, strconv.Itoa(n)+".png")
+	name := strconv.Itoa(n) + ".png"
+	if dpi != pageDPI {
+		name = strconv.Itoa(n) + "@" + strconv.Itoa(dpi) + ".png"
+	}
+	out := filepath.Join(r.dir, sha[:2], sha, name)
 	if _, err := os.Stat(out); err == nil {
 		return out, nil
 	}
-	defer r.lock(sha + "/" + strconv.Itoa(n))()
+	defer r.lock(sha + "/" + name)()
 	if _, err := os.Stat(out); err == nil {
 		return out, nil
 	}
-	err := r.withDocument(ctx, blobKey, func(inst pdfium.Pdfium, _ *requests.OpenDocument, ref requestsDoc) error {
-		pc, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: ref})
-		if err != nil {
-			return err
-		}
-		if n > pc.PageCount {
+	err := r.withDocument(ctx, blobKey, func(d *render.Document) error {
+		if n > d.PageCount() {
 			return errNoPage
 		}
-		res, err := inst.RenderPageInDPI(&requests.RenderPageInDPI{DPI: pageDPI, RenderForm: true, Document: &ref,
-			Page: requests.Page{ByIndex: &requests.PageByIndex{Document: ref, Index: n - 1}}})
+		img, err := d.Render(n, float64(dpi))
 		if err != nil {
 			return err
 		}
-		defer res.Cleanup()
 		enc := png.Encoder{CompressionLevel: png.BestSpeed}
-		return writeAtomic(out, func(w io.Writer) error { return enc.Encode(w, res.Result.Image) })
+		return writeAtomic(out, func(w io.Writer) error { return enc.Encode(w, img) })
 	})
 	if err != nil {
 		return "", err
@@ -179,41 +162,33 @@ func (r *Renderer) Page(ctx context.Context, sha, blobKey string, n int) (string
 
 var errNoPage = errors.New("no such page")
 
-type requestsDoc = references.FPDF_DOCUMENT
-
-// withDocument opens the stored PDF in a PDFium instance, within the
-// concurrency bound.
-func (r *Renderer) withDocument(ctx context.Context, blobKey string, fn func(pdfium.Pdfium, *requests.OpenDocument, requestsDoc) error) error {
-	if err := r.start(); err != nil {
-		return fmt.Errorf("starting the PDF renderer: %w", err)
-	}
-	select {
-	case r.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-r.sem }()
+// withDocument opens the stored PDF in the engine, counted against the
+// share of the user in ctx (render.WithUser). A document PDFium cannot
+// read or finish in time is the uploader's problem: EINVALID.
+func (r *Renderer) withDocument(ctx context.Context, blobKey string, fn func(*render.Document) error) error {
 	f, err := r.blobs.Open(ctx, blobKey)
 	if err != nil {
 		return err
+	}
+	if f.Size() > render.MaxDocument {
+		f.Close()
+		return document.Errorf(document.EINVALID, "the PDF is too large to show (%d bytes)", f.Size())
 	}
 	data, err := io.ReadAll(io.NewSectionReader(f, 0, f.Size()))
 	f.Close()
 	if err != nil {
 		return err
 	}
-	inst, err := r.pool.GetInstanceWithContext(ctx)
-	if err != nil {
-		return err
+	err = r.engine.Open(ctx, render.UserFrom(ctx), data, fn)
+	switch {
+	case errors.Is(err, render.ErrNoPage):
+		return errNoPage
+	case errors.Is(err, render.ErrUnreadable):
+		return document.Errorf(document.EINVALID, "the PDF cannot be shown: PDFium cannot read it")
+	case errors.Is(err, render.ErrDeadline):
+		return document.Errorf(document.EINVALID, "the PDF cannot be shown: its page is too costly to draw")
 	}
-	defer inst.Close()
-	req := &requests.OpenDocument{File: &data}
-	doc, err := inst.OpenDocument(req)
-	if err != nil {
-		return err
-	}
-	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: doc.Document})
-	return fn(inst, req, doc.Document)
+	return err
 }
 
 // writeAtomic writes through a temporary file and a rename, so a reader

@@ -2,6 +2,8 @@ package workflow
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
 
 	"vanban/internal/document"
 )
@@ -32,4 +34,53 @@ func (s *Service[T]) SetSigningLayout(ctx context.Context, a Actor, docID, layou
 		return c.audit("layout", c.doc.ID)
 	})
 	return err
+}
+
+// LayoutProposer finds, in an uploaded draft, where its number, date and
+// signature block go (internal/placement through the signing session
+// service, which owns the layout's meaning) and returns the layout JSON,
+// "" when the draft shows none of them. It runs outside the transaction:
+// it reads the PDF.
+type LayoutProposer interface {
+	ProposeLayout(ctx context.Context, userID string, f File) (string, error)
+}
+
+// proposeLayout asks the proposer, if any, for the draft's layout. A draft
+// the proposer cannot read still uploads (its checks belong to the upload);
+// it just gets no proposal.
+func (s *Service[T]) proposeLayout(ctx context.Context, a Actor, f File) string {
+	if s.Proposer == nil {
+		return ""
+	}
+	js, err := s.Proposer.ProposeLayout(ctx, a.UserID, f)
+	if err != nil {
+		slog.Default().Warn("proposing the signing layout", "blob", f.BlobKey, "err", err)
+		return ""
+	}
+	return js
+}
+
+// applyProposal stores a proposed layout unless a person has set one: a
+// layout a drafter adjusted survives a revised upload.
+func (c *call[T]) applyProposal(layoutJSON string) error {
+	if layoutJSON == "" {
+		return nil
+	}
+	old, err := c.tx.DocumentLayout(c.ctx, c.doc.ID)
+	if err != nil {
+		return err
+	}
+	if old != "" {
+		var l struct {
+			Proposed bool `json:"proposed"`
+		}
+		if json.Unmarshal([]byte(old), &l) != nil || !l.Proposed {
+			return nil
+		}
+	}
+	if err := c.tx.SetDocumentLayout(c.ctx, c.doc.ID, layoutJSON, c.user.ID); err != nil {
+		return err
+	}
+	c.change["layout"] = "proposed"
+	return nil
 }

@@ -28,6 +28,7 @@ type DraftInput struct {
 // ENOTFOUND for an unknown unit.
 func (s *Service[T]) CreateDraft(ctx context.Context, a Actor, in DraftInput) (*document.Document, error) {
 	var out *document.Document
+	proposal := s.proposeLayout(ctx, a, in.File)
 	err := s.db.WithTx(ctx, func(tx T) error {
 		user, grants, err := loadActor(ctx, tx, a)
 		if err != nil {
@@ -65,6 +66,9 @@ func (s *Service[T]) CreateDraft(ctx context.Context, a Actor, in DraftInput) (*
 		if _, err := c.addVersion(in.File, document.VersionDraft); err != nil {
 			return err
 		}
+		if err := c.applyProposal(proposal); err != nil {
+			return err
+		}
 		out = d
 		return c.audit("create", d.ID)
 	})
@@ -89,6 +93,7 @@ func (c *call[T]) requireDrafter(what string) error {
 // creator or a drafter of the unit. Returns ECONFLICT, EFORBIDDEN, EINVALID.
 func (s *Service[T]) UploadDraftVersion(ctx context.Context, a Actor, docID string, f File) (*document.Version, error) {
 	var v *document.Version
+	proposal := s.proposeLayout(ctx, a, f)
 	_, err := s.run(ctx, a, docID, func(c *call[T]) error {
 		if err := c.requireDrafter("revising a draft"); err != nil {
 			return err
@@ -98,6 +103,9 @@ func (s *Service[T]) UploadDraftVersion(ctx context.Context, a Actor, docID stri
 		}
 		var err error
 		if v, err = c.addVersion(f, document.VersionDraft); err != nil {
+			return err
+		}
+		if err := c.applyProposal(proposal); err != nil {
 			return err
 		}
 		return c.save("upload_draft")

@@ -68,6 +68,7 @@ type Tx interface {
 
 	SearchDocuments(ctx context.Context, q document.Query) ([]*document.Document, error)
 	SetDocumentLayout(ctx context.Context, documentID, layoutJSON, userID string) error
+	DocumentLayout(ctx context.Context, documentID string) (string, error)
 
 	EnqueueWebhookEvent(ctx context.Context, orgID, eventType string, payload []byte) error
 }
@@ -96,6 +97,9 @@ type Service[T Tx] struct {
 	calendar *document.Calendar
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Proposer, when set, proposes the signing layout of every draft
+	// version uploaded (see layout.go).
+	Proposer LayoutProposer
 }
 
 // New returns a Service. calendar counts working days for deadlines; nil

@@ -126,7 +126,8 @@ func fillField(u *update, d *document, fu *fontUse, f *field, value string) erro
 		if rect.IsZero() {
 			continue
 		}
-		apRef, err := textFieldAppearance(u, fu, Rect{0, 0, rect.Width(), rect.Height()}, value, size, align, widgetBackground(d, w.dict))
+		style, _ := fd.Name(styleKey)
+		apRef, err := textFieldAppearance(u, fu, Rect{0, 0, rect.Width(), rect.Height()}, value, size, align, widgetBackground(d, w.dict), style == "Italic")
 		if err != nil {
 			return err
 		}

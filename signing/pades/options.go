@@ -180,6 +180,9 @@ type ExtraField struct {
 	// RGB components, 0..1): {1} is white, covering the template text
 	// beneath the field once it is filled. Nil leaves it transparent.
 	Background []float64
+	// Italic draws a text field's value slanted; it is kept in the
+	// field (/VNBStyle /Italic) so that filling it later keeps the style.
+	Italic bool
 }
 
 // Options tune Prepare and Sign.

@@ -513,7 +513,10 @@ func addExtraFields(u *update, d *document, fc *formChanges, existing []field, s
 			if len(spec.Background) > 0 {
 				f.Set("MK", pdf.NewDict(pdf.DictEntry{Key: "BG", Value: colourArray(spec.Background)}))
 			}
-			apRef, err := textFieldAppearance(u, fu, spec.Rect, spec.Value, size, spec.Align, spec.Background)
+			if spec.Italic {
+				f.Set(styleKey, pdf.Name("Italic"))
+			}
+			apRef, err := textFieldAppearance(u, fu, spec.Rect, spec.Value, size, spec.Align, spec.Background, spec.Italic)
 			if err != nil {
 				return err
 			}

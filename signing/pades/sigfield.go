@@ -290,10 +290,14 @@ var vietnameseRepertoire = func() string {
 	return b.String()
 }()
 
+// styleKey is our private field key for the text style (/Italic), which
+// a text field's /DA cannot express with a single embedded font.
+const styleKey = "VNBStyle"
+
 // textFieldAppearance builds the /AP /N stream of a text field.
-func textFieldAppearance(u *update, fu *fontUse, rect Rect, value string, size float64, align appearance.Align, bg []float64) (pdf.Ref, error) {
+func textFieldAppearance(u *update, fu *fontUse, rect Rect, value string, size float64, align appearance.Align, bg []float64, italic bool) (pdf.Ref, error) {
 	enc, fontRef := fu.get(u)
-	content, err := appearance.TextField{Width: rect.Width(), Height: rect.Height(), Value: value, FontSize: size, Align: align, Background: bg}.Content(enc)
+	content, err := appearance.TextField{Width: rect.Width(), Height: rect.Height(), Value: value, FontSize: size, Align: align, Background: bg, Italic: italic}.Content(enc)
 	if err != nil {
 		return pdf.Ref{}, wrapErr(ErrOptions, err, "field appearance")
 	}

@@ -46,6 +46,18 @@ const (
 	ImageBehind
 	// ImageAbove puts the image in the upper part and the text below it.
 	ImageAbove
+	// ImageBetween is the leader's block of Decree 30/2020 Appendix I:
+	// every line but the last (capacity, position) centred at the top,
+	// the last (the name) centred at the bottom, both in bold, and the
+	// image (the handwritten signature) centred between them. Without
+	// lines the image is centred in the box: the template prints the
+	// block and the box is the gap between position and name.
+	ImageBetween
+	// ImageRight is the organization's seal: the image at the right of
+	// the box, as high as the box (its real size when the box is), and
+	// the lines (organization, signing time) right-aligned on its left,
+	// so that no text lies on the seal's ring.
+	ImageRight
 )
 
 // Signature describes a visible signature appearance.
@@ -62,7 +74,19 @@ type Signature struct {
 	FontSize float64
 	// TextRGB is the text colour, components in [0,1]; zero is black.
 	TextRGB [3]float64
+	// Bold draws the text bold (ImageBetween always does): the glyphs
+	// are stroked as well as filled, as the embedded font has no bold
+	// face.
+	Bold bool
 }
+
+// boldStroke is the outline width, per point of font size, that
+// emboldens a regular face about as much as a bold one.
+const boldStroke = 0.035
+
+// italicShear slants upright glyphs about 12 degrees, as the embedded
+// font has no italic face.
+const italicShear = 0.21
 
 // Content returns the appearance content stream. It refers to the font as
 // FontName and the image as ImageName; enc records the glyphs used.
@@ -76,6 +100,12 @@ func (s Signature) Content(enc *Encoder) ([]byte, error) {
 		}
 	}
 	var b strings.Builder
+	switch s.Placement {
+	case ImageBetween:
+		return s.between(enc)
+	case ImageRight:
+		return s.right(enc)
+	}
 	textX, textY, textW, textH := 0.0, 0.0, s.Width, s.Height
 	if s.Image != nil {
 		iw, ih := float64(s.Image.Width), float64(s.Image.Height)
@@ -107,6 +137,111 @@ func (s Signature) Content(enc *Encoder) ([]byte, error) {
 		b.WriteString(s.text(enc, textX, textY, textW, textH))
 	}
 	return []byte(b.String()), nil
+}
+
+// drawImage fits the image into the box, centred, keeping its aspect.
+func (s Signature) drawImage(b *strings.Builder, bx, by, bw, bh float64) {
+	if s.Image == nil || bw <= 0 || bh <= 0 {
+		return
+	}
+	iw, ih := float64(s.Image.Width), float64(s.Image.Height)
+	scale := math.Min(bw/iw, bh/ih)
+	dw, dh := iw*scale, ih*scale
+	fmt.Fprintf(b, "q %s 0 0 %s %s %s cm /%s Do Q\n", num(dw), num(dh), num(bx+(bw-dw)/2), num(by+(bh-dh)/2), ImageName)
+}
+
+// between lays out ImageBetween.
+func (s Signature) between(enc *Encoder) ([]byte, error) {
+	var b strings.Builder
+	var lines []string
+	for _, l := range s.Lines {
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		s.drawImage(&b, 0, 0, s.Width, s.Height)
+		return []byte(b.String()), nil
+	}
+	size := s.FontSize
+	if size <= 0 {
+		size = 13
+	}
+	const pad, leading = 2.0, 1.2
+	widest := 0.0
+	for _, l := range lines {
+		widest = math.Max(widest, enc.Width(l, 1))
+	}
+	if widest > 0 {
+		size = math.Min(size, (s.Width-2*pad)/widest)
+	}
+	// The text takes at most half the height; the image the rest.
+	size = math.Min(size, s.Height/2/(leading*float64(len(lines))))
+	size = math.Max(math.Floor(size*10)/10, MinFontSize)
+	head, name := lines[:len(lines)-1], lines[len(lines)-1]
+	top := s.Height - pad - leading*size*float64(len(head))
+	bottom := pad + leading*size
+	s.drawImage(&b, pad, bottom, s.Width-2*pad, top-bottom)
+	f := enc.Font()
+	ascent := float64(f.scale(f.ascent)) / 1000 * size
+	fmt.Fprintf(&b, "q 0 0 %s %s re W n\n", num(s.Width), num(s.Height))
+	y := s.Height - pad - ascent
+	for _, l := range head {
+		b.WriteString(s.line(enc, l, size, (s.Width-enc.Width(l, size))/2, y, true))
+		y -= leading * size
+	}
+	b.WriteString(s.line(enc, name, size, (s.Width-enc.Width(name, size))/2, pad-float64(f.scale(f.descent))/1000*size, true))
+	b.WriteString("Q\n")
+	return []byte(b.String()), nil
+}
+
+// right lays out ImageRight.
+func (s Signature) right(enc *Encoder) ([]byte, error) {
+	var b strings.Builder
+	imgW := 0.0
+	if s.Image != nil {
+		imgW = math.Min(s.Width, s.Height*float64(s.Image.Width)/float64(s.Image.Height))
+		s.drawImage(&b, s.Width-imgW, 0, imgW, s.Height)
+	}
+	const pad, leading, gap = 2.0, 1.2, 3.0
+	w := s.Width - imgW - gap - pad
+	if len(s.Lines) == 0 || w <= 0 {
+		return []byte(b.String()), nil
+	}
+	size := s.FontSize
+	if size <= 0 {
+		size = DefaultFontSize
+	}
+	widest := 0.0
+	for _, l := range s.Lines {
+		widest = math.Max(widest, enc.Width(l, 1))
+	}
+	if widest > 0 {
+		size = math.Min(size, w/widest)
+	}
+	size = math.Min(size, (s.Height-2*pad)/(leading*float64(len(s.Lines))))
+	size = math.Max(math.Floor(size*10)/10, MinFontSize)
+	f := enc.Font()
+	ascent := float64(f.scale(f.ascent)) / 1000 * size
+	blockH := leading * size * float64(len(s.Lines))
+	y := (s.Height+blockH)/2 - ascent - (leading-1)*size/2
+	fmt.Fprintf(&b, "q 0 0 %s %s re W n\n", num(s.Width-imgW), num(s.Height))
+	for _, l := range s.Lines {
+		b.WriteString(s.line(enc, l, size, pad+w-enc.Width(l, size), y, s.Bold))
+		y -= leading * size
+	}
+	b.WriteString("Q\n")
+	return []byte(b.String()), nil
+}
+
+// line writes one line of text with its baseline at (x, y).
+func (s Signature) line(enc *Encoder, text string, size, x, y float64, bold bool) string {
+	mode := ""
+	if bold {
+		c := rgb(s.TextRGB)
+		mode = fmt.Sprintf("%s RG 2 Tr %s w ", c, num(boldStroke*size))
+	}
+	return fmt.Sprintf("BT %s rg %s/%s %s Tf %s %s Td %s Tj ET\n", rgb(s.TextRGB), mode, FontName, num(size), num(x), num(y), enc.Hex(text))
 }
 
 // text writes the lines into the box, left aligned and vertically centred,
@@ -141,7 +276,11 @@ func (s Signature) text(enc *Encoder, x, y, w, h float64) string {
 	// Clip to the box so a line that still does not fit at MinFontSize is
 	// cut instead of spilling over the page content.
 	fmt.Fprintf(&b, "q %s %s %s %s re W n\n", num(x+pad), num(y+pad), num(w), num(h))
-	fmt.Fprintf(&b, "BT %s rg /%s %s Tf %s TL\n", rgb(s.TextRGB), FontName, num(size), num(leading*size))
+	bold := ""
+	if s.Bold {
+		bold = fmt.Sprintf("%s RG 2 Tr %s w ", rgb(s.TextRGB), num(boldStroke*size))
+	}
+	fmt.Fprintf(&b, "BT %s rg %s/%s %s Tf %s TL\n", rgb(s.TextRGB), bold, FontName, num(size), num(leading*size))
 	fmt.Fprintf(&b, "%s %s Td\n", num(x+pad), num(top-ascent-(leading-1)*size/2))
 	for i, l := range s.Lines {
 		if i > 0 {
@@ -174,6 +313,8 @@ type TextField struct {
 	// component) or RGB (3), each 0..1. An opaque field covers what the
 	// page shows beneath it, such as a template's blank "Số: .../QĐ" line.
 	Background []float64
+	// Italic slants the text (the place-and-date line of Decree 30).
+	Italic bool
 }
 
 // DA returns the default appearance string for a text field using our font.
@@ -229,7 +370,14 @@ func (t TextField) Content(enc *Encoder) ([]byte, error) {
 		desc := float64(f.scale(f.descent)) / 1000 * size
 		baseline := pad + (h-(asc-desc))/2 - desc
 		fmt.Fprintf(&b, "q %s %s %s %s re W n\n", num(pad/2), num(pad/2), num(t.Width-pad), num(t.Height-pad))
-		fmt.Fprintf(&b, "BT /%s %s Tf 0 g %s %s Td %s Tj ET\nQ\n", FontName, num(size), num(x), num(baseline), enc.Hex(t.Value))
+		if t.Italic {
+			// The shear moves the top of the glyphs right; start the
+			// line left by half of that so it stays centred.
+			x -= italicShear * asc / 2
+			fmt.Fprintf(&b, "BT /%s %s Tf 0 g 1 0 %s 1 %s %s Tm %s Tj ET\nQ\n", FontName, num(size), num(italicShear), num(x), num(baseline), enc.Hex(t.Value))
+		} else {
+			fmt.Fprintf(&b, "BT /%s %s Tf 0 g %s %s Td %s Tj ET\nQ\n", FontName, num(size), num(x), num(baseline), enc.Hex(t.Value))
+		}
 	}
 	b.WriteString("EMC\n")
 	return []byte(b.String()), nil
