@@ -15,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/audit"
 	"vanban/internal/document"
 	"vanban/internal/httpapi"
 	"vanban/internal/signsession"
@@ -37,8 +38,10 @@ type services struct {
 	providers map[string]signing.Provider
 	validator *blobValidator
 	webhooks  *webhook.Deliverer
-	log       *slog.Logger
-	wg        sync.WaitGroup
+	// anchorer time-stamps the audit head; nil without a TSA.
+	anchorer *audit.Anchorer
+	log      *slog.Logger
+	wg       sync.WaitGroup
 	// dev links the web pages to the virtual phones; nil when off.
 	dev *DevServices
 	web *web.Server
@@ -102,6 +105,10 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	s.workflow = workflow.New[*store.Tx](a.db, cal)
 	s.signing = signsession.New(a.db, s.workflow, a.blobs, s.providers, opts)
 	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
+	if opts.TSA != nil && cfg.AuditAnchorInterval > 0 {
+		s.anchorer = &audit.Anchorer{Store: a.db, TSA: opts.TSA, Key: a.auditKey, File: auditAnchorFile(cfg),
+			Interval: cfg.AuditAnchorInterval, Logger: a.log.With("component", "audit-anchor")}
+	}
 	s.webhooks = webhook.New(a.db, webhook.Options{Logger: a.log.With("component", "webhook"), UserAgent: "vanban/" + version})
 	return s, nil
 }
@@ -125,6 +132,15 @@ func (s *services) start(ctx context.Context) {
 			s.log.Error("signing worker stopped", "err", err)
 		}
 	}()
+	if s.anchorer != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.anchorer.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("audit anchoring stopped", "err", err)
+			}
+		}()
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
