@@ -15,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/archive"
 	"vanban/internal/audit"
 	"vanban/internal/document"
 	"vanban/internal/httpapi"
@@ -33,7 +34,11 @@ import (
 // services are the application's use cases wired to the database, the blob
 // store and the signing providers.
 type services struct {
-	workflow  *workflow.Service[*store.Tx]
+	workflow *workflow.Service[*store.Tx]
+	// flows is workflow with archiving by archive (records.go): what the
+	// API and the pages use.
+	flows     *recordsWorkflow
+	archive   *archive.Service
 	signing   *signsession.Service
 	providers map[string]signing.Provider
 	validator *blobValidator
@@ -104,6 +109,13 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	}
 	s.workflow = workflow.New[*store.Tx](a.db, cal)
 	s.signing = signsession.New(a.db, s.workflow, a.blobs, s.providers, opts)
+	archiveOpts := archive.Options{Revocation: pades.CollectRevocation(roots, httpClient), Roots: roots,
+		Intermediates: intermediates, Logger: a.log.With("component", "archive")}
+	if opts.TSA != nil {
+		archiveOpts.TSA = opts.TSA
+	}
+	s.archive = archive.New(s.workflow, a.db, a.blobs, archiveOpts)
+	s.flows = &recordsWorkflow{Service: s.workflow, archive: s.archive}
 	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
 	if opts.TSA != nil && cfg.AuditAnchorInterval > 0 {
 		s.anchorer = &audit.Anchorer{Store: a.db, TSA: opts.TSA, Key: a.auditKey, File: auditAnchorFile(cfg),
@@ -171,8 +183,9 @@ func (s *services) closeProviders() {
 // mountAPI adds the REST API to router.
 func (s *services) mountAPI(router *gin.Engine, a *app) {
 	api := &httpapi.API{
-		Workflow:      s.workflow,
+		Workflow:      s.flows,
 		Directory:     a.db,
+		Records:       a.db,
 		Blobs:         a.blobs,
 		Signing:       s.signing,
 		Providers:     s.providerNames(),
@@ -188,8 +201,8 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 // mountWeb adds the pages for people at / on the same services and the
 // same sessions as the API.
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
-	opt := web.Options{Workflow: s.workflow, Directory: a.db, Signing: s.signing, Validator: s.validator,
-		Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log, Providers: api.Providers, Passwords: api.Passwords}
+	opt := web.Options{Workflow: s.flows, Directory: a.db, Signing: s.signing, Validator: s.validator,
+		Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log, Providers: api.Providers, Passwords: api.Passwords, Records: a.db}
 	if s.dev != nil {
 		opt.PhonePageURL = s.dev.PhonePageURL
 	}

@@ -133,6 +133,9 @@ type API struct {
 	MaxUpload int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Records serves retention, evidence and files (records.go); nil
+	// leaves them out.
+	Records Records
 
 	dummyOnce sync.Once
 	dummy     string

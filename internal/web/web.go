@@ -62,6 +62,8 @@ type Options struct {
 	// (zero: auth.DefaultParams).
 	Providers []string
 	Passwords auth.Params
+	// Records gives an archived document's retention date; may be nil.
+	Records httpapi.Records
 }
 
 // Server holds the parsed templates and the page renderer.
