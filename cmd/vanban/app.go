@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"vanban/internal/audit"
 	"vanban/internal/config"
 	"vanban/internal/store"
 	"vanban/storage"
@@ -30,6 +31,9 @@ type app struct {
 	blobs storage.Store
 	// linkSecret signs local download links; it also keys sessions later.
 	linkSecret []byte
+	// auditKey seals the head of the audit chain and its anchors; derived
+	// from the secret key.
+	auditKey []byte
 }
 
 // loadConfig parses the command's flags and the environment.
@@ -82,6 +86,14 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 	}
 	if len(applied) > 0 {
 		log.Info("database migrated", "applied", strings.Join(applied, ","))
+	}
+	a.auditKey = audit.HeadKey(secret)
+	db.SetAuditKey(a.auditKey)
+	if sealed, err := db.SealAuditHead(ctx); err != nil {
+		db.Close()
+		return nil, err
+	} else if sealed {
+		log.Info("audit head sealed with the server key (first start since seals exist)")
 	}
 	blobs, err := storage.Open(ctx, cfg.StorageURL, storage.OpenOptions{
 		AccessKey:   cfg.S3AccessKey,

@@ -26,6 +26,10 @@ type auditDB struct {
 	raw     *sql.DB
 }
 
+// auditTestSecret is the server key the tests run "audit verify" with and
+// seal the head with, as serve would.
+const auditTestSecret = "an-audit-test-secret-of-32-bytes-or-more"
+
 // eachAuditDB runs fn on SQLite in a temp data dir and, when
 // VANBAN_TEST_POSTGRES names a server, on a throwaway PostgreSQL database.
 // The PostgreSQL case skips rather than starting a cluster because this
@@ -36,6 +40,7 @@ func eachAuditDB(t *testing.T, fn func(t *testing.T, a *auditDB)) {
 		path := filepath.Join(dir, "vanban.db")
 		a := &auditDB{dialect: store.SQLite, url: "sqlite:" + path, dataDir: dir}
 		a.db = pgtest.Open(t, a.url)
+		a.db.SetAuditKey(audit.HeadKey([]byte(auditTestSecret)))
 		raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 		if err != nil {
 			t.Fatal(err)
@@ -50,6 +55,7 @@ func eachAuditDB(t *testing.T, fn func(t *testing.T, a *auditDB)) {
 		}
 		a := &auditDB{dialect: store.Postgres, url: pgtest.URL(t), dataDir: t.TempDir()}
 		a.db = pgtest.Open(t, a.url)
+		a.db.SetAuditKey(audit.HeadKey([]byte(auditTestSecret)))
 		raw, err := sql.Open("postgres", a.url)
 		if err != nil {
 			t.Fatal(err)
@@ -65,7 +71,7 @@ func eachAuditDB(t *testing.T, fn func(t *testing.T, a *auditDB)) {
 func (a *auditDB) verify(t *testing.T) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(context.Background(), []string{"audit", "verify", "--data-dir", a.dataDir, "--database-url", a.url}, &out, &errb)
+	code = run(context.Background(), []string{"audit", "verify", "--data-dir", a.dataDir, "--database-url", a.url, "--secret-key", auditTestSecret}, &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -88,15 +94,18 @@ func (a *auditDB) appendN(t *testing.T, n int) []audit.Entry {
 // dropGuards removes every trigger on audit_log the way someone with owner
 // rights on the database would: by asking the catalogue what is there
 // rather than knowing vanban's trigger names.
-func (a *auditDB) dropGuards(t *testing.T) {
+func (a *auditDB) dropGuards(t *testing.T) { a.dropTableGuards(t, "audit_log") }
+
+// dropTableGuards removes every trigger on table.
+func (a *auditDB) dropTableGuards(t *testing.T, table string) {
 	t.Helper()
 	ctx := context.Background()
 	var list, drop string
 	if a.dialect == store.Postgres {
-		list = `SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal`
-		drop = `DROP TRIGGER %s ON audit_log`
+		list = `SELECT tgname FROM pg_trigger WHERE tgrelid = '` + table + `'::regclass AND NOT tgisinternal`
+		drop = `DROP TRIGGER %s ON ` + table
 	} else {
-		list = `SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'`
+		list = `SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = '` + table + `'`
 		drop = `DROP TRIGGER %s`
 	}
 	rows, err := a.raw.QueryContext(ctx, list)
@@ -116,7 +125,7 @@ func (a *auditDB) dropGuards(t *testing.T) {
 	}
 	rows.Close()
 	if len(names) == 0 {
-		t.Fatal("audit_log has no triggers to drop: the append-only guard is missing")
+		t.Fatalf("%s has no triggers to drop: the append-only guard is missing", table)
 	}
 	for _, n := range names {
 		if _, err := a.raw.ExecContext(ctx, fmt.Sprintf(drop, n)); err != nil {
@@ -154,6 +163,9 @@ func TestAuditAppendOnlyInDatabase(t *testing.T) {
 	eachAuditDB(t, func(t *testing.T, a *auditDB) {
 		ctx := context.Background()
 		a.appendN(t, 3)
+		if _, _, err := a.anchorer(t).Anchor(ctx); err != nil {
+			t.Fatal(err)
+		}
 		// Each attempt must be refused by a vanban trigger, not fail for
 		// some unrelated reason such as a typo in the table name.
 		attempts := []struct{ sql, refusal string }{
@@ -164,10 +176,16 @@ func TestAuditAppendOnlyInDatabase(t *testing.T) {
 			{`UPDATE audit_head SET seq = 2 WHERE id = 1`, "only moves forward"},
 			{`UPDATE audit_head SET hash = 'ff' WHERE id = 1`, "only moves forward"},
 			{`INSERT INTO audit_head (id, seq, hash) VALUES (2, 0, 'x')`, ""},
+			{`DELETE FROM audit_seal`, ""},
+			{`INSERT INTO audit_seal (id, seq, hash, mac) VALUES (2, 0, 'x', '')`, ""},
+			{`UPDATE audit_anchors SET seq = 1`, "append-only"},
+			{`DELETE FROM audit_anchors`, "append-only"},
 		}
 		if a.dialect == store.Postgres {
 			attempts = append(attempts, struct{ sql, refusal string }{`TRUNCATE audit_log`, "TRUNCATE rejected"},
-				struct{ sql, refusal string }{`TRUNCATE audit_head`, "TRUNCATE rejected"})
+				struct{ sql, refusal string }{`TRUNCATE audit_head`, "TRUNCATE rejected"},
+				struct{ sql, refusal string }{`TRUNCATE audit_seal`, "TRUNCATE rejected"},
+				struct{ sql, refusal string }{`TRUNCATE audit_anchors`, "TRUNCATE rejected"})
 		}
 		for _, at := range attempts {
 			_, err := a.raw.ExecContext(ctx, at.sql)

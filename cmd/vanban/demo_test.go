@@ -2,13 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"vanban/internal/document"
+	"vanban/internal/store"
 	"vanban/internal/store/pgtest"
 	"vanban/signing/signtest"
+	"vanban/storage"
 	"vanban/storage/s3/s3test"
 )
 
@@ -45,22 +52,99 @@ func runDemoAgainst(t *testing.T, serveFlags ...string) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
 	}
-	// Tools we did not write agree: both signatures valid, the seal
-	// covers the whole file, the structure is sound.
-	sigs := signtest.PDFSig(t, final)
-	if len(sigs) != 2 {
-		t.Fatalf("pdfsig sees %d signatures", len(sigs))
+	// Archived means B-LTA: with the server stopped (no OCSP, CRL or TSA
+	// to reach) our validator says TOTAL-PASSED for both signatures and
+	// the document time-stamp, from what the file carries.
+	code, rootPEM := httpGet(t, s.URL+"/dev/pki/root.pem")
+	if code != 200 {
+		t.Fatalf("root.pem: %d", code)
 	}
-	for _, sig := range sigs {
+	root := filepath.Join(t.TempDir(), "root.pem")
+	if err := os.WriteFile(root, rootPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.stop(t)
+	checkArchivedRetention(t, serveFlags)
+	out = lockedBuffer{}
+	if code := run(context.Background(), []string{"pdf", "verify", "--in", final, "--trust", root}, &out, &errb); code != 0 {
+		t.Fatalf("pdf verify offline: exit %d\n%s\n%s", code, &out, &errb)
+	}
+	if text := out.String(); strings.Count(text, "TOTAL-PASSED") < 3 || !strings.Contains(text, "B-LTA") {
+		t.Errorf("offline report lacks three TOTAL-PASSED or B-LTA:\n%s", text)
+	}
+	// Tools we did not write agree: both signatures valid (pdfsig), the
+	// document time-stamp valid (openssl) and covering the whole file, the
+	// structure sound (qpdf).
+	sigs := signtest.PDFSig(t, final)
+	if len(sigs) != 3 {
+		t.Fatalf("pdfsig sees %d signatures, want the leader's, the seal and the document time-stamp", len(sigs))
+	}
+	for _, sig := range sigs[:2] {
 		if !sig.SignatureValid() {
 			t.Errorf("pdfsig: signature %s: %s", sig.Field, sig.SignatureValidation)
 		}
 	}
-	if !sigs[1].TotalDocumentSigned {
-		t.Error("pdfsig: the seal does not cover the whole document")
+	// poppler does not verify ETSI.RFC3161 document time-stamps; openssl
+	// ts -verify judges that one against the development root.
+	if err := signtest.OpenSSLVerifyLastSignature(t, final, root); err != nil {
+		t.Errorf("openssl: the document time-stamp: %v", err)
+	}
+	if !sigs[2].TotalDocumentSigned {
+		t.Error("pdfsig: the document time-stamp does not cover the whole document")
 	}
 	if err := signtest.QPDFCheck(t, final); err != nil {
 		t.Error(err)
+	}
+}
+
+// checkArchivedRetention opens the server's database and blob store after
+// it stopped and checks that every stored object of the archived document
+// is under the retention of its archive record: deleting one is refused.
+func checkArchivedRetention(t *testing.T, serveFlags []string) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := loadConfig("serve", serveFlags, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := openApp(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	admin, err := a.db.UserByUsername(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := a.db.Documents(ctx, store.DocumentFilter{OrgID: admin.OrgID, States: []document.State{document.StateArchived}})
+	if err != nil || len(docs) != 1 {
+		t.Fatalf("archived documents: %d, %v", len(docs), err)
+	}
+	rec, err := a.db.ArchiveRecord(ctx, docs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Permanent || time.Until(rec.RetainUntil) < 99*365*24*time.Hour || rec.ProofUntil.IsZero() || rec.ProofHashBits != 256 {
+		t.Errorf("archive record: %+v", rec)
+	}
+	versions, err := a.db.Versions(ctx, docs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := versions[len(versions)-1]; last.Kind != document.VersionArchived || rec.ProofVersion != last.Seq {
+		t.Errorf("newest version %d is %s; the record's proof is version %d", last.Seq, last.Kind, rec.ProofVersion)
+	}
+	for _, v := range versions {
+		obj, err := a.blobs.Stat(ctx, v.BlobKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if obj.RetainUntil.Before(rec.RetainUntil.Add(-time.Second)) {
+			t.Errorf("version %d (%s) retained until %v, want %v", v.Seq, v.Kind, obj.RetainUntil, rec.RetainUntil)
+		}
+		if err := a.blobs.Delete(ctx, v.BlobKey); !errors.Is(err, storage.ErrRetained) {
+			t.Errorf("deleting version %d of an archived document: %v", v.Seq, err)
+		}
 	}
 }
 

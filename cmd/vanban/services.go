@@ -16,6 +16,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"vanban/internal/admin"
+	"vanban/internal/archive"
+	"vanban/internal/audit"
 	"vanban/internal/auth"
 	"vanban/internal/config"
 	"vanban/internal/document"
@@ -36,15 +38,21 @@ import (
 // services are the application's use cases wired to the database, the blob
 // store and the signing providers.
 type services struct {
-	workflow  *workflow.Service[*store.Tx]
+	workflow *workflow.Service[*store.Tx]
+	// flows is workflow with archiving by archive (records.go): what the
+	// API and the pages use.
+	flows     *recordsWorkflow
+	archive   *archive.Service
 	signing   *signsession.Service
 	providers map[string]signing.Provider
 	validator *blobValidator
 	webhooks  *webhook.Deliverer
 	// webhookTargets are the addresses webhooks may reach.
 	webhookTargets *webhook.Targets
-	log            *slog.Logger
-	wg             sync.WaitGroup
+	// anchorer time-stamps the audit head; nil without a TSA.
+	anchorer *audit.Anchorer
+	log      *slog.Logger
+	wg       sync.WaitGroup
 	// dev links the web pages to the virtual phones; nil when off.
 	dev *DevServices
 	web *web.Server
@@ -107,7 +115,18 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	}
 	s.workflow = workflow.New[*store.Tx](a.db, cal)
 	s.signing = signsession.New(a.db, s.workflow, a.blobs, s.providers, opts)
+	archiveOpts := archive.Options{Revocation: pades.CollectRevocation(roots, httpClient), Roots: roots,
+		Intermediates: intermediates, Logger: a.log.With("component", "archive")}
+	if opts.TSA != nil {
+		archiveOpts.TSA = opts.TSA
+	}
+	s.archive = archive.New(s.workflow, a.db, a.blobs, archiveOpts)
+	s.flows = &recordsWorkflow{Service: s.workflow, archive: s.archive}
 	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
+	if opts.TSA != nil && cfg.AuditAnchorInterval > 0 {
+		s.anchorer = &audit.Anchorer{Store: a.db, TSA: opts.TSA, Key: a.auditKey, File: auditAnchorFile(cfg),
+			Interval: cfg.AuditAnchorInterval, Logger: a.log.With("component", "audit-anchor")}
+	}
 	if s.webhookTargets, err = webhook.ParseTargets(cfg.WebhookAllow); err != nil {
 		s.closeProviders()
 		return nil, &config.Error{Setting: "VANBAN_WEBHOOK_ALLOW", Value: cfg.WebhookAllow, Reason: err.Error()}
@@ -135,6 +154,15 @@ func (s *services) start(ctx context.Context) {
 			s.log.Error("signing worker stopped", "err", err)
 		}
 	}()
+	if s.anchorer != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.anchorer.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("audit anchoring stopped", "err", err)
+			}
+		}()
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -175,8 +203,9 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 	adm := &admin.Service{DB: a.db, Providers: provs, Passwords: passwords, Logger: a.log}
 	fs := &files.Store{Blobs: a.blobs, Referenced: a.db.BlobReferenced, Logger: a.log}
 	api := &httpapi.API{
-		Workflow:       s.workflow,
+		Workflow:       s.flows,
 		Directory:      a.db,
+		Records:        a.db,
 		Blobs:          a.blobs,
 		Signing:        s.signing,
 		Providers:      s.providerNames(),
@@ -197,8 +226,8 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 // mountWeb adds the pages for people at / on the same services and the
 // same sessions as the API.
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
-	opt := web.Options{Workflow: s.workflow, Admin: api.Admin, Signing: s.signing, Validator: s.validator,
-		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log}
+	opt := web.Options{Workflow: s.flows, Admin: api.Admin, Signing: s.signing, Validator: s.validator,
+		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log, Records: a.db}
 	if s.dev != nil {
 		opt.PhonePageURL, opt.PhoneKey = s.dev.PhonePageURL, s.dev.PhoneKey
 	}

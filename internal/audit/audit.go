@@ -100,12 +100,24 @@ type Report struct {
 	// When !OK: the first sequence number at which the chain breaks, and why.
 	FirstBadSeq int64
 	Problem     string
+	// Set by VerifyWith: the head's seal was checked, and how many anchors
+	// were, the newest of them (its sequence number and the TSA's time).
+	Sealed     bool
+	Anchors    int
+	AnchorSeq  int64
+	AnchorTime time.Time
 }
 
 // Verify walks the chain up to the head as read when it starts, so appends
 // running meanwhile do not look like tampering. A broken chain is reported
 // in Report (OK false) with a nil error; err is for failures to read.
 func Verify(ctx context.Context, src Source) (Report, error) {
+	return verifyChain(ctx, src, nil)
+}
+
+// verifyChain is Verify; it also records in want the hash of every entry
+// whose sequence number is a key of want.
+func verifyChain(ctx context.Context, src Source, want map[int64]string) (Report, error) {
 	const page = 1000
 	headSeq, headHash, err := src.AuditHead(ctx)
 	if err != nil {
@@ -130,16 +142,19 @@ func Verify(ctx context.Context, src Source) (Report, error) {
 				// as of that moment, and a later Verify covers the rest.
 				break
 			}
-			want := prevSeq + 1
+			next := prevSeq + 1
 			switch {
-			case e.Seq != want:
-				return bad(want, "entry %d is missing (next entry found is %d): deleted or renumbered", want, e.Seq)
+			case e.Seq != next:
+				return bad(next, "entry %d is missing (next entry found is %d): deleted or renumbered", next, e.Seq)
 			case e.PrevHash != prevHash:
 				return bad(e.Seq, "entry %d does not link to entry %d: prev_hash %.12s…, want %.12s… (edited, reordered or inserted)", e.Seq, prevSeq, e.PrevHash, prevHash)
 			case e.ComputeHash() != e.Hash:
 				return bad(e.Seq, "entry %d content does not match its hash (edited)", e.Seq)
 			}
 			prevSeq, prevHash = e.Seq, e.Hash
+			if _, ok := want[e.Seq]; ok {
+				want[e.Seq] = e.Hash
+			}
 			r.Entries++
 		}
 		if len(entries) < page || prevSeq >= headSeq {

@@ -60,6 +60,9 @@ type Config struct {
 	// PadesLevel is B-B, B-T, B-LT or B-LTA; empty means B-T with a TSA,
 	// else B-B.
 	PadesLevel string
+	// AuditAnchorInterval is how often serve time-stamps the head of the
+	// audit chain (internal/audit Anchorer).
+	AuditAnchorInterval time.Duration
 }
 
 // Setting describes one configuration setting, for the README and --help.
@@ -91,6 +94,7 @@ var Settings = []Setting{
 	{Env: "VANBAN_TSA_URL", Flag: "tsa-url", Usage: "RFC 3161 time-stamping authority for PAdES B-T and above (default: the development TSA when it runs)"},
 	{Env: "VANBAN_TRUST_PEM", Flag: "trust-pem", Usage: "comma-separated PEM files of trust anchors for validating signatures (the development root is added when it runs)"},
 	{Env: "VANBAN_PADES_LEVEL", Flag: "pades-level", Default: "B-T with a TSA, else B-B", Usage: "PAdES level of new signatures: B-B, B-T, B-LT or B-LTA"},
+	{Env: "VANBAN_AUDIT_ANCHOR_INTERVAL", Flag: "audit-anchor-interval", Default: "1h", Usage: "how often the head of the audit chain is time-stamped by the TSA (and sealed into <data-dir>/audit-anchors.jsonl); 0 turns it off"},
 	{Env: "VANBAN_DEV_SERVICES", Flag: "dev-services", Default: "auto", Usage: "auto, on or off: serve the development PKI and SIM simulator under /dev/ (auto: on with SQLite and local disk and a loopback VANBAN_ADDR); never in production"},
 	{Env: "VANBAN_DEV_SERVICES_ON_NETWORK", Flag: "dev-services-on-network", Default: "no", Usage: "yes lets VANBAN_DEV_SERVICES=on serve the development PKI and SIM simulator on a non-loopback VANBAN_ADDR, where anyone who reaches the server can sign with development keys"},
 }
@@ -271,6 +275,11 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 			}
 			c.TrustFiles = append(c.TrustFiles, f)
 		}
+	}
+	ai := str("VANBAN_AUDIT_ANCHOR_INTERVAL", "1h")
+	if c.AuditAnchorInterval, err = time.ParseDuration(ai); err != nil || c.AuditAnchorInterval < 0 ||
+		(c.AuditAnchorInterval > 0 && c.AuditAnchorInterval < time.Second) {
+		errs = append(errs, &Error{Setting: "VANBAN_AUDIT_ANCHOR_INTERVAL", Value: ai, Reason: "want a duration of at least 1s such as 1h, or 0 for off"})
 	}
 	c.PadesLevel = str("VANBAN_PADES_LEVEL", "")
 	if c.PadesLevel != "" && !oneOf(c.PadesLevel, "B-B", "B-T", "B-LT", "B-LTA") {

@@ -137,12 +137,16 @@ const (
 	VersionNumbered     VersionKind = "numbered"
 	VersionSealed       VersionKind = "sealed"
 	VersionReceived     VersionKind = "received"
+	// VersionArchived is the PDF raised to PAdES B-LTA when archived;
+	// VersionRenewed adds a later document time-stamp to it.
+	VersionArchived VersionKind = "archived"
+	VersionRenewed  VersionKind = "renewed"
 )
 
 // Valid reports whether k is a known kind.
 func (k VersionKind) Valid() bool {
 	switch k {
-	case VersionDraft, VersionLeaderSigned, VersionNumbered, VersionSealed, VersionReceived:
+	case VersionDraft, VersionLeaderSigned, VersionNumbered, VersionSealed, VersionReceived, VersionArchived, VersionRenewed:
 		return true
 	}
 	return false

@@ -137,6 +137,9 @@ type API struct {
 	MaxUpload int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Records serves retention, evidence and files (records.go); nil
+	// leaves them out.
+	Records Records
 
 	// The use cases shared with the pages. Mount makes them from the
 	// fields above when they are nil (Directory must then be a *store.DB).

@@ -154,7 +154,12 @@ func (api *API) getDocument(c *gin.Context) {
 		api.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, documentView(v, atts))
+	out := documentView(v, atts)
+	if out.Retention, err = api.retention(ctx, v.Document.ID); err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 func (api *API) timeline(c *gin.Context) {

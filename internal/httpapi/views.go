@@ -164,6 +164,8 @@ type DocumentView struct {
 	Attachments []AttachmentJSON `json:"attachments"`
 	Recipients  []RecipientJSON  `json:"recipients"`
 	Review      []ReviewStepJSON `json:"review"`
+	// Retention is set once the document is archived (records.go).
+	Retention *RetentionJSON `json:"retention,omitempty"`
 }
 
 func documentView(v *workflow.View, atts []*document.Attachment) DocumentView {

@@ -62,6 +62,9 @@ func (tx *Tx) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, erro
 	if _, err := tx.exec(ctx, `UPDATE audit_head SET hash = ? WHERE id = 1`, e.Hash); err != nil {
 		return audit.Entry{}, fmt.Errorf("store: audit append: update head: %w", err)
 	}
+	if err := tx.sealHead(ctx, e.Seq, e.Hash); err != nil {
+		return audit.Entry{}, err
+	}
 	return e, nil
 }
 

@@ -45,6 +45,8 @@ type DB struct {
 	dialect Dialect
 	// sqlitePath is the file of a SQLite database, kept for error messages.
 	sqlitePath string
+	// auditKey seals the audit head on every append (SetAuditKey).
+	auditKey []byte
 }
 
 // Open connects to the database named by rawURL and checks that it answers.
@@ -164,8 +166,9 @@ func (db *DB) Close() error { return db.db.Close() }
 // Tx is one database transaction. Its methods are the building blocks that
 // the exported DB methods wrap; use cases reach them through WithTx.
 type Tx struct {
-	tx      *sqlx.Tx
-	dialect Dialect
+	tx       *sqlx.Tx
+	dialect  Dialect
+	auditKey []byte
 }
 
 // WithTx runs fn in a transaction, committing when fn returns nil and rolling
@@ -186,7 +189,7 @@ func (db *DB) withTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *Tx) e
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{tx: sqltx, dialect: db.dialect}
+	tx := &Tx{tx: sqltx, dialect: db.dialect, auditKey: db.auditKey}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = sqltx.Rollback()

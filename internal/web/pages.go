@@ -133,6 +133,9 @@ type docView struct {
 	Reviewers, Signers, Handlers                                            []*document.User
 	Session                                                                 *signsession.Session
 	HandlingUnits                                                           []*document.Unit
+	// RetainUntil is the archived document's retention date (zero if none).
+	RetainUntil     time.Time
+	RetainPermanent bool
 }
 
 func (s *Server) document(c *gin.Context) {
@@ -165,6 +168,12 @@ func (s *Server) documentPage(c *gin.Context, status int, errMsg, errDetail stri
 		}
 	}
 	dv.Attachments = v.Attachments
+	if s.opt.Records != nil && d.State == document.StateArchived {
+		if dv.RetainUntil, dv.RetainPermanent, err = s.opt.Records.RetentionOf(ctx, d.ID); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
 	now := s.opt.Now()
 	dv.Overdue = !d.Deadline.IsZero() && now.After(d.Deadline) && d.State != document.StateCompleted && d.State != document.StateArchived
 	me := ws.User.ID

@@ -119,6 +119,16 @@ type Options struct {
 	// MaxUpload bounds an uploaded file; default 200 MiB.
 	MaxUpload int64
 	Now       func() time.Time
+	// Records gives an archived document's retention date; may be nil.
+	Records Records
+}
+
+// Records is what the document page needs of the records: an archived
+// document's retention date.
+type Records interface {
+	// RetentionOf returns the retention date (zero when the document has
+	// no archive record) and whether it is kept permanently.
+	RetentionOf(ctx context.Context, documentID string) (until time.Time, permanent bool, err error)
 }
 
 // Server holds the parsed templates and the page renderer.

@@ -620,3 +620,42 @@ func (s *Store) removeStaleTemps() {
 		}
 	}
 }
+
+var _ storage.Retainer = (*Store)(nil)
+
+// MaxRetention implements storage.Retainer.
+func (s *Store) MaxRetention() time.Duration { return storage.DefaultMaxRetention }
+
+// Retain implements storage.Retainer: the retention date is recorded in the
+// object's sidecar, which Delete and Put consult. It only ever moves
+// later. An object without a sidecar (an interrupted put) gets one, with
+// the digest of its content.
+func (s *Store) Retain(ctx context.Context, key string, until time.Time) (storage.Object, error) {
+	if err := storage.ValidateKey(key); err != nil {
+		return storage.Object{}, err
+	}
+	l := s.lock(key)
+	l.Lock()
+	defer l.Unlock()
+	fi, m, err := s.statObject(key)
+	if err != nil {
+		return storage.Object{}, wrap("retain", key, err)
+	}
+	if m == nil {
+		f, err := s.root.Open(objPath(key))
+		if err != nil {
+			return storage.Object{}, wrap("retain", key, err)
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return storage.Object{}, wrap("retain", key, err)
+		}
+		m = &meta{SHA256: hex.EncodeToString(h.Sum(nil)), Size: fi.Size()}
+	} else if !m.RetainUntil.Before(until) {
+		return m.object(key, fi), nil
+	}
+	m.RetainUntil = until.UTC()
+	return s.commitMeta("retain", key, m, fi)
+}

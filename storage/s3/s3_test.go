@@ -343,3 +343,69 @@ func TestDeleteChecksOlderVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRetainIsEnforcedByTheServer: after Retain, MinIO itself refuses to
+// remove the version (COMPLIANCE mode), even to a client that bypasses our
+// Store's checks and names the version, and refuses to shorten the date.
+func TestRetainIsEnforcedByTheServer(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	obj, err := s.PutContentAddressed(ctx, strings.NewReader("an archived decision"), storage.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(3 * time.Second).Truncate(time.Second).Add(time.Second)
+	if _, err := s.Retain(ctx, obj.Key, until); err != nil {
+		t.Fatal(err)
+	}
+	c, name := s.Client(), s.ObjectName(obj.Key)
+	info, err := c.StatObject(ctx, s.Bucket(), name, minio.StatObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mode, date, err := c.GetObjectRetention(ctx, s.Bucket(), name, info.VersionID)
+	if err != nil || mode == nil || *mode != minio.Compliance || date == nil || !date.Equal(until) {
+		t.Fatalf("retention on the server: %v %v %v", mode, date, err)
+	}
+	err = c.RemoveObject(ctx, s.Bucket(), name, minio.RemoveObjectOptions{VersionID: info.VersionID})
+	if !errors.Is(s3.WrapError(err), storage.ErrRetained) {
+		t.Fatalf("raw versioned delete of a retained object: %v", err)
+	}
+	err = c.RemoveObject(ctx, s.Bucket(), name, minio.RemoveObjectOptions{VersionID: info.VersionID, GovernanceBypass: true})
+	if !errors.Is(s3.WrapError(err), storage.ErrRetained) {
+		t.Fatalf("governance bypass deleted a COMPLIANCE object: %v", err)
+	}
+	shorter := until.Add(-2 * time.Second)
+	compliance := minio.Compliance
+	if err := c.PutObjectRetention(ctx, s.Bucket(), name, minio.PutObjectRetentionOptions{Mode: &compliance, RetainUntilDate: &shorter, VersionID: info.VersionID}); err == nil {
+		t.Fatal("the server let the retention be shortened")
+	}
+	time.Sleep(time.Until(until) + 1500*time.Millisecond)
+	if err := s.Delete(ctx, obj.Key); err != nil {
+		t.Fatalf("Delete after the date: %v", err)
+	}
+}
+
+// TestRetainWithoutObjectLock: a bucket without Object Lock says so.
+func TestRetainWithoutObjectLock(t *testing.T) {
+	srv := s3test.StartServer(t)
+	c := rawClient(t)
+	bucket := "vanban-nolock-" + strings.TrimSuffix(randomPrefix(), "/")
+	if err := c.MakeBucket(t.Context(), bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.RemoveBucketWithOptions(context.Background(), bucket, minio.RemoveBucketOptions{ForceDelete: true})
+	})
+	s, err := s3.New(t.Context(), s3.Options{Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Bucket: bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := s.Put(t.Context(), "doc", strings.NewReader("x"), storage.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Retain(t.Context(), obj.Key, time.Now().Add(time.Hour)); !errors.Is(err, storage.ErrRetentionUnsupported) {
+		t.Fatalf("Retain without Object Lock: %v", err)
+	}
+}

@@ -65,6 +65,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"OpenReaderAt", testOpenReaderAt},
 		{"Integrity", testIntegrity},
 		{"Retention", testRetention},
+		{"RetainExisting", testRetainExisting},
 		{"Presign", testPresign},
 		{"InvalidKeys", testInvalidKeys},
 		{"NotFound", testNotFound},
@@ -562,6 +563,46 @@ func testRetention(t *testing.T, s storage.Store, p string) {
 		if _, err := s.Stat(ctxT(t), k); !errors.Is(err, storage.ErrNotExist) {
 			t.Fatalf("Stat after Delete: %v", err)
 		}
+	}
+}
+
+// testRetainExisting: the Retainer capability puts an object already
+// stored under retention, only ever later, and Delete and overwrite are
+// then refused with ErrRetained until the date.
+func testRetainExisting(t *testing.T, s storage.Store, p string) {
+	if _, ok := s.(storage.Retainer); !ok {
+		t.Fatalf("%T does not implement storage.Retainer", s)
+	}
+	key := p + "archived"
+	put(t, s, key, []byte("archived decision"), storage.PutOptions{})
+	until := time.Now().Add(3 * time.Second).Truncate(time.Second).Add(time.Second)
+	obj, err := storage.Retain(ctxT(t), s, key, until)
+	if err != nil || !obj.RetainUntil.Equal(until) {
+		t.Fatalf("Retain = %v (%v), want %v", obj.RetainUntil, err, until)
+	}
+	if st, err := s.Stat(ctxT(t), key); err != nil || !st.RetainUntil.Equal(until) || st.SHA256 == nil {
+		t.Fatalf("Stat after Retain = %+v (%v)", st, err)
+	}
+	wantErr(t, "Delete of a retained object", s.Delete(ctxT(t), key), storage.ErrRetained)
+	_, err = s.Put(ctxT(t), key, strings.NewReader("forged"), storage.PutOptions{})
+	wantErr(t, "overwrite of a retained object", err, storage.ErrRetained)
+	// An earlier date changes nothing.
+	if obj, err := storage.Retain(ctxT(t), s, key, until.Add(-2*time.Second)); err != nil || !obj.RetainUntil.Equal(until) {
+		t.Fatalf("shortening Retain = %v (%v), want %v kept", obj.RetainUntil, err, until)
+	}
+	_, err = storage.Retain(ctxT(t), s, p+"missing", until)
+	wantErr(t, "Retain of a missing object", err, storage.ErrNotExist)
+	_, err = storage.Retain(ctxT(t), s, "../escape", until)
+	wantErr(t, "Retain of an invalid key", err, storage.ErrInvalidKey)
+	if got, _ := readAll(t, s, key); string(got) != "archived decision" {
+		t.Fatalf("retained object reads %q", got)
+	}
+	if perm := storage.PermanentUntil(s, time.Now()); time.Until(perm) < 99*365*24*time.Hour {
+		t.Fatalf("PermanentUntil = %v, want about a century ahead", perm)
+	}
+	time.Sleep(time.Until(until) + 1500*time.Millisecond)
+	if err := s.Delete(ctxT(t), key); err != nil {
+		t.Fatalf("Delete after the retention date: %v", err)
 	}
 }
 

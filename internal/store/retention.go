@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"vanban/internal/document"
+)
+
+type archiveRow struct {
+	DocumentID    string        `db:"document_id"`
+	OrgID         string        `db:"org_id"`
+	ArchivedBy    string        `db:"archived_by"`
+	ArchivedAt    int64         `db:"archived_at"`
+	Permanent     int           `db:"permanent"`
+	RetainUntil   int64         `db:"retain_until"`
+	ProofVersion  int           `db:"proof_version"`
+	ProofUntil    int64         `db:"proof_until"`
+	ProofHashBits int           `db:"proof_hash_bits"`
+	ProofKeyBits  int           `db:"proof_key_bits"`
+	Renewals      int           `db:"renewals"`
+	RenewedAt     sql.NullInt64 `db:"renewed_at"`
+	LastError     string        `db:"last_error"`
+}
+
+const archiveColumns = `document_id, org_id, archived_by, archived_at, permanent, retain_until, proof_version,
+	proof_until, proof_hash_bits, proof_key_bits, renewals, renewed_at, last_error`
+
+func (r archiveRow) record() *document.ArchiveRecord {
+	return &document.ArchiveRecord{DocumentID: r.DocumentID, OrgID: r.OrgID, ArchivedBy: r.ArchivedBy, ArchivedAt: fromMicros(r.ArchivedAt),
+		Permanent: r.Permanent != 0, RetainUntil: fromMicros(r.RetainUntil), ProofVersion: r.ProofVersion,
+		ProofUntil: fromMicros(r.ProofUntil), ProofHashBits: r.ProofHashBits, ProofKeyBits: r.ProofKeyBits,
+		Renewals: r.Renewals, RenewedAt: fromNullMicros(r.RenewedAt), LastError: r.LastError}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// SaveArchiveRecord inserts or replaces the record of r.DocumentID, leaving
+// any lease as it is.
+func (db *DB) SaveArchiveRecord(ctx context.Context, r *document.ArchiveRecord) error {
+	return db.WithTx(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, `UPDATE archive_records SET permanent = ?, retain_until = ?, proof_version = ?, proof_until = ?,
+			proof_hash_bits = ?, proof_key_bits = ?, renewals = ?, renewed_at = ?, last_error = ? WHERE document_id = ?`,
+			boolInt(r.Permanent), micros(r.RetainUntil), r.ProofVersion, micros(r.ProofUntil), r.ProofHashBits, r.ProofKeyBits,
+			r.Renewals, nullMicros(r.RenewedAt), r.LastError, r.DocumentID)
+		if err != nil {
+			return dbError("save archive record", err, "archive record")
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return nil
+		}
+		_, err = tx.exec(ctx, `INSERT INTO archive_records (`+archiveColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.DocumentID, r.OrgID, r.ArchivedBy, micros(r.ArchivedAt), boolInt(r.Permanent), micros(r.RetainUntil), r.ProofVersion,
+			micros(r.ProofUntil), r.ProofHashBits, r.ProofKeyBits, r.Renewals, nullMicros(r.RenewedAt), r.LastError)
+		return dbError("save archive record", err, "archive record")
+	})
+}
+
+// ArchiveRecord returns the record of an archived document, ENOTFOUND when
+// it has none.
+func (db *DB) ArchiveRecord(ctx context.Context, documentID string) (*document.ArchiveRecord, error) {
+	return read(db, ctx, func(tx *Tx) (*document.ArchiveRecord, error) {
+		var r archiveRow
+		if err := tx.get(ctx, &r, `SELECT `+archiveColumns+` FROM archive_records WHERE document_id = ?`, documentID); err != nil {
+			return nil, dbError("archive record", err, "archive record of document "+documentID)
+		}
+		return r.record(), nil
+	})
+}
+
+// ClaimRenewals leases up to limit due records to owner until leaseUntil
+// and returns them. Records leased by another live owner are skipped
+// (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite serialises writers), so a
+// record is claimed by one node at a time; an expired lease, left by a
+// node that crashed, is claimed again.
+func (db *DB) ClaimRenewals(ctx context.Context, owner string, now, leaseUntil time.Time, c document.RenewalCriteria, limit int) ([]*document.ArchiveRecord, error) {
+	return write(db, ctx, func(tx *Tx) ([]*document.ArchiveRecord, error) {
+		var rows []archiveRow
+		err := tx.selectRows(ctx, &rows, `SELECT `+archiveColumns+` FROM archive_records r
+			WHERE r.lease_until < ? AND (r.proof_until < ? OR r.proof_hash_bits < ? OR r.proof_key_bits < ?
+				OR (r.permanent = 1 AND r.retain_until < ?))
+			ORDER BY r.proof_until, r.document_id LIMIT ?`+tx.dialect.lockSkipLocked("r"),
+			micros(now), micros(c.ProofBefore), c.MinHashBits, c.MinKeyBits, micros(c.RetentionBefore), limit)
+		if err != nil {
+			return nil, dbError("claim renewals", err, "archive records")
+		}
+		out := make([]*document.ArchiveRecord, 0, len(rows))
+		for _, r := range rows {
+			if _, err := tx.exec(ctx, `UPDATE archive_records SET lease_owner = ?, lease_until = ? WHERE document_id = ?`,
+				owner, micros(leaseUntil), r.DocumentID); err != nil {
+				return nil, dbError("claim renewals", err, "archive record")
+			}
+			out = append(out, r.record())
+		}
+		return out, nil
+	})
+}
+
+// ReleaseRenewal ends owner's lease on a record (after a renewal or a
+// failure, with its message, "" for none); a lease taken over by another
+// owner meanwhile is left alone.
+func (db *DB) ReleaseRenewal(ctx context.Context, owner, documentID, lastError string) error {
+	return db.WithTx(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, `UPDATE archive_records SET lease_owner = '', lease_until = 0, last_error = ?
+			WHERE document_id = ? AND lease_owner = ?`, lastError, documentID, owner)
+		return dbError("release renewal", err, "archive record")
+	})
+}
+
+// RetentionOf returns the retention date of an archived document; zero
+// when it has no archive record.
+func (db *DB) RetentionOf(ctx context.Context, documentID string) (until time.Time, permanent bool, err error) {
+	r, err := db.ArchiveRecord(ctx, documentID)
+	if document.ErrorCode(err) == document.ENOTFOUND {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return r.RetainUntil, r.Permanent, nil
+}
