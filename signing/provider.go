@@ -162,9 +162,9 @@ type Capabilities struct {
 	// the most requests one batch may carry.
 	Batch    bool
 	MaxBatch int
-	LongPoll    bool
-	Callback    bool
-	Cancel      bool
+	LongPoll bool
+	Callback bool
+	Cancel   bool
 	// VerificationCode tells whether Sessions carry a code to show the user.
 	VerificationCode bool
 	// MaxDisplayText is the longest display text the device shows, in

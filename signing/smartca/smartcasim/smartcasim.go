@@ -497,7 +497,9 @@ func writeAnswer(w http.ResponseWriter, httpStatus, code int, msg string, data a
 }
 
 // refuse answers a business error: HTTP 200 with the code, as the service does.
-func refuse(w http.ResponseWriter, code int, msg string) { writeAnswer(w, http.StatusOK, code, msg, nil) }
+func refuse(w http.ResponseWriter, code int, msg string) {
+	writeAnswer(w, http.StatusOK, code, msg, nil)
+}
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
