@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -93,6 +94,11 @@ func (l *Local) Start(ctx context.Context, req Request) (*Session, error) {
 	}
 	if err := checkRequest(l.scheme, req); err != nil {
 		return nil, err
+	}
+	// An algorithm that does not fit the key is our mistake, not a bad
+	// signature: refuse it before the key is used.
+	if !slices.Contains(l.Capabilities().Algorithms, req.Algorithm) {
+		return nil, &Error{Kind: KindBadRequest, Provider: l.scheme, Message: "algorithm " + req.Algorithm.String() + " does not fit the key"}
 	}
 	var opts crypto.SignerOpts = req.Hash
 	if req.Algorithm == RSAPSS {

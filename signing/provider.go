@@ -63,6 +63,23 @@ type CallbackParser interface {
 	ParseCallback(r *http.Request) (*Result, error)
 }
 
+// BatchStarter is implemented by providers whose signer can confirm several
+// digests at once (VNPT SmartCA's several sign_files in one transaction): a
+// leader signing ten documents confirms once on the phone and each document
+// still gets its own signature. All requests name the same signer; each
+// keeps its own IdempotencyKey, and the returned Sessions (one per request,
+// in order) have their own TxIDs, polled like any other. Starting the same
+// batch again with the same keys must be the same provider transaction.
+type BatchStarter interface {
+	StartBatch(ctx context.Context, reqs []Request) ([]*Session, error)
+}
+
+// BatchCallbackParser is implemented by CallbackParsers whose callbacks
+// carry the outcomes of several requests (one per digest of a batch).
+type BatchCallbackParser interface {
+	ParseBatchCallback(r *http.Request) ([]*Result, error)
+}
+
 // Closer is implemented by providers that hold resources (PKCS#11 sessions,
 // HTTP connection pools, background goroutines).
 type Closer interface {
@@ -141,9 +158,13 @@ type Result struct {
 type Capabilities struct {
 	// Synchronous providers sign inside Start (key files, PKCS#11).
 	Synchronous bool
-	LongPoll    bool
-	Callback    bool
-	Cancel      bool
+	// Batch tells that the provider implements BatchStarter; MaxBatch is
+	// the most requests one batch may carry.
+	Batch    bool
+	MaxBatch int
+	LongPoll bool
+	Callback bool
+	Cancel   bool
 	// VerificationCode tells whether Sessions carry a code to show the user.
 	VerificationCode bool
 	// MaxDisplayText is the longest display text the device shows, in

@@ -64,6 +64,9 @@ type CredentialSpec struct {
 	// RawECDSA returns ECDSA signatures as raw r||s instead of DER, as some
 	// services do.
 	RawECDSA bool
+	// WrongKey signs with a key other than the certificate's, as a
+	// service that mixed up its keys would; clients must refuse it.
+	WrongKey bool
 	// Signer, when set, is the credential's key instead of a fresh one (an
 	// *rsa.PrivateKey or *ecdsa.PrivateKey matching Key); tests reuse keys
 	// because RSA generation is slow.
@@ -133,6 +136,8 @@ type credential struct {
 	spec  CredentialSpec
 	key   crypto.Signer
 	chain []*x509.Certificate
+	// rogue signs instead of key for a WrongKey credential.
+	rogue crypto.Signer
 }
 
 type sad struct {
@@ -234,7 +239,20 @@ func NewServer(opts Options) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.creds[spec.ID] = &credential{spec: spec, key: key, chain: []*x509.Certificate{leaf, s.ca}}
+		cred := &credential{spec: spec, key: key, chain: []*x509.Certificate{leaf, s.ca}}
+		if spec.WrongKey {
+			// The impostor key is of the same type, so the signature
+			// is well formed and only verification can tell.
+			if spec.Key == "ec" {
+				cred.rogue, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			} else {
+				cred.rogue, err = rsa.GenerateKey(rand.Reader, 2048)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		s.creds[spec.ID] = cred
 	}
 	return s, nil
 }
@@ -780,7 +798,11 @@ func (s *Server) signHash(w http.ResponseWriter, r *http.Request) {
 }
 
 func sign(c *credential, h []byte, opts crypto.SignerOpts) ([]byte, error) {
-	sig, err := c.key.Sign(rand.Reader, h, opts)
+	key := c.key
+	if c.rogue != nil {
+		key = c.rogue
+	}
+	sig, err := key.Sign(rand.Reader, h, opts)
 	if err != nil || !c.spec.RawECDSA {
 		return sig, err
 	}
