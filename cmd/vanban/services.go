@@ -164,6 +164,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		Secret:        a.linkSecret,
 		Logger:        a.log,
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),
+		Oversight:     s.oversight(a),
 	}
 	api.Mount(router)
 	s.mountWeb(router, a, api)

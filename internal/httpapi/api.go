@@ -133,6 +133,9 @@ type API struct {
 	MaxUpload int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Oversight: registers' printouts, reports, notifications, dashboard
+	// and the public lookup (oversight.go).
+	Oversight Oversight
 
 	dummyOnce sync.Once
 	dummy     string
@@ -263,7 +266,7 @@ func (api *API) Mount(r *gin.Engine) {
 	if api.MaxUpload <= 0 {
 		api.MaxUpload = 200 << 20
 	}
-	table := routes()
+	table := append(routes(), oversightRoutes()...)
 	doc := openAPIDocument(table)
 	r.GET("/api/openapi.json", func(c *gin.Context) { c.JSON(http.StatusOK, doc) })
 	g := r.Group("/api/v1", apiHeaders)
