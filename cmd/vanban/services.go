@@ -218,6 +218,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		Admin:          adm,
 		WebhookTargets: s.webhookTargets,
 		Files:          fs,
+		Oversight:      s.oversight(a),
 	}
 	api.Mount(router)
 	s.mountWeb(router, a, api)

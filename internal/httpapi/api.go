@@ -140,6 +140,9 @@ type API struct {
 	// Records serves retention, evidence and files (records.go); nil
 	// leaves them out.
 	Records Records
+	// Oversight: registers' printouts, reports, notifications, dashboard
+	// and the public lookup (oversight.go).
+	Oversight Oversight
 
 	// The use cases shared with the pages. Mount makes them from the
 	// fields above when they are nil (Directory must then be a *store.DB).
@@ -293,7 +296,7 @@ func (api *API) Mount(r *gin.Engine) {
 			api.Files.Referenced = db.BlobReferenced
 		}
 	}
-	table := routes()
+	table := append(routes(), oversightRoutes()...)
 	doc := openAPIDocument(table)
 	r.GET("/api/openapi.json", func(c *gin.Context) { c.JSON(http.StatusOK, doc) })
 	g := r.Group("/api/v1", apiHeaders)

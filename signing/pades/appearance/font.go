@@ -58,6 +58,11 @@ func DefaultFont() (*Font, error) {
 	return defaultFont, defaultFontErr
 }
 
+// DefaultFontTTF returns a copy of the embedded Liberation Serif Regular
+// TrueType file, for other PDF writers (the printed registers) that embed
+// the same Vietnamese-capable font.
+func DefaultFontTTF() []byte { return append([]byte(nil), liberationSerifRegular...) }
+
 // MustDefaultFont is DefaultFont for callers that cannot handle an error: the
 // font is compiled in, so failure means a broken build.
 func MustDefaultFont() *Font {
