@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -409,7 +410,19 @@ func TestPDFSignMobilePrintsVerificationCode(t *testing.T) {
 	uri := srv.line(t, "mobile signer URI: ")
 	msisdn := "84987654320" // an ordinary number: waits for the phone
 	uri = strings.Replace(uri, "msisdn="+devSampleMSISDN, "msisdn="+msisdn, 1)
-	phone := srv.URL + "/dev/mssp/phone/" + msisdn
+	// The phone page opens only with the per-request secret, which the
+	// simulator logs with the request for whoever runs it.
+	var phone, phoneKey string
+	linkRE := regexp.MustCompile(`"phone":"(/dev/mssp/phone/` + msisdn + `)\?k=([0-9a-f]+)"`)
+	phoneLink := func() bool {
+		m := linkRE.FindStringSubmatch(srv.stdout.String() + srv.stderr.String())
+		if m == nil {
+			return false
+		}
+		phone = srv.URL + m[1]
+		phoneKey = "?k=" + m[2]
+		return true
+	}
 
 	dir := t.TempDir()
 	in := signtest.CorpusFileNamed(t, "libreoffice-form.pdf").Path
@@ -422,7 +435,10 @@ func TestPDFSignMobilePrintsVerificationCode(t *testing.T) {
 
 	var pending mssp.PendingRequest
 	waitFor(t, "the request on the virtual phone", 60*time.Second, func() bool {
-		_, b := httpGet(t, phone+"/status")
+		if phone == "" && !phoneLink() {
+			return false
+		}
+		_, b := httpGet(t, phone+"/status"+phoneKey)
 		var st mssp.PhoneState
 		if err := json.Unmarshal(b, &st); err != nil {
 			t.Fatalf("phone status: %v: %s", err, b)
@@ -445,7 +461,24 @@ func TestPDFSignMobilePrintsVerificationCode(t *testing.T) {
 	default:
 	}
 
-	resp, err := http.PostForm(phone+"/pin", url.Values{"pin": {"1234"}})
+	// Type the PIN as the phone page does: open it with its secret, then
+	// post the form with its hidden key and CSRF token (a cookie).
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	page, err := browser.Get(phone + phoneKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	form := url.Values{"pin": {"1234"}}
+	for _, m := range regexp.MustCompile(`<input type="hidden" name="(k|csrf)" value="([^"]*)">`).FindAllStringSubmatch(string(body), -1) {
+		form.Set(m[1], m[2])
+	}
+	if form.Get("k") == "" || form.Get("csrf") == "" {
+		t.Fatalf("the phone page has no PIN form with its key and CSRF token:\n%s", body)
+	}
+	resp, err := browser.PostForm(phone+"/pin", form)
 	if err != nil {
 		t.Fatal(err)
 	}
