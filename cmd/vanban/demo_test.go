@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +13,7 @@ import (
 
 	"vanban/internal/store/pgtest"
 	"vanban/signing/signtest"
+	"vanban/signing/verify"
 	"vanban/storage/s3/s3test"
 )
 
@@ -56,11 +61,64 @@ func runDemoAgainst(t *testing.T, serveFlags ...string) {
 			t.Errorf("pdfsig: signature %s: %s", sig.Field, sig.SignatureValidation)
 		}
 	}
-	if !sigs[1].TotalDocumentSigned {
-		t.Error("pdfsig: the seal does not cover the whole document")
-	}
+	// The seal is B-LT: only its /DSS update follows it (checked in
+	// verifyOffline), so pdfsig rightly says it does not cover the end.
 	if err := signtest.QPDFCheck(t, final); err != nil {
 		t.Error(err)
+	}
+	verifyOffline(t, s.URL+"/dev/pki/root.pem", final)
+}
+
+// verifyOffline validates the final PDF as a recipient without network
+// access would on the day of issue: only the development root is
+// trusted, nothing is fetched. The seal's B-LT /DSS must carry the
+// certificates and OCSP/CRL data of the leader's, the seal's and the
+// time-stamps' chains.
+func verifyOffline(t *testing.T, rootURL, path string) {
+	t.Helper()
+	resp, err := http.Get(rootURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemBytes, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("development root: %v %d", err, resp.StatusCode)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pemBytes) {
+		t.Fatal("development root is not PEM")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := verify.Verify(context.Background(), bytes.NewReader(data), int64(len(data)), verify.Options{Roots: roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Signatures) != 2 {
+		t.Fatalf("%d signatures", len(rep.Signatures))
+	}
+	for _, sig := range rep.Signatures {
+		if sig.Indication != verify.TotalPassed {
+			t.Errorf("offline: %s is %s/%s %v", sig.Field, sig.Indication, sig.SubIndication, sig.Errors)
+		}
+		for _, rr := range sig.Revocation {
+			if rr.Online {
+				t.Errorf("offline: %s: status of %s fetched online", sig.Field, rr.Subject)
+			}
+		}
+	}
+	seal := rep.Signatures[1]
+	if seal.Level != "B-LT" && seal.Level != "B-LTA" {
+		t.Errorf("seal level %q, want B-LT or above", seal.Level)
+	}
+	for _, ch := range seal.Modifications.Objects {
+		if ch.Rule != verify.RuleDSS && ch.Rule != verify.RuleCatalog && ch.Rule != verify.RuleMetadata && ch.Rule != verify.RuleDocTimestamp &&
+			ch.Rule != verify.RuleUnchanged && ch.Rule != verify.RuleStructure {
+			t.Errorf("after the seal: %+v; want only its validation data", ch)
+		}
 	}
 }
 
