@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log/slog"
@@ -15,6 +17,7 @@ import (
 	"vanban/internal/store"
 	"vanban/internal/store/pgtest"
 	"vanban/signing/signtest"
+	"vanban/signing/verify"
 	"vanban/storage"
 	"vanban/storage/s3/s3test"
 )
@@ -94,6 +97,56 @@ func runDemoAgainst(t *testing.T, serveFlags ...string) {
 	}
 	if err := signtest.QPDFCheck(t, final); err != nil {
 		t.Error(err)
+	}
+	verifyOffline(t, rootPEM, final)
+}
+
+// verifyOffline validates the final PDF as a recipient without network
+// access would on the day of issue: only the development root is
+// trusted, nothing is fetched. The seal's B-LT /DSS must carry the
+// certificates and OCSP/CRL data of the leader's, the seal's and the
+// time-stamps' chains.
+func verifyOffline(t *testing.T, rootPEM []byte, path string) {
+	t.Helper()
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(rootPEM) {
+		t.Fatal("development root is not PEM")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := verify.Verify(context.Background(), bytes.NewReader(data), int64(len(data)), verify.Options{Roots: roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The leader's, the seal and, once archived, the document time-stamp.
+	if len(rep.Signatures) < 2 {
+		t.Fatalf("%d signatures", len(rep.Signatures))
+	}
+	for _, sig := range rep.Signatures {
+		if sig.Indication != verify.TotalPassed {
+			t.Errorf("offline: %s is %s/%s %v", sig.Field, sig.Indication, sig.SubIndication, sig.Errors)
+		}
+		for _, rr := range sig.Revocation {
+			if rr.Online {
+				t.Errorf("offline: %s: status of %s fetched online", sig.Field, rr.Subject)
+			}
+		}
+	}
+	seal := rep.Signatures[1]
+	if seal.Level != "B-LT" && seal.Level != "B-LTA" {
+		t.Errorf("seal level %q, want B-LT or above", seal.Level)
+	}
+	// After the seal come only validation data and, once archived, the
+	// document time-stamp with its (invisible) field: no form fill, no
+	// other content.
+	allowed := map[string]bool{verify.RuleDSS: true, verify.RuleCatalog: true, verify.RuleMetadata: true, verify.RuleDocTimestamp: true,
+		verify.RuleUnchanged: true, verify.RuleStructure: true, verify.RuleSignatureField: true, verify.RuleAcroForm: true, verify.RulePageAnnots: true}
+	for _, ch := range seal.Modifications.Objects {
+		if !allowed[ch.Rule] {
+			t.Errorf("after the seal: %+v; want only validation data and the document time-stamp", ch)
+		}
 	}
 }
 

@@ -104,7 +104,9 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 		s.closeProviders()
 		return nil, errors.New("VANBAN_PADES_LEVEL " + opts.Level.String() + " needs VANBAN_TSA_URL")
 	}
-	if opts.Level >= pades.LevelBLT {
+	if opts.TSA != nil {
+		// Needed by B-LT and above, and by the seal, which embeds the
+		// validation data of every chain by default (signsession.Options.SealLevel).
 		opts.Revocation = pades.CollectRevocation(roots, httpClient)
 	}
 

@@ -225,7 +225,7 @@ func (s *Service) prepareSeal(ctx context.Context, sess *store.SigningSession) e
 	ap := &pades.Appearance{Image: seal, Placement: appearance.ImageRight, FontSize: 10,
 		Lines: append(wrapName(org.Name, 28), t.In(document.VietnamTime).Format(time.RFC3339))}
 	opts := pades.Options{
-		Chain: chain, Hash: s.opts.Hash, Level: s.opts.Level, TSA: s.opts.TSA, Revocation: s.opts.Revocation,
+		Chain: chain, Hash: s.opts.Hash, Level: s.sealLevel(), TSA: s.opts.TSA, Revocation: s.opts.Revocation,
 		FieldName: FieldSeal, Reason: "Ban hành", Location: org.Place, Name: org.Name, SigningTime: t, Appearance: ap,
 		Lock: SealLock(),
 	}
@@ -239,3 +239,14 @@ func (s *Service) prepareSeal(ctx context.Context, sess *store.SigningSession) e
 // permits filling the number and date before it; after the seal, pdfsig,
 // pyHanko, Adobe and signing/verify report any change of a field.
 func SealLock() *pades.FieldLock { return &pades.FieldLock{Action: "All"} }
+
+// sealLevel is the seal's PAdES level (see Options.SealLevel).
+func (s *Service) sealLevel() pades.Level {
+	if s.opts.SealLevel != 0 {
+		return s.opts.SealLevel
+	}
+	if s.opts.TSA != nil && s.opts.Revocation != nil && s.opts.Level < pades.LevelBLT {
+		return pades.LevelBLT
+	}
+	return s.opts.Level
+}

@@ -134,6 +134,12 @@ type Options struct {
 	Level      pades.Level
 	TSA        pades.Timestamper
 	Revocation pades.RevocationCollector
+	// SealLevel is the PAdES level of the organization's seal signature.
+	// Zero means at least B-LT when a TSA and a revocation collector are
+	// configured (the seal then embeds the validation data of the
+	// leader's, the seal's and the time-stamps' chains, so an issued PDF
+	// validates offline), else Level.
+	SealLevel pades.Level
 
 	Layout Layout // default DefaultLayout()
 	// SealImage is the organization's seal, a red transparent PNG; nil

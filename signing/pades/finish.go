@@ -141,6 +141,12 @@ func (st *State) finish(ctx context.Context, prepared io.ReaderAt, signature []b
 		if err != nil {
 			return err
 		}
+		// The earlier signatures' chains and time-stamps too (the
+		// leader's, when the seal is made at B-LT): a recipient then
+		// validates every signature of the issued file offline.
+		if err := earlierEvidence(ctx, &v, st.Revocation, der, ev); err != nil {
+			return err
+		}
 		inc, err := dssIncrement(&v, ev, [][]byte{der})
 		if err != nil {
 			return err
@@ -242,4 +248,34 @@ func chainsOf(contents []byte) ([][]*x509.Certificate, error) {
 		out = append(out, tc)
 	}
 	return out, nil
+}
+
+// earlierEvidence adds to ev the validation data of every signature and
+// time-stamp in v other than the one just made (own): their signers'
+// chains and their time-stamp authorities' chains.
+func earlierEvidence(ctx context.Context, v *vfile, collect RevocationCollector, own []byte, ev *Evidence) error {
+	sigs, err := signatureContents(v)
+	if err != nil {
+		return err
+	}
+	for _, c := range sigs {
+		if bytes.Equal(bytes.TrimRight(c, "\x00"), own) {
+			continue
+		}
+		chains, err := chainsOf(c)
+		if err != nil {
+			continue // a signature we cannot parse gets no evidence; it does not stop ours
+		}
+		for _, chain := range chains {
+			e, err := collect(ctx, chain)
+			if err != nil {
+				return wrapErr(ErrRevocation, err, "chain of %s", chain[0].Subject.CommonName)
+			}
+			ev.merge(e)
+			for _, cert := range chain {
+				ev.Certs = append(ev.Certs, cert.Raw)
+			}
+		}
+	}
+	return nil
 }
