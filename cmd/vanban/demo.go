@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/textproto"
@@ -42,7 +43,7 @@ var demoPDF []byte
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("vanban demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", "http://127.0.0.1:8080", "URL of a running vanban server")
+	base := fs.String("url", demoURL(), "URL of a running vanban server (default: http://$VANBAN_ADDR, as vanban serve listens)")
 	admin := fs.String("admin", "admin", "administrator username (from vanban init)")
 	passEnv := fs.String("admin-password-env", "VANBAN_ADMIN_PASSWORD", "environment variable holding the administrator's password")
 	phone := fs.String("phone", mssp.ScenarioMSISDN(mssp.ScenarioApprove, false), "the leader's phone number; the default is the simulator's number that approves at once")
@@ -51,6 +52,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	pdfPath := fs.String("pdf", "", "PDF to send through the flow (default: a sample decision)")
 	out := fs.String("out", "", "write the final signed PDF here")
 	wait := fs.Duration("wait", 3*time.Minute, "how long to wait for the leader's phone")
+	peoplePass := fs.String("password", "", "the password of the five people the demo creates (default: a new random one each; printed either way)")
+	prefix := fs.String("username-prefix", "", "the start of their usernames (default: a random suffix keeps repeated runs apart)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,6 +66,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		pdf = b
 	}
 	d := &demo{base: strings.TrimRight(*base, "/"), out: stdout, started: time.Now()}
+	if *peoplePass != "" && len(*peoplePass) < 10 {
+		return usageError(fs, "--password needs at least 10 characters")
+	}
+	d.password, d.prefix = *peoplePass, *prefix
 	err := d.run(ctx, *admin, os.Getenv(*passEnv), *phone, *provider, *seal, pdf, *pdfPath, *out, *wait)
 	if err != nil {
 		fmt.Fprintf(stdout, "FAILED after %s: %v\n", time.Since(d.started).Round(time.Millisecond), err)
@@ -71,11 +78,31 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
+// demoURL is where vanban serve listens by default: VANBAN_ADDR, with a
+// wildcard host reached on loopback.
+func demoURL() string {
+	addr := os.Getenv("VANBAN_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://127.0.0.1:8080"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
 type demo struct {
-	base    string
-	out     io.Writer
-	started time.Time
-	last    time.Time
+	// password and prefix, when set, are the created people's password and
+	// the start of their usernames.
+	password, prefix string
+	base             string
+	out              io.Writer
+	started          time.Time
+	last             time.Time
 }
 
 func (d *demo) step(format string, args ...any) {
@@ -250,13 +277,22 @@ func (d *demo) run(ctx context.Context, adminUser, adminPass, phone, provider, s
 		{"archivist", "Hoàng Văn Lưu", "Lưu trữ viên", []httpapi.GrantJSON{{UnitID: org, Role: document.RoleArchivist}}},
 	}
 	people := map[string]*person{}
+	userPrefix := d.prefix
+	if userPrefix == "" {
+		userPrefix = sfx + "-"
+	}
+	fmt.Fprintf(d.out, "accounts (sign in at %s/login):\n", d.base)
 	for _, r := range roles {
-		pass := "demo-" + randomSuffix() + randomSuffix()
+		pass := d.password
+		if pass == "" {
+			pass = "demo-" + randomSuffix() + randomSuffix()
+		}
 		var u httpapi.UserJSON
-		if err := admin.call(ctx, "POST", "/api/v1/users", httpapi.UserCreate{Username: r.key + "-" + sfx, FullName: r.name,
+		if err := admin.call(ctx, "POST", "/api/v1/users", httpapi.UserCreate{Username: userPrefix + r.key, FullName: r.name,
 			Title: r.title, Password: pass, Roles: r.grants}, &u); err != nil {
 			return fmt.Errorf("create %s: %w", r.key, err)
 		}
+		fmt.Fprintf(d.out, "  %-10s %-24s password %s  (%s, %s)\n", r.key, u.Username, pass, r.name, r.title)
 		if people[r.key], err = d.login(ctx, u.Username, pass); err != nil {
 			return err
 		}

@@ -50,7 +50,7 @@ func runDemoAgainst(t *testing.T, serveFlags ...string) {
 		t.Fatalf("demo: %d\n%s\nserver log:\n%s", code, &out, s.stderr)
 	}
 	text := out.String()
-	for _, want := range []string{"leader signed on the phone", "Số 01/QĐ-UBND", "issued", "archived", "done: both signatures TOTAL-PASSED"} {
+	for _, want := range []string{"accounts (sign in at", "password demo-", "leader signed on the phone", "Số 01/QĐ-UBND", "issued", "archived", "done: both signatures TOTAL-PASSED"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
@@ -218,4 +218,16 @@ func TestDemoPostgresMinIO(t *testing.T) {
 	// flag instead.
 	flags = append(flags, "--s3-access-key", srv.AccessKey, "--s3-secret-key", srv.SecretKey)
 	runDemoAgainst(t, flags...)
+}
+
+// TestDemoURLFollowsVanbanAddr: without --url the demo goes where vanban
+// serve listens.
+func TestDemoURLFollowsVanbanAddr(t *testing.T) {
+	for addr, want := range map[string]string{"": "http://127.0.0.1:8080", "127.0.0.1:9191": "http://127.0.0.1:9191",
+		"0.0.0.0:7000": "http://127.0.0.1:7000", "[::]:7001": "http://127.0.0.1:7001", "localhost:7002": "http://localhost:7002"} {
+		t.Setenv("VANBAN_ADDR", addr)
+		if got := demoURL(); got != want {
+			t.Errorf("VANBAN_ADDR=%q: demo URL %s, want %s", addr, got, want)
+		}
+	}
 }
