@@ -129,9 +129,10 @@ type API struct {
 	WebhookTargets *webhook.Targets
 	// Passwords are the argon2id parameters; zero means auth.DefaultParams.
 	Passwords auth.Params
-	// Logins limits password guessing; nil means 10 failures per username
-	// and per client address, refilling one a minute.
-	Logins *auth.LoginLimiter
+	// Logins limits password guessing per client address and per account
+	// (see auth.LoginThrottle); nil means the default limits with the
+	// counters in Directory when it keeps them (*store.DB), else in memory.
+	Logins *auth.LoginThrottle
 	// MaxUpload bounds an uploaded PDF; default 200 MiB.
 	MaxUpload int64
 	// Now is the clock; nil means time.Now.
@@ -261,7 +262,8 @@ func (api *API) Mount(r *gin.Engine) {
 		api.Passwords = auth.DefaultParams
 	}
 	if api.Logins == nil {
-		api.Logins = auth.NewLoginLimiter(10, time.Minute)
+		cs, _ := api.Directory.(auth.CounterStore)
+		api.Logins = auth.NewLoginThrottle(cs)
 	}
 	if api.MaxUpload <= 0 {
 		api.MaxUpload = 200 << 20

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/audit"
 	"vanban/internal/auth"
 	"vanban/internal/document"
 	"vanban/internal/store"
@@ -208,26 +210,52 @@ func (e *TooManyAttemptsError) Error() string {
 // storage error.
 func (api *API) PasswordLogin(c *gin.Context, username, password string) (*WebSession, error) {
 	username = strings.TrimSpace(username)
-	keys := []string{"user:" + strings.ToLower(username), "addr:" + c.ClientIP()}
-	if ok, wait := api.Logins.Allow(keys...); !ok {
-		return nil, &TooManyAttemptsError{Wait: wait}
-	}
 	ctx := c.Request.Context()
+	attempt := auth.Attempt{Addr: c.ClientIP(), User: username}
 	user, hash, err := api.Directory.Credentials(ctx, username)
 	if err != nil && document.ErrorCode(err) != document.ENOTFOUND {
 		return nil, err
 	}
+	if user != nil {
+		if ck, err := c.Cookie(auth.DeviceCookieName); err == nil {
+			attempt.Device = auth.KnownDevice(api.Secret, user.ID, ck)
+		}
+	}
+	wait, err := api.Logins.Check(ctx, attempt)
+	if err != nil {
+		return nil, err
+	}
+	if wait > 0 {
+		return nil, &TooManyAttemptsError{Wait: wait}
+	}
+	failed := func(reason string) (*WebSession, error) {
+		if err := api.Logins.Failed(ctx, attempt); err != nil {
+			api.Logger.Error("recording a failed sign-in", "err", err)
+		}
+		api.auditSignIn(c, user, "auth.signin_failed", reason)
+		return nil, ErrBadCredentials
+	}
 	if user == nil || hash == "" {
 		_, _ = auth.CheckPassword(api.dummyHash(), password, api.Passwords)
-		api.Logins.Fail(keys...)
-		return nil, ErrBadCredentials
+		return failed("unknown account")
 	}
 	rehash, err := auth.CheckPassword(hash, password, api.Passwords)
-	if err != nil || user.Disabled {
-		api.Logins.Fail(keys...)
-		return nil, ErrBadCredentials
+	if err != nil {
+		return failed("wrong password")
 	}
-	api.Logins.Succeed(keys...)
+	if user.Disabled {
+		return failed("account disabled")
+	}
+	if err := api.Logins.Succeeded(ctx, attempt); err != nil {
+		api.Logger.Error("clearing sign-in failures", "err", err)
+	}
+	if attempt.Device == "" {
+		if v, _, err := auth.NewDeviceCookie(api.Secret, user.ID); err == nil {
+			http.SetCookie(c.Writer, &http.Cookie{Name: auth.DeviceCookieName, Value: v, Path: "/", HttpOnly: true,
+				Secure: api.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: 400 * 24 * 3600})
+		}
+	}
+	api.auditSignIn(c, user, "auth.signin", "")
 	if rehash {
 		if h, err := auth.HashPassword(password, api.Passwords); err == nil {
 			if err := api.Directory.SetPasswordHash(ctx, user.ID, h); err != nil {
@@ -253,6 +281,35 @@ func (api *API) PasswordLogin(c *gin.Context, username, password string) (*WebSe
 	}
 	return &WebSession{User: user, Grants: grants, CSRFToken: auth.CSRFToken(api.Secret, tokenHash),
 		ExpiresAt: s.ExpiresAt, SessionHash: tokenHash}, nil
+}
+
+// auditSignIn records a sign-in or a failed one in the audit log: who (the
+// account when it exists), from where, and for a failure why. The password
+// and the typed username of an unknown account are not recorded (people
+// type passwords into the username field).
+func (api *API) auditSignIn(c *gin.Context, user *document.User, action, reason string) {
+	actor, object := "anonymous", ""
+	if user != nil {
+		actor, object = user.ID, user.ID
+	}
+	change, _ := json.Marshal(map[string]string{"reason": reason, "user_agent": truncateRunes(c.Request.UserAgent(), 200)})
+	if reason == "" {
+		change, _ = json.Marshal(map[string]string{"user_agent": truncateRunes(c.Request.UserAgent(), 200)})
+	}
+	if _, err := api.Directory.AppendAudit(c.Request.Context(), audit.Entry{
+		Time: api.now(), Actor: actor, ClientAddr: c.ClientIP(), Action: action,
+		ObjectType: "user", ObjectID: object, Change: change,
+	}); err != nil {
+		api.Logger.Error("audit entry for a sign-in", "action", action, "err", err)
+	}
+}
+
+func truncateRunes(s string, n int) string {
+	r := []rune(strings.ToValidUTF8(s, "?"))
+	if len(r) > n {
+		r = r[:n]
+	}
+	return string(r)
 }
 
 // BrowserSession loads the session of the request's cookie, with the same
