@@ -169,6 +169,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		Providers:      s.providerNames(),
 		Validator:      s.validator,
 		WebhookTargets: s.webhookTargets,
+		TokenMaxTTL:    a.cfg.TokenMaxTTL,
 		Secret:         a.linkSecret,
 		Logger:         a.log,
 		SecureCookies:  strings.HasPrefix(a.cfg.PublicURL, "https://"),

@@ -41,6 +41,8 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (addresses or CIDRs) whose
 	// forwarding headers name the client (VANBAN_TRUSTED_PROXIES).
 	TrustedProxies []string
+	// TokenMaxTTL caps the life of API tokens (VANBAN_TOKEN_MAX_TTL).
+	TokenMaxTTL time.Duration
 	// MetricsToken is the bearer token /metrics requires
 	// (VANBAN_METRICS_TOKEN); MetricsAddr a separate listener for it
 	// (VANBAN_METRICS_ADDR). With neither, /metrics answers loopback
@@ -88,6 +90,7 @@ var Settings = []Setting{
 	{Env: "VANBAN_LOG_LEVEL", Flag: "log-level", Default: "info", Usage: "debug, info, warn or error"},
 	{Env: "VANBAN_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "30s", Usage: "how long graceful shutdown waits for in-flight requests"},
 	{Env: "VANBAN_TRUSTED_PROXIES", Flag: "trusted-proxies", Usage: "addresses or CIDRs of the reverse proxies in front of vanban, separated by commas or spaces; only their X-Forwarded-For / X-Real-IP headers are believed (default: none, the connection's address is the client's)"},
+	{Env: "VANBAN_TOKEN_MAX_TTL", Flag: "token-max-ttl", Default: "90d", Usage: "longest life of an API token, in days (90d) or as a duration (720h); tokens are also revoked when their user's password changes"},
 	{Env: "VANBAN_METRICS_TOKEN", Flag: "metrics-token", Usage: "bearer token that /metrics requires (also VANBAN_METRICS_TOKEN_FILE); without it and without VANBAN_METRICS_ADDR, /metrics answers loopback clients only", Secret: true},
 	{Env: "VANBAN_METRICS_ADDR", Flag: "metrics-addr", Usage: "separate host:port serving /metrics (then not served on VANBAN_ADDR); keep it on an internal network"},
 	{Env: "VANBAN_WEBHOOK_ALLOW", Flag: "webhook-allow", Usage: "intranet webhook targets allowed besides public addresses: CIDRs, addresses and host names separated by commas or spaces (e.g. '10.20.0.0/16 motcua.intranet.gov.vn'); loopback, private, link-local and metadata addresses are refused otherwise"},
@@ -242,6 +245,12 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p)
 	}
+	ttl := str("VANBAN_TOKEN_MAX_TTL", "90d")
+	if d, err := parseDays(ttl); err != nil || d < 24*time.Hour {
+		errs = append(errs, &Error{Setting: "VANBAN_TOKEN_MAX_TTL", Value: ttl, Reason: "want a number of days such as 90d, or a duration of at least 24h"})
+	} else {
+		c.TokenMaxTTL = d
+	}
 	c.MetricsToken = str("VANBAN_METRICS_TOKEN", "")
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		errs = append(errs, &Error{Setting: "VANBAN_METRICS_TOKEN", Reason: "must be at least 16 characters"})
@@ -379,6 +388,18 @@ func redact(raw string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
+}
+
+// parseDays reads "90d" as 90 days, else a Go duration.
+func parseDays(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		var days int
+		if _, err := fmt.Sscanf(n, "%d", &days); err != nil || fmt.Sprint(days) != n {
+			return 0, fmt.Errorf("not a number of days")
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }
 
 func oneOf(v string, options ...string) bool {

@@ -89,6 +89,7 @@ type Directory interface {
 
 	Credentials(ctx context.Context, username string) (*document.User, string, error)
 	SetPasswordHash(ctx context.Context, userID, hash string) error
+	RehashPassword(ctx context.Context, userID, old, hash string) error
 	CreateSession(ctx context.Context, s *store.Session) error
 	Session(ctx context.Context, tokenHash string, at time.Time) (*store.Session, error)
 	TouchSession(ctx context.Context, tokenHash string, seen, expires time.Time) error
@@ -133,6 +134,9 @@ type API struct {
 	// (see auth.LoginThrottle); nil means the default limits with the
 	// counters in Directory when it keeps them (*store.DB), else in memory.
 	Logins *auth.LoginThrottle
+	// TokenMaxTTL caps the life of an API token (VANBAN_TOKEN_MAX_TTL);
+	// default 90 days.
+	TokenMaxTTL time.Duration
 	// MaxUpload bounds an uploaded PDF; default 200 MiB.
 	MaxUpload int64
 	// Now is the clock; nil means time.Now.
@@ -267,6 +271,9 @@ func (api *API) Mount(r *gin.Engine) {
 	}
 	if api.MaxUpload <= 0 {
 		api.MaxUpload = 200 << 20
+	}
+	if api.TokenMaxTTL <= 0 {
+		api.TokenMaxTTL = 90 * 24 * time.Hour
 	}
 	table := routes()
 	doc := openAPIDocument(table)

@@ -3,7 +3,10 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +33,8 @@ type principal struct {
 	// sessionHash is set for browser sessions (cookie), empty for API
 	// tokens.
 	sessionHash string
+	// token is the API token of the request, nil for browser sessions.
+	token *store.APIToken
 }
 
 const principalKey = "vanban.principal"
@@ -55,6 +60,7 @@ func (api *API) authenticate(c *gin.Context) {
 	ctx := c.Request.Context()
 	now := api.now()
 	var userID, sessionHash string
+	var apiToken *store.APIToken
 	if h := c.GetHeader("Authorization"); h != "" {
 		token, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || auth.CheckTokenForm(token, auth.APITokenPrefix) != nil {
@@ -66,7 +72,7 @@ func (api *API) authenticate(c *gin.Context) {
 			api.authFailure(c, err, "API token is unknown, expired or revoked")
 			return
 		}
-		userID = t.UserID
+		userID, apiToken = t.UserID, t
 	} else if ck, err := c.Cookie(SessionCookie); err == nil && ck != "" {
 		if auth.CheckTokenForm(ck, auth.SessionPrefix) != nil {
 			unauthorized(c, "malformed session cookie")
@@ -104,7 +110,7 @@ func (api *API) authenticate(c *gin.Context) {
 		api.fail(c, err)
 		return
 	}
-	c.Set(principalKey, &principal{user: user, grants: grants, sessionHash: sessionHash})
+	c.Set(principalKey, &principal{user: user, grants: grants, sessionHash: sessionHash, token: apiToken})
 	c.Next()
 }
 
@@ -258,7 +264,7 @@ func (api *API) PasswordLogin(c *gin.Context, username, password string) (*WebSe
 	api.auditSignIn(c, user, "auth.signin", "")
 	if rehash {
 		if h, err := auth.HashPassword(password, api.Passwords); err == nil {
-			if err := api.Directory.SetPasswordHash(ctx, user.ID, h); err != nil {
+			if err := api.Directory.RehashPassword(ctx, user.ID, hash, h); err != nil {
 				api.Logger.Warn("rehash password", "user", user.ID, "err", err)
 			}
 		}
@@ -454,9 +460,16 @@ func (api *API) storePassword(c *gin.Context, userID, password string) bool {
 // TokenCreate is the body of POST /tokens.
 type TokenCreate struct {
 	Name string `json:"name"`
-	// ExpiresInDays is the token's lifetime; 0 means 90 days, at most 366.
+	// ExpiresInDays is the token's lifetime; 0 means the policy's maximum
+	// (VANBAN_TOKEN_MAX_TTL, default 90 days), never more.
 	ExpiresInDays int `json:"expires_in_days"`
+	// Scopes: "tokens:create" lets the new token mint tokens itself. Only
+	// a signed-in session grants it.
+	Scopes []string `json:"scopes,omitempty"`
 }
+
+// ScopeTokensCreate lets an API token mint other tokens.
+const ScopeTokensCreate = "tokens:create"
 
 // TokenJSON describes an API token; Token is set only in the answer that
 // creates it.
@@ -468,11 +481,12 @@ type TokenJSON struct {
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	Scopes     []string   `json:"scopes,omitempty"`
 }
 
 func tokenJSON(t *store.APIToken) TokenJSON {
 	return TokenJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, ExpiresAt: timePtr(t.ExpiresAt),
-		LastUsedAt: timePtr(t.LastUsedAt), RevokedAt: timePtr(t.RevokedAt)}
+		LastUsedAt: timePtr(t.LastUsedAt), RevokedAt: timePtr(t.RevokedAt), Scopes: t.Scopes}
 }
 
 func (api *API) createToken(c *gin.Context) {
@@ -484,21 +498,44 @@ func (api *API) createToken(c *gin.Context) {
 		invalid(c, map[string]string{"name": "a name of 1 to 100 characters is required"})
 		return
 	}
-	days := req.ExpiresInDays
-	if days == 0 {
-		days = 90
-	}
-	if days < 0 || days > 366 {
-		invalid(c, map[string]string{"expires_in_days": "between 1 and 366"})
+	p := current(c)
+	// A token mints tokens only when scoped to: a stolen token must not
+	// turn into a fresh one outliving its revocation. What it mints has no
+	// such scope and expires no later than itself.
+	if p.token != nil && !slices.Contains(p.token.Scopes, ScopeTokensCreate) {
+		Problem(c, http.StatusForbidden, "forbidden", "Không được phép / Forbidden",
+			"an API token cannot create tokens unless it has the "+ScopeTokensCreate+" scope; sign in to create one")
 		return
+	}
+	for _, sc := range req.Scopes {
+		if sc != ScopeTokensCreate {
+			invalid(c, map[string]string{"scopes": "unknown scope " + strconv.Quote(sc) + "; the only scope is " + ScopeTokensCreate})
+			return
+		}
+		if p.token != nil {
+			Problem(c, http.StatusForbidden, "forbidden", "Không được phép / Forbidden", "only a signed-in session grants the "+ScopeTokensCreate+" scope")
+			return
+		}
+	}
+	maxTTL := api.TokenMaxTTL
+	life := maxTTL
+	if req.ExpiresInDays != 0 {
+		life = time.Duration(req.ExpiresInDays) * 24 * time.Hour
+	}
+	if req.ExpiresInDays < 0 || life > maxTTL {
+		invalid(c, map[string]string{"expires_in_days": fmt.Sprintf("between 1 and %d (the policy's maximum, VANBAN_TOKEN_MAX_TTL)", int(maxTTL.Hours()/24))})
+		return
+	}
+	expires := api.now().Add(life)
+	if p.token != nil && !p.token.ExpiresAt.IsZero() && p.token.ExpiresAt.Before(expires) {
+		expires = p.token.ExpiresAt
 	}
 	token, hash, err := auth.NewToken(auth.APITokenPrefix)
 	if err != nil {
 		api.fail(c, err)
 		return
 	}
-	t := &store.APIToken{TokenHash: hash, UserID: current(c).user.ID, Name: strings.TrimSpace(req.Name),
-		ExpiresAt: api.now().Add(time.Duration(days) * 24 * time.Hour)}
+	t := &store.APIToken{TokenHash: hash, UserID: p.user.ID, Name: strings.TrimSpace(req.Name), ExpiresAt: expires, Scopes: req.Scopes}
 	if err := api.Directory.CreateAPIToken(c.Request.Context(), t); err != nil {
 		api.fail(c, err)
 		return
