@@ -44,6 +44,7 @@ type Workflow interface {
 	Timeline(ctx context.Context, a workflow.Actor, docID string) ([]workflow.Step, error)
 	Search(ctx context.Context, a workflow.Actor, q document.Query) ([]*document.Document, error)
 	Inbox(ctx context.Context, a workflow.Actor) (*workflow.Inbox, error)
+	RedactEntries(ctx context.Context, a workflow.Actor, docs []*document.Document) ([]*document.Document, error)
 
 	CreateDelegation(ctx context.Context, a workflow.Actor, d document.Delegation) (*document.Delegation, error)
 	RevokeDelegation(ctx context.Context, a workflow.Actor, id string) error
@@ -62,6 +63,10 @@ type Directory interface {
 	SetUserDisabled(ctx context.Context, id string, disabled bool) error
 	Grants(ctx context.Context, userID string) (document.Grants, error)
 	GrantRole(ctx context.Context, userID, unitID string, role document.Role) error
+	GrantRoleBy(ctx context.Context, actorID, userID, unitID string, role document.Role) (*store.RoleRequest, error)
+	PendingRoleRequests(ctx context.Context, orgID string) ([]*store.RoleRequest, error)
+	RoleRequestByID(ctx context.Context, id string) (*store.RoleRequest, error)
+	ApproveRoleRequest(ctx context.Context, approverID, id string) (*store.RoleRequest, error)
 	RevokeRole(ctx context.Context, userID, unitID string, role document.Role) error
 	DocumentTypes(ctx context.Context) ([]*document.DocumentType, error)
 	Registers(ctx context.Context, orgID string, year int) ([]*document.Register, error)
@@ -186,6 +191,8 @@ func routes() []route {
 		{Method: "POST", Path: "/units", Summary: "Create a unit (admin)", Tag: "directory", Body: "UnitCreate", Response: "Unit", Status: 201, Handler: (*API).createUnit},
 		{Method: "GET", Path: "/users", Summary: "People of my organization, optionally by role", Tag: "directory", Response: "UserList", Handler: (*API).listUsers},
 		{Method: "POST", Path: "/users", Summary: "Create a user (admin)", Tag: "directory", Body: "UserCreate", Response: "User", Status: 201, Handler: (*API).createUser},
+		{Method: "GET", Path: "/role-requests", Summary: "Role grants waiting for a second administrator (admin)", Tag: "directory", Response: "RoleRequestList", Handler: (*API).listRoleRequests},
+		{Method: "POST", Path: "/role-requests/:id/approve", Summary: "Approve another administrator's grant of a role that opens secret documents (admin)", Tag: "directory", Response: "RoleRequest", Handler: (*API).approveRoleRequest},
 		{Method: "PUT", Path: "/users/:id/password", Summary: "Set a user's password (admin)", Tag: "directory", Body: "PasswordSet", Status: 204, Handler: (*API).setPassword},
 		{Method: "PUT", Path: "/users/:id/disabled", Summary: "Disable or enable a user (admin)", Tag: "directory", Body: "UserDisabled", Status: 204, Handler: (*API).setDisabled},
 		{Method: "POST", Path: "/users/:id/roles", Summary: "Grant a role in a unit (admin)", Tag: "directory", Body: "RoleGrant", Status: 204, Handler: (*API).grantRole},

@@ -255,7 +255,15 @@ func (api *API) changeRole(c *gin.Context, grant bool) {
 	}
 	var err error
 	if grant {
-		err = api.Directory.GrantRole(c.Request.Context(), u.ID, req.UnitID, req.Role)
+		// The store refuses a grant to oneself and keeps a grant of a
+		// role that opens secret documents for a second administrator.
+		var pending *store.RoleRequest
+		pending, err = api.Directory.GrantRoleBy(c.Request.Context(), current(c).user.ID, u.ID, req.UnitID, req.Role)
+		if err == nil && pending != nil {
+			c.Set(AuditKeyObject, pending.ID)
+			c.JSON(http.StatusAccepted, roleRequestJSON(pending))
+			return
+		}
 	} else {
 		err = api.Directory.RevokeRole(c.Request.Context(), u.ID, req.UnitID, req.Role)
 	}
@@ -396,6 +404,11 @@ func (api *API) registerEntries(c *gin.Context) {
 		return
 	}
 	ds, err := api.Directory.RegisterEntries(ctx, r.ID)
+	if err == nil {
+		// Secret rows stay (their numbers were taken) without what they
+		// are about, for keepers who may not open them.
+		ds, err = api.Workflow.RedactEntries(ctx, actor(c), ds)
+	}
 	if err != nil {
 		api.fail(c, err)
 		return
@@ -490,4 +503,64 @@ func (api *API) knownProvider(c *gin.Context, name string) bool {
 	}
 	invalid(c, map[string]string{"provider": "unknown provider " + strconvQuote(name) + "; configured: " + strings.Join(api.Providers, ", ")})
 	return false
+}
+
+// RoleRequestJSON is a role grant waiting for a second administrator.
+type RoleRequestJSON struct {
+	ID          string        `json:"id"`
+	UserID      string        `json:"user_id"`
+	UnitID      string        `json:"unit_id"`
+	Role        document.Role `json:"role"`
+	RequestedBy string        `json:"requested_by"`
+	RequestedAt time.Time     `json:"requested_at"`
+	ApprovedBy  string        `json:"approved_by,omitempty"`
+	ApprovedAt  *time.Time    `json:"approved_at,omitempty"`
+	Status      string        `json:"status"` // pending | approved
+}
+
+func roleRequestJSON(r *store.RoleRequest) RoleRequestJSON {
+	st := "pending"
+	if r.ApprovedBy != "" {
+		st = "approved"
+	}
+	return RoleRequestJSON{ID: r.ID, UserID: r.UserID, UnitID: r.UnitID, Role: r.Role, RequestedBy: r.RequestedBy,
+		RequestedAt: r.RequestedAt, ApprovedBy: r.ApprovedBy, ApprovedAt: timePtr(r.ApprovedAt), Status: st}
+}
+
+func (api *API) listRoleRequests(c *gin.Context) {
+	if !api.requireOrgAdmin(c) {
+		return
+	}
+	rs, err := api.Directory.PendingRoleRequests(c.Request.Context(), current(c).user.OrgID)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	out := make([]RoleRequestJSON, 0, len(rs))
+	p := current(c)
+	for _, r := range rs {
+		// Only the requests an administrator could approve.
+		if u, err := api.Directory.Unit(c.Request.Context(), r.UnitID); err == nil && p.grants.Allows(document.RoleAdmin, *u) {
+			out = append(out, roleRequestJSON(r))
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+func (api *API) approveRoleRequest(c *gin.Context) {
+	ctx := c.Request.Context()
+	r, err := api.Directory.RoleRequestByID(ctx, c.Param("id"))
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	if _, ok := api.requireAdmin(c, r.UnitID); !ok {
+		return
+	}
+	r, err = api.Directory.ApproveRoleRequest(ctx, current(c).user.ID, r.ID)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, roleRequestJSON(r))
 }

@@ -283,7 +283,9 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 	}
 	c.Set(httpapi.AuditKeyObject, u.ID)
 	if role != "" {
-		if err := s.opt.Directory.GrantRole(ctx, u.ID, unitID, role); err != nil {
+		// A role that opens secret documents waits for a second
+		// administrator (store.GrantRoleBy), even on a new account.
+		if _, err := s.opt.Directory.GrantRoleBy(ctx, session(c).User.ID, u.ID, unitID, role); err != nil {
 			s.fail(c, err)
 			return
 		}
@@ -321,7 +323,9 @@ func (s *Server) adminUserAction(c *gin.Context) {
 		}
 		var err error
 		if c.Param("action") == "grant" {
-			err = s.opt.Directory.GrantRole(ctx, u.ID, unitID, role)
+			// Refused for oneself; pending a second administrator
+			// for a role that opens secret documents.
+			_, err = s.opt.Directory.GrantRoleBy(ctx, session(c).User.ID, u.ID, unitID, role)
 		} else {
 			err = s.opt.Directory.RevokeRole(ctx, u.ID, unitID, role)
 		}
