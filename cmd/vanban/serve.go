@@ -31,6 +31,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Version:          version,
 		Registry:         metrics,
 		MetricsToken:     cfg.MetricsToken,
+		TrustedProxies:   cfg.TrustedProxies,
 		MetricsElsewhere: cfg.MetricsAddr != "",
 		Checks: []httpapi.Check{
 			{Name: "database", Ping: a.db.Ping},

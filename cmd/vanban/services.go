@@ -212,6 +212,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		Signing:        s.signing,
 		Providers:      s.providerNames(),
 		Validator:      s.validator,
+		TokenMaxTTL:    a.cfg.TokenMaxTTL,
 		Secret:         a.linkSecret,
 		Logger:         a.log,
 		SecureCookies:  sessions.Secure,

@@ -239,7 +239,9 @@ func (s *Service) CreatePerson(ctx context.Context, a workflow.Actor, in PersonI
 			return err
 		}
 		for _, g := range in.Roles {
-			if err := c.tx.GrantRole(ctx, u.ID, g.UnitID, g.Role); err != nil {
+			// A role that opens secret documents waits for a second
+			// administrator, on a new account too (store.GrantRoleBy).
+			if _, err := c.tx.GrantRoleBy(ctx, c.user.ID, u.ID, g.UnitID, g.Role); err != nil {
 				return err
 			}
 		}
@@ -265,15 +267,19 @@ func (s *Service) hash(password string) (string, error) {
 }
 
 // ChangeRole grants (or revokes) role in unitID to person userID; the
-// actor administers unitID. Returns EINVALID, EFORBIDDEN, ENOTFOUND.
-func (s *Service) ChangeRole(ctx context.Context, a workflow.Actor, userID, unitID string, role document.Role, grant bool) error {
+// actor administers unitID. Nobody grants themselves a role, and a role
+// that opens secret documents (store.NeedsSecondAdmin) is not granted at
+// once: the pending request is returned for a second administrator to
+// approve. Returns EINVALID, EFORBIDDEN, ENOTFOUND.
+func (s *Service) ChangeRole(ctx context.Context, a workflow.Actor, userID, unitID string, role document.Role, grant bool) (*store.RoleRequest, error) {
 	if !role.Valid() {
-		return document.FieldErrorf("role", document.EINVALID, "role %q is unknown", role)
+		return nil, document.FieldErrorf("role", document.EINVALID, "role %q is unknown", role)
 	}
 	if unitID == "" {
-		return document.FieldErrorf("unit_id", document.EINVALID, "choose the unit")
+		return nil, document.FieldErrorf("unit_id", document.EINVALID, "choose the unit")
 	}
-	return s.run(ctx, a, func(c *call) error {
+	var pending *store.RoleRequest
+	err := s.run(ctx, a, func(c *call) error {
 		u, err := c.target(userID)
 		if err != nil {
 			return err
@@ -282,10 +288,12 @@ func (s *Service) ChangeRole(ctx context.Context, a workflow.Actor, userID, unit
 			return err
 		}
 		if grant {
-			return c.tx.GrantRole(ctx, u.ID, unitID, role)
+			pending, err = c.tx.GrantRoleBy(ctx, c.user.ID, u.ID, unitID, role)
+			return err
 		}
 		return c.tx.RevokeRole(ctx, u.ID, unitID, role)
 	})
+	return pending, err
 }
 
 // SetPassword sets a person's password and ends their sessions, in one

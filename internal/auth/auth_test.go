@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -67,36 +68,67 @@ func TestTokens(t *testing.T) {
 	}
 }
 
-func TestLoginLimiter(t *testing.T) {
+func TestLoginThrottle(t *testing.T) {
+	ctx := context.Background()
 	now := time.Unix(1_800_000_000, 0)
-	l := NewLoginLimiter(3, time.Minute)
-	l.now = func() time.Time { return now }
-	for i := 0; i < 3; i++ {
-		if ok, _ := l.Allow("user:chutich", "ip:10.0.0.1"); !ok {
-			t.Fatalf("attempt %d refused", i)
+	l := &LoginThrottle{PerAddr: Limit{5, time.Minute}, PerUser: Limit{3, time.Minute}, Now: func() time.Time { return now }}
+	wait := func(a Attempt) time.Duration {
+		t.Helper()
+		w, err := l.Check(ctx, a)
+		if err != nil {
+			t.Fatal(err)
 		}
-		l.Fail("user:chutich", "ip:10.0.0.1")
+		return w
 	}
-	ok, wait := l.Allow("user:chutich", "ip:10.0.0.9")
-	if ok || wait != time.Minute {
-		t.Fatalf("fourth failure should wait a minute: %v %v", ok, wait)
+	// Three failures on an account from three addresses lock the account
+	// for strangers, not the addresses for other accounts.
+	for i, addr := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} {
+		a := Attempt{Addr: addr, User: "ChuTich"}
+		if w := wait(a); w != 0 {
+			t.Fatalf("attempt %d waits %v", i, w)
+		}
+		l.Failed(ctx, a)
 	}
-	if ok, _ := l.Allow("user:vanthu", "ip:10.0.0.9"); !ok {
-		t.Fatal("another user from another address is not affected")
+	if w := wait(Attempt{Addr: "10.0.0.9", User: "chutich"}); w != time.Minute {
+		t.Fatalf("fourth failure on the account should wait a minute, waits %v", w)
 	}
-	now = now.Add(time.Minute)
-	if ok, _ := l.Allow("user:chutich"); !ok {
-		t.Fatal("bucket should refill")
+	if w := wait(Attempt{Addr: "10.0.0.1", User: "vanthu"}); w != 0 {
+		t.Fatal("another account from the same address is held back")
 	}
-	l.Succeed("user:chutich")
-	if ok, _ := l.Allow("user:chutich"); !ok {
-		t.Fatal("success resets the user")
+	// The owner's known device is not held by the account counter.
+	if w := wait(Attempt{Addr: "10.0.0.9", User: "chutich", Device: "d1"}); w != 0 {
+		t.Fatalf("known device waits %v", w)
 	}
-	l.MaxKeys = 10
-	for i := 0; i < 50; i++ {
-		l.Fail(strings.Repeat("k", i+1))
+	// Success clears the account, not the address.
+	for i := 0; i < 5; i++ {
+		l.Failed(ctx, Attempt{Addr: "10.9.9.9", User: "u" + string(rune('a'+i))})
 	}
-	if len(l.buckets) > 10 {
-		t.Fatalf("limiter holds %d keys, max 10", len(l.buckets))
+	l.Succeeded(ctx, Attempt{Addr: "10.9.9.9", User: "attacker-own-account"})
+	if w := wait(Attempt{Addr: "10.9.9.9", User: "someone"}); w == 0 {
+		t.Fatal("a success from the address cleared the address's failures")
+	}
+	l.Succeeded(ctx, Attempt{Addr: "10.0.0.9", User: "chutich"})
+	if w := wait(Attempt{Addr: "10.0.0.9", User: "chutich"}); w != 0 {
+		t.Fatal("success does not clear the account")
+	}
+	// Counters drain.
+	now = now.Add(5 * time.Minute)
+	if w := wait(Attempt{Addr: "10.9.9.9", User: "someone"}); w != 0 {
+		t.Fatalf("the address counter did not drain: %v", w)
+	}
+}
+
+func TestDeviceCookie(t *testing.T) {
+	secret := []byte("a secret of at least thirty-two bytes")
+	v, id, err := NewDeviceCookie(secret, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if KnownDevice(secret, "u1", v) != id {
+		t.Fatal("own cookie not recognised")
+	}
+	if KnownDevice(secret, "u2", v) != "" || KnownDevice([]byte("another secret of thirty-two bytes!"), "u1", v) != "" ||
+		KnownDevice(secret, "u1", id+".00") != "" || KnownDevice(secret, "u1", "") != "" {
+		t.Fatal("a forged or foreign cookie was recognised")
 	}
 }

@@ -27,7 +27,9 @@ const (
 // SessionStore is what sessions need of the database; *store.DB is one.
 type SessionStore interface {
 	Credentials(ctx context.Context, username string) (*document.User, string, error)
-	SetPasswordHash(ctx context.Context, userID, hash string) error
+	// RehashPassword replaces old with hash, the same password under newer
+	// parameters; unlike a password change it keeps the user's tokens.
+	RehashPassword(ctx context.Context, userID, old, hash string) error
 	CreateSession(ctx context.Context, s *store.Session) error
 	Session(ctx context.Context, tokenHash string, at time.Time) (*store.Session, error)
 	TouchSession(ctx context.Context, tokenHash string, seen, expires time.Time) error
@@ -142,6 +144,13 @@ func (s *Sessions) dummyHash() string {
 	return s.dummy
 }
 
+// Account returns the account of a login name: the throttle looks at it
+// (its known devices) before any password check. Returns ENOTFOUND.
+func (s *Sessions) Account(ctx context.Context, username string) (*document.User, error) {
+	user, _, err := s.Store.Credentials(ctx, strings.TrimSpace(username))
+	return user, err
+}
+
 // CheckPassword returns the user whose password this is, rehashing it when
 // the parameters were raised. Errors: ErrBadCredentials (unknown user,
 // wrong password, disabled account), or a storage error. Callers throttle.
@@ -160,7 +169,7 @@ func (s *Sessions) CheckPassword(ctx context.Context, username, password string)
 	}
 	if rehash {
 		if h, err := HashPassword(password, s.params()); err == nil {
-			if err := s.Store.SetPasswordHash(ctx, user.ID, h); err != nil {
+			if err := s.Store.RehashPassword(ctx, user.ID, hash, h); err != nil {
 				s.logger().Warn("rehash password", "user", user.ID, "err", err)
 			}
 		}

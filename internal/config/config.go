@@ -38,6 +38,11 @@ type Config struct {
 	// DevServicesOnNetwork acknowledges development services on a
 	// listen address other than loopback (VANBAN_DEV_SERVICES_ON_NETWORK).
 	DevServicesOnNetwork bool
+	// TrustedProxies are the reverse proxies (addresses or CIDRs) whose
+	// forwarding headers name the client (VANBAN_TRUSTED_PROXIES).
+	TrustedProxies []string
+	// TokenMaxTTL caps the life of API tokens (VANBAN_TOKEN_MAX_TTL).
+	TokenMaxTTL time.Duration
 	// MetricsToken is the bearer token /metrics requires
 	// (VANBAN_METRICS_TOKEN); MetricsAddr a separate listener for it
 	// (VANBAN_METRICS_ADDR). With neither, /metrics answers loopback
@@ -87,6 +92,8 @@ var Settings = []Setting{
 	{Env: "VANBAN_LOG_FORMAT", Flag: "log-format", Default: "auto", Usage: "json, text, or auto (text on a terminal, JSON otherwise)"},
 	{Env: "VANBAN_LOG_LEVEL", Flag: "log-level", Default: "info", Usage: "debug, info, warn or error"},
 	{Env: "VANBAN_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "30s", Usage: "how long graceful shutdown waits for in-flight requests"},
+	{Env: "VANBAN_TRUSTED_PROXIES", Flag: "trusted-proxies", Usage: "addresses or CIDRs of the reverse proxies in front of vanban, separated by commas or spaces; only their X-Forwarded-For / X-Real-IP headers are believed (default: none, the connection's address is the client's)"},
+	{Env: "VANBAN_TOKEN_MAX_TTL", Flag: "token-max-ttl", Default: "90d", Usage: "longest life of an API token, in days (90d) or as a duration (720h); tokens are also revoked when their user's password changes"},
 	{Env: "VANBAN_METRICS_TOKEN", Flag: "metrics-token", Usage: "bearer token that /metrics requires (also VANBAN_METRICS_TOKEN_FILE); without it and without VANBAN_METRICS_ADDR, /metrics answers loopback clients only", Secret: true},
 	{Env: "VANBAN_METRICS_ADDR", Flag: "metrics-addr", Usage: "separate host:port serving /metrics (then not served on VANBAN_ADDR); keep it on an internal network"},
 	{Env: "VANBAN_WEBHOOK_ALLOW", Flag: "webhook-allow", Usage: "intranet webhook targets allowed besides public addresses: CIDRs, addresses and host names separated by commas or spaces (e.g. '10.20.0.0/16 motcua.intranet.gov.vn'); loopback, private, link-local and metadata addresses are refused otherwise"},
@@ -235,6 +242,19 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 		errs = append(errs, &Error{Setting: "VANBAN_DEV_SERVICES", Value: c.DevServices, Reason: "VANBAN_ADDR " + c.Addr + " is not a loopback address: the development PKI and SIM simulator would let anyone who reaches it sign; set VANBAN_DEV_SERVICES_ON_NETWORK=yes to serve them there anyway"})
 	}
 	c.WebhookAllow = str("VANBAN_WEBHOOK_ALLOW", "")
+	for _, p := range strings.FieldsFunc(str("VANBAN_TRUSTED_PROXIES", ""), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			errs = append(errs, &Error{Setting: "VANBAN_TRUSTED_PROXIES", Value: p, Reason: "want an IP address or a CIDR such as 10.0.0.0/8"})
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	ttl := str("VANBAN_TOKEN_MAX_TTL", "90d")
+	if d, err := parseDays(ttl); err != nil || d < 24*time.Hour {
+		errs = append(errs, &Error{Setting: "VANBAN_TOKEN_MAX_TTL", Value: ttl, Reason: "want a number of days such as 90d, or a duration of at least 24h"})
+	} else {
+		c.TokenMaxTTL = d
+	}
 	c.MetricsToken = str("VANBAN_METRICS_TOKEN", "")
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		errs = append(errs, &Error{Setting: "VANBAN_METRICS_TOKEN", Reason: "must be at least 16 characters"})
@@ -346,6 +366,9 @@ func (c *Config) Redacted() map[string]string {
 	if c.DevServicesOnNetwork {
 		m["dev_services_on_network"] = "yes"
 	}
+	if len(c.TrustedProxies) > 0 {
+		m["trusted_proxies"] = strings.Join(c.TrustedProxies, ",")
+	}
 	if c.MetricsAddr != "" {
 		m["metrics_addr"] = c.MetricsAddr
 	}
@@ -374,6 +397,18 @@ func redact(raw string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
+}
+
+// parseDays reads "90d" as 90 days, else a Go duration.
+func parseDays(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		var days int
+		if _, err := fmt.Sscanf(n, "%d", &days); err != nil || fmt.Sprint(days) != n {
+			return 0, fmt.Errorf("not a number of days")
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }
 
 func oneOf(v string, options ...string) bool {

@@ -215,3 +215,24 @@ func TestSigningSettings(t *testing.T) {
 		t.Error("a provider named twice is accepted")
 	}
 }
+
+func TestSecuritySettings(t *testing.T) {
+	c, err := load(t, []string{"--token-max-ttl", "30d", "--trusted-proxies", "10.0.0.0/8, 192.168.1.1", "--metrics-token", "0123456789abcdef0123"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TokenMaxTTL != 30*24*time.Hour || len(c.TrustedProxies) != 2 || c.MetricsToken == "" {
+		t.Errorf("config %+v", c)
+	}
+	if c, _ := load(t, nil, nil); c.TokenMaxTTL != 90*24*time.Hour || c.TrustedProxies != nil {
+		t.Errorf("defaults: ttl %v proxies %v", c.TokenMaxTTL, c.TrustedProxies)
+	}
+	for _, bad := range [][]string{
+		{"--token-max-ttl", "1h"}, {"--token-max-ttl", "x"}, {"--trusted-proxies", "example.com"},
+		{"--metrics-token", "short"}, {"--metrics-addr", "nope"},
+	} {
+		if _, err := load(t, bad, nil); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

@@ -45,6 +45,7 @@ type Workflow interface {
 	Timeline(ctx context.Context, a workflow.Actor, docID string) ([]workflow.Step, error)
 	Search(ctx context.Context, a workflow.Actor, q document.Query) ([]*document.Document, error)
 	Inbox(ctx context.Context, a workflow.Actor) (*workflow.Inbox, error)
+	RedactEntries(ctx context.Context, a workflow.Actor, docs []*document.Document) ([]*document.Document, error)
 
 	CreateDelegation(ctx context.Context, a workflow.Actor, d document.Delegation) (*document.Delegation, error)
 	RevokeDelegation(ctx context.Context, a workflow.Actor, id string) error
@@ -63,6 +64,10 @@ type Directory interface {
 	SetUserDisabled(ctx context.Context, id string, disabled bool) error
 	Grants(ctx context.Context, userID string) (document.Grants, error)
 	GrantRole(ctx context.Context, userID, unitID string, role document.Role) error
+	GrantRoleBy(ctx context.Context, actorID, userID, unitID string, role document.Role) (*store.RoleRequest, error)
+	PendingRoleRequests(ctx context.Context, orgID string) ([]*store.RoleRequest, error)
+	RoleRequestByID(ctx context.Context, id string) (*store.RoleRequest, error)
+	ApproveRoleRequest(ctx context.Context, approverID, id string) (*store.RoleRequest, error)
 	RevokeRole(ctx context.Context, userID, unitID string, role document.Role) error
 	DocumentTypes(ctx context.Context) ([]*document.DocumentType, error)
 	Registers(ctx context.Context, orgID string, year int) ([]*document.Register, error)
@@ -90,6 +95,7 @@ type Directory interface {
 
 	Credentials(ctx context.Context, username string) (*document.User, string, error)
 	SetPasswordHash(ctx context.Context, userID, hash string) error
+	RehashPassword(ctx context.Context, userID, old, hash string) error
 	CreateSession(ctx context.Context, s *store.Session) error
 	Session(ctx context.Context, tokenHash string, at time.Time) (*store.Session, error)
 	TouchSession(ctx context.Context, tokenHash string, seen, expires time.Time) error
@@ -130,9 +136,13 @@ type API struct {
 	WebhookTargets *webhook.Targets
 	// Passwords are the argon2id parameters; zero means auth.DefaultParams.
 	Passwords auth.Params
-	// Logins limits password guessing; nil means 10 failures per username
-	// and per client address, refilling one a minute.
-	Logins *auth.LoginLimiter
+	// Logins limits password guessing per client address and per account
+	// (see auth.LoginThrottle); nil means the default limits with the
+	// counters in Directory when it keeps them (*store.DB), else in memory.
+	Logins *auth.LoginThrottle
+	// TokenMaxTTL caps the life of an API token (VANBAN_TOKEN_MAX_TTL);
+	// default 90 days.
+	TokenMaxTTL time.Duration
 	// MaxUpload bounds an uploaded PDF; default 200 MiB.
 	MaxUpload int64
 	// Now is the clock; nil means time.Now.
@@ -191,6 +201,8 @@ func routes() []route {
 		{Method: "POST", Path: "/units", Summary: "Create a unit (admin)", Tag: "directory", Body: "UnitCreate", Response: "Unit", Status: 201, Handler: (*API).createUnit},
 		{Method: "GET", Path: "/users", Summary: "People of my organization, optionally by role", Tag: "directory", Response: "UserList", Handler: (*API).listUsers},
 		{Method: "POST", Path: "/users", Summary: "Create a user (admin)", Tag: "directory", Body: "UserCreate", Response: "User", Status: 201, Handler: (*API).createUser},
+		{Method: "GET", Path: "/role-requests", Summary: "Role grants waiting for a second administrator (admin)", Tag: "directory", Response: "RoleRequestList", Handler: (*API).listRoleRequests},
+		{Method: "POST", Path: "/role-requests/:id/approve", Summary: "Approve another administrator's grant of a role that opens secret documents (admin)", Tag: "directory", Response: "RoleRequest", Handler: (*API).approveRoleRequest},
 		{Method: "PUT", Path: "/users/:id/password", Summary: "Set a user's password (admin)", Tag: "directory", Body: "PasswordSet", Status: 204, Handler: (*API).setPassword},
 		{Method: "PUT", Path: "/users/:id/disabled", Summary: "Disable or enable a user (admin)", Tag: "directory", Body: "UserDisabled", Status: 204, Handler: (*API).setDisabled},
 		{Method: "POST", Path: "/users/:id/roles", Summary: "Grant a role in a unit (admin)", Tag: "directory", Body: "RoleGrant", Status: 204, Handler: (*API).grantRole},
@@ -271,7 +283,8 @@ func (api *API) Mount(r *gin.Engine) {
 		api.Passwords = auth.DefaultParams
 	}
 	if api.Logins == nil {
-		api.Logins = auth.NewLoginLimiter(10, time.Minute)
+		cs, _ := api.Directory.(auth.CounterStore)
+		api.Logins = auth.NewLoginThrottle(cs)
 	}
 	if api.MaxUpload <= 0 {
 		api.MaxUpload = 200 << 20
@@ -297,6 +310,9 @@ func (api *API) Mount(r *gin.Engine) {
 		}
 	}
 	table := append(routes(), oversightRoutes()...)
+	if api.TokenMaxTTL <= 0 {
+		api.TokenMaxTTL = 90 * 24 * time.Hour
+	}
 	doc := openAPIDocument(table)
 	r.GET("/api/openapi.json", func(c *gin.Context) { c.JSON(http.StatusOK, doc) })
 	g := r.Group("/api/v1", apiHeaders)

@@ -1,14 +1,19 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/audit"
 	"vanban/internal/auth"
 	"vanban/internal/document"
 	"vanban/internal/httperr"
@@ -30,6 +35,8 @@ type principal struct {
 	// sessionHash is set for browser sessions (cookie), empty for API
 	// tokens.
 	sessionHash string
+	// token is the API token of the request, nil for browser sessions.
+	token *store.APIToken
 }
 
 const principalKey = "vanban.principal"
@@ -55,6 +62,7 @@ func (api *API) authenticate(c *gin.Context) {
 	ctx := c.Request.Context()
 	now := api.now()
 	var userID, sessionHash string
+	var apiToken *store.APIToken
 	if h := c.GetHeader("Authorization"); h != "" {
 		token, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || auth.CheckTokenForm(token, auth.APITokenPrefix) != nil {
@@ -66,7 +74,7 @@ func (api *API) authenticate(c *gin.Context) {
 			api.authFailure(c, err, "API token is unknown, expired or revoked")
 			return
 		}
-		userID = t.UserID
+		userID, apiToken = t.UserID, t
 	} else if auth.HasCookie(c.Request) {
 		s, err := api.Sessions.FromRequest(ctx, c.Request)
 		if err != nil {
@@ -93,7 +101,7 @@ func (api *API) authenticate(c *gin.Context) {
 		api.fail(c, err)
 		return
 	}
-	c.Set(principalKey, &principal{user: user, grants: grants, sessionHash: sessionHash})
+	c.Set(principalKey, &principal{user: user, grants: grants, sessionHash: sessionHash, token: apiToken})
 	c.Next()
 }
 
@@ -179,21 +187,82 @@ type TooManyAttemptsError = auth.TooManyAttemptsError
 // storage error.
 func (api *API) PasswordLogin(c *gin.Context, username, password string) (*WebSession, error) {
 	username = strings.TrimSpace(username)
-	keys := []string{"user:" + strings.ToLower(username), "addr:" + c.ClientIP()}
-	if ok, wait := api.Logins.Allow(keys...); !ok {
+	ctx := c.Request.Context()
+	attempt := auth.Attempt{Addr: c.ClientIP(), User: username}
+	known, err := api.Sessions.Account(ctx, username)
+	if err != nil && document.ErrorCode(err) != document.ENOTFOUND {
+		return nil, err
+	}
+	if known != nil {
+		if ck, err := c.Cookie(auth.DeviceCookieName); err == nil {
+			attempt.Device = auth.KnownDevice(api.Secret, known.ID, ck)
+		}
+	}
+	wait, err := api.Logins.Check(ctx, attempt)
+	if err != nil {
+		return nil, err
+	}
+	if wait > 0 {
 		return nil, &TooManyAttemptsError{Wait: wait}
 	}
-	ctx := c.Request.Context()
 	user, err := api.Sessions.CheckPassword(ctx, username, password)
 	if errors.Is(err, ErrBadCredentials) {
-		api.Logins.Fail(keys...)
+		if err := api.Logins.Failed(ctx, attempt); err != nil {
+			api.Logger.Error("recording a failed sign-in", "err", err)
+		}
+		reason := "wrong password"
+		switch {
+		case known == nil:
+			reason = "unknown account"
+		case known.Disabled:
+			reason = "account disabled"
+		}
+		api.auditSignIn(c, known, "auth.signin_failed", reason)
 		return nil, err
 	}
 	if err != nil {
 		return nil, err
 	}
-	api.Logins.Succeed(keys...)
+	if err := api.Logins.Succeeded(ctx, attempt); err != nil {
+		api.Logger.Error("clearing sign-in failures", "err", err)
+	}
+	if attempt.Device == "" {
+		if v, _, err := auth.NewDeviceCookie(api.Secret, user.ID); err == nil {
+			http.SetCookie(c.Writer, &http.Cookie{Name: auth.DeviceCookieName, Value: v, Path: "/", HttpOnly: true,
+				Secure: api.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: 400 * 24 * 3600})
+		}
+	}
+	api.auditSignIn(c, user, "auth.signin", "")
 	return api.Sessions.Start(ctx, c.Writer, user, c.ClientIP(), c.Request.UserAgent())
+}
+
+// auditSignIn records a sign-in or a failed one in the audit log: who (the
+// account when it exists), from where, and for a failure why. The password
+// and the typed username of an unknown account are not recorded (people
+// type passwords into the username field).
+func (api *API) auditSignIn(c *gin.Context, user *document.User, action, reason string) {
+	actor, object := "anonymous", ""
+	if user != nil {
+		actor, object = user.ID, user.ID
+	}
+	change, _ := json.Marshal(map[string]string{"reason": reason, "user_agent": truncateRunes(c.Request.UserAgent(), 200)})
+	if reason == "" {
+		change, _ = json.Marshal(map[string]string{"user_agent": truncateRunes(c.Request.UserAgent(), 200)})
+	}
+	if _, err := api.Directory.AppendAudit(c.Request.Context(), audit.Entry{
+		Time: api.now(), Actor: actor, ClientAddr: c.ClientIP(), Action: action,
+		ObjectType: "user", ObjectID: object, Change: change,
+	}); err != nil {
+		api.Logger.Error("audit entry for a sign-in", "action", action, "err", err)
+	}
+}
+
+func truncateRunes(s string, n int) string {
+	r := []rune(strings.ToValidUTF8(s, "?"))
+	if len(r) > n {
+		r = r[:n]
+	}
+	return string(r)
 }
 
 // BrowserSession loads the session of the request's cookie (auth.Sessions);
@@ -303,9 +372,16 @@ func (api *API) storePassword(c *gin.Context, userID, password string) bool {
 // TokenCreate is the body of POST /tokens.
 type TokenCreate struct {
 	Name string `json:"name"`
-	// ExpiresInDays is the token's lifetime; 0 means 90 days, at most 366.
+	// ExpiresInDays is the token's lifetime; 0 means the policy's maximum
+	// (VANBAN_TOKEN_MAX_TTL, default 90 days), never more.
 	ExpiresInDays int `json:"expires_in_days"`
+	// Scopes: "tokens:create" lets the new token mint tokens itself. Only
+	// a signed-in session grants it.
+	Scopes []string `json:"scopes,omitempty"`
 }
+
+// ScopeTokensCreate lets an API token mint other tokens.
+const ScopeTokensCreate = "tokens:create"
 
 // TokenJSON describes an API token; Token is set only in the answer that
 // creates it.
@@ -317,11 +393,12 @@ type TokenJSON struct {
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	Scopes     []string   `json:"scopes,omitempty"`
 }
 
 func tokenJSON(t *store.APIToken) TokenJSON {
 	return TokenJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, ExpiresAt: timePtr(t.ExpiresAt),
-		LastUsedAt: timePtr(t.LastUsedAt), RevokedAt: timePtr(t.RevokedAt)}
+		LastUsedAt: timePtr(t.LastUsedAt), RevokedAt: timePtr(t.RevokedAt), Scopes: t.Scopes}
 }
 
 func (api *API) createToken(c *gin.Context) {
@@ -333,21 +410,44 @@ func (api *API) createToken(c *gin.Context) {
 		invalid(c, map[string]string{"name": "a name of 1 to 100 characters is required"})
 		return
 	}
-	days := req.ExpiresInDays
-	if days == 0 {
-		days = 90
-	}
-	if days < 0 || days > 366 {
-		invalid(c, map[string]string{"expires_in_days": "between 1 and 366"})
+	p := current(c)
+	// A token mints tokens only when scoped to: a stolen token must not
+	// turn into a fresh one outliving its revocation. What it mints has no
+	// such scope and expires no later than itself.
+	if p.token != nil && !slices.Contains(p.token.Scopes, ScopeTokensCreate) {
+		Problem(c, http.StatusForbidden, "forbidden", "Không được phép / Forbidden",
+			"an API token cannot create tokens unless it has the "+ScopeTokensCreate+" scope; sign in to create one")
 		return
+	}
+	for _, sc := range req.Scopes {
+		if sc != ScopeTokensCreate {
+			invalid(c, map[string]string{"scopes": "unknown scope " + strconv.Quote(sc) + "; the only scope is " + ScopeTokensCreate})
+			return
+		}
+		if p.token != nil {
+			Problem(c, http.StatusForbidden, "forbidden", "Không được phép / Forbidden", "only a signed-in session grants the "+ScopeTokensCreate+" scope")
+			return
+		}
+	}
+	maxTTL := api.TokenMaxTTL
+	life := maxTTL
+	if req.ExpiresInDays != 0 {
+		life = time.Duration(req.ExpiresInDays) * 24 * time.Hour
+	}
+	if req.ExpiresInDays < 0 || life > maxTTL {
+		invalid(c, map[string]string{"expires_in_days": fmt.Sprintf("between 1 and %d (the policy's maximum, VANBAN_TOKEN_MAX_TTL)", int(maxTTL.Hours()/24))})
+		return
+	}
+	expires := api.now().Add(life)
+	if p.token != nil && !p.token.ExpiresAt.IsZero() && p.token.ExpiresAt.Before(expires) {
+		expires = p.token.ExpiresAt
 	}
 	token, hash, err := auth.NewToken(auth.APITokenPrefix)
 	if err != nil {
 		api.fail(c, err)
 		return
 	}
-	t := &store.APIToken{TokenHash: hash, UserID: current(c).user.ID, Name: strings.TrimSpace(req.Name),
-		ExpiresAt: api.now().Add(time.Duration(days) * 24 * time.Hour)}
+	t := &store.APIToken{TokenHash: hash, UserID: p.user.ID, Name: strings.TrimSpace(req.Name), ExpiresAt: expires, Scopes: req.Scopes}
 	if err := api.Directory.CreateAPIToken(c.Request.Context(), t); err != nil {
 		api.fail(c, err)
 		return

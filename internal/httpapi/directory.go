@@ -8,6 +8,7 @@ import (
 
 	"vanban/internal/admin"
 	"vanban/internal/document"
+	"vanban/internal/store"
 )
 
 func (api *API) listUnits(c *gin.Context) {
@@ -186,7 +187,15 @@ func (api *API) changeRole(c *gin.Context, grant bool) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	if err := api.Admin.ChangeRole(c.Request.Context(), actor(c), c.Param("id"), req.UnitID, req.Role, grant); err != nil {
+	pending, err := api.Admin.ChangeRole(c.Request.Context(), actor(c), c.Param("id"), req.UnitID, req.Role, grant)
+	if err == nil && pending != nil {
+		// A role that opens secret documents waits for a second
+		// administrator.
+		c.Set(AuditKeyObject, pending.ID)
+		c.JSON(http.StatusAccepted, roleRequestJSON(pending))
+		return
+	}
+	if err != nil {
 		api.fail(c, err)
 		return
 	}
@@ -323,6 +332,11 @@ func (api *API) registerEntries(c *gin.Context) {
 		return
 	}
 	ds, err := api.Directory.RegisterEntries(ctx, r.ID)
+	if err == nil {
+		// Secret rows stay (their numbers were taken) without what they
+		// are about, for keepers who may not open them.
+		ds, err = api.Workflow.RedactEntries(ctx, actor(c), ds)
+	}
 	if err != nil {
 		api.fail(c, err)
 		return
@@ -380,4 +394,64 @@ func (api *API) setSealSigner(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, SigningIdentityJSON{Provider: s.Provider, Signer: s.ProviderSigner})
+}
+
+// RoleRequestJSON is a role grant waiting for a second administrator.
+type RoleRequestJSON struct {
+	ID          string        `json:"id"`
+	UserID      string        `json:"user_id"`
+	UnitID      string        `json:"unit_id"`
+	Role        document.Role `json:"role"`
+	RequestedBy string        `json:"requested_by"`
+	RequestedAt time.Time     `json:"requested_at"`
+	ApprovedBy  string        `json:"approved_by,omitempty"`
+	ApprovedAt  *time.Time    `json:"approved_at,omitempty"`
+	Status      string        `json:"status"` // pending | approved
+}
+
+func roleRequestJSON(r *store.RoleRequest) RoleRequestJSON {
+	st := "pending"
+	if r.ApprovedBy != "" {
+		st = "approved"
+	}
+	return RoleRequestJSON{ID: r.ID, UserID: r.UserID, UnitID: r.UnitID, Role: r.Role, RequestedBy: r.RequestedBy,
+		RequestedAt: r.RequestedAt, ApprovedBy: r.ApprovedBy, ApprovedAt: timePtr(r.ApprovedAt), Status: st}
+}
+
+func (api *API) listRoleRequests(c *gin.Context) {
+	if !api.requireOrgAdmin(c) {
+		return
+	}
+	rs, err := api.Directory.PendingRoleRequests(c.Request.Context(), current(c).user.OrgID)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	out := make([]RoleRequestJSON, 0, len(rs))
+	p := current(c)
+	for _, r := range rs {
+		// Only the requests an administrator could approve.
+		if u, err := api.Directory.Unit(c.Request.Context(), r.UnitID); err == nil && p.grants.Allows(document.RoleAdmin, *u) {
+			out = append(out, roleRequestJSON(r))
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+func (api *API) approveRoleRequest(c *gin.Context) {
+	ctx := c.Request.Context()
+	r, err := api.Directory.RoleRequestByID(ctx, c.Param("id"))
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	if _, ok := api.requireAdmin(c, r.UnitID); !ok {
+		return
+	}
+	r, err = api.Directory.ApproveRoleRequest(ctx, current(c).user.ID, r.ID)
+	if err != nil {
+		api.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, roleRequestJSON(r))
 }

@@ -78,7 +78,11 @@ var schemas = map[string]any{
 	"SigningSessionList": struct {
 		Items []signsession.Session `json:"items"`
 	}{},
-	"Problem":         ProblemDetails{},
+	"Problem":     ProblemDetails{},
+	"RoleRequest": RoleRequestJSON{},
+	"RoleRequestList": struct {
+		Items []RoleRequestJSON `json:"items"`
+	}{},
 	"SigningIdentity": SigningIdentityJSON{},
 	"Webhook":         WebhookJSON{},
 	"WebhookCreate":   WebhookCreate{},

@@ -32,6 +32,11 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Version is reported by /healthz.
 	Version string
+	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
+	// X-Forwarded-For and X-Real-IP headers name the client
+	// (VANBAN_TRUSTED_PROXIES); nil trusts none, so a client cannot pick
+	// the address its sign-in failures are counted against.
+	TrustedProxies []string
 	// MetricsToken, when set, is the bearer token /metrics requires;
 	// without it /metrics answers loopback clients only.
 	MetricsToken string
@@ -55,6 +60,10 @@ func NewRouter(opts Options) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	if err := r.SetTrustedProxies(opts.TrustedProxies); err != nil {
+		// config validated the list; an error here is a bug.
+		panic("httpapi: trusted proxies: " + err.Error())
+	}
 	m := newHTTPMetrics(opts.Registry)
 	// Recovery sits innermost so that the log and the metrics see the 500.
 	r.Use(accessLog(opts.Logger), m.middleware(), recoverProblem(opts.Logger))

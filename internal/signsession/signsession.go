@@ -310,7 +310,25 @@ func (s *Service) Get(ctx context.Context, a workflow.Actor, sessionID string) (
 	if err != nil {
 		return nil, err
 	}
-	return view(sess), nil
+	return s.viewFor(ctx, a, sess)
+}
+
+// viewFor is the session as the actor may see it: an administrator who
+// may not open the document (a secret one) sees the session's state but
+// not the text sent to the phone ("Ký: <subject>").
+func (s *Service) viewFor(ctx context.Context, a workflow.Actor, sess *store.SigningSession) (*Session, error) {
+	v := view(sess)
+	if sess.SignerUserID == a.UserID {
+		return v, nil
+	}
+	ok, err := s.wf.CanView(ctx, a, sess.DocumentID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		v.DisplayText = ""
+	}
+	return v, nil
 }
 
 // ListForSigner returns the actor's active sessions (queued, preparing,
@@ -422,7 +440,7 @@ func (s *Service) Cancel(ctx context.Context, a workflow.Actor, sessionID string
 		return nil, document.Errorf(document.ECONFLICT, "signing session %s ended (%s) before it could be cancelled", sess.ID, out.State)
 	}
 	s.startNextQueued(ctx, sess.SignerUserID)
-	return view(out), nil
+	return s.viewFor(ctx, a, out)
 }
 
 // reload returns the stored session after a lost compare-and-set.

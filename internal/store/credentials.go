@@ -9,8 +9,11 @@ import (
 	"vanban/internal/document"
 )
 
-// SetPasswordHash stores a user's password hash (made by auth.HashPassword).
-// An empty hash disables password login. Returns ENOTFOUND.
+// SetPasswordHash stores a user's new password hash (made by
+// auth.HashPassword) and, in the same transaction, revokes every API token
+// of the user: a token minted by whoever knew the old password must not
+// outlive it (the owner's change, or an administrator's reset after a
+// compromise). An empty hash disables password login. Returns ENOTFOUND.
 func (db *DB) SetPasswordHash(ctx context.Context, userID, hash string) error {
 	return db.WithTx(ctx, func(tx *Tx) error { return tx.SetPasswordHash(ctx, userID, hash) })
 }
@@ -24,7 +27,18 @@ func (tx *Tx) SetPasswordHash(ctx context.Context, userID, hash string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return document.Errorf(document.ENOTFOUND, "user %s not found", userID)
 	}
-	return nil
+	_, err = tx.exec(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, micros(now()), userID)
+	return dbError("revoke API tokens", err, "API tokens")
+}
+
+// RehashPassword replaces the hash of the same password with one made
+// with newer parameters, if the stored hash is still old: the password
+// did not change, so the user's tokens stay. Returns ENOTFOUND.
+func (db *DB) RehashPassword(ctx context.Context, userID, old, hash string) error {
+	return db.WithTx(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`, hash, userID, old)
+		return dbError("rehash password", err, "user")
+	})
 }
 
 // Credentials returns the user with a login name and their password hash,
@@ -170,6 +184,9 @@ type APIToken struct {
 	ExpiresAt  time.Time // zero: no expiry
 	LastUsedAt time.Time
 	RevokedAt  time.Time
+	// Scopes are what the token may do beyond acting as its user
+	// ("tokens:create").
+	Scopes []string
 }
 
 type apiTokenRow struct {
@@ -181,14 +198,16 @@ type apiTokenRow struct {
 	ExpiresAt  sql.NullInt64 `db:"expires_at"`
 	LastUsedAt sql.NullInt64 `db:"last_used_at"`
 	RevokedAt  sql.NullInt64 `db:"revoked_at"`
+	Scopes     string        `db:"scopes"`
 }
 
 func (r apiTokenRow) domain() *APIToken {
 	return &APIToken{ID: r.ID, TokenHash: r.TokenHash, UserID: r.UserID, Name: r.Name, CreatedAt: fromMicros(r.CreatedAt),
-		ExpiresAt: fromNullMicros(r.ExpiresAt), LastUsedAt: fromNullMicros(r.LastUsedAt), RevokedAt: fromNullMicros(r.RevokedAt)}
+		ExpiresAt: fromNullMicros(r.ExpiresAt), LastUsedAt: fromNullMicros(r.LastUsedAt), RevokedAt: fromNullMicros(r.RevokedAt),
+		Scopes: strings.Fields(r.Scopes)}
 }
 
-const apiTokenColumns = `id, token_hash, user_id, name, created_at, expires_at, last_used_at, revoked_at`
+const apiTokenColumns = `id, token_hash, user_id, name, created_at, expires_at, last_used_at, revoked_at, scopes`
 
 // CreateAPIToken stores t with a new ID. Returns EINVALID, ECONFLICT.
 func (db *DB) CreateAPIToken(ctx context.Context, t *APIToken) error {
@@ -197,8 +216,8 @@ func (db *DB) CreateAPIToken(ctx context.Context, t *APIToken) error {
 	}
 	t.ID, t.CreatedAt = newID(), now()
 	return db.WithTx(ctx, func(tx *Tx) error {
-		_, err := tx.exec(ctx, `INSERT INTO api_tokens (`+apiTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)`,
-			t.ID, t.TokenHash, t.UserID, t.Name, micros(t.CreatedAt), nullMicros(t.ExpiresAt))
+		_, err := tx.exec(ctx, `INSERT INTO api_tokens (`+apiTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?)`,
+			t.ID, t.TokenHash, t.UserID, t.Name, micros(t.CreatedAt), nullMicros(t.ExpiresAt), strings.Join(t.Scopes, " "))
 		return dbError("create API token", err, "API token")
 	})
 }
@@ -209,7 +228,7 @@ func (db *DB) CreateAPIToken(ctx context.Context, t *APIToken) error {
 func (db *DB) UseAPIToken(ctx context.Context, tokenHash string, at time.Time) (*APIToken, error) {
 	return write(db, ctx, func(tx *Tx) (*APIToken, error) {
 		var r apiTokenRow
-		err := tx.get(ctx, &r, `SELECT t.id, t.token_hash, t.user_id, t.name, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
+		err := tx.get(ctx, &r, `SELECT t.id, t.token_hash, t.user_id, t.name, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, t.scopes
 			FROM api_tokens t JOIN users u ON u.id = t.user_id
 			WHERE t.token_hash = ? AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?) AND u.disabled = 0`,
 			tokenHash, micros(at))

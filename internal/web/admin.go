@@ -8,6 +8,7 @@ import (
 
 	"vanban/internal/admin"
 	"vanban/internal/document"
+	"vanban/internal/store"
 )
 
 // The administration pages make their changes through the administration
@@ -228,7 +229,13 @@ func (s *Server) adminUserAction(c *gin.Context) {
 	action := c.Param("action")
 	switch action {
 	case "grant", "revoke":
-		err = s.opt.Admin.ChangeRole(ctx, a, id, c.PostForm("unit_id"), document.Role(c.PostForm("role")), action == "grant")
+		var pending *store.RoleRequest
+		pending, err = s.opt.Admin.ChangeRole(ctx, a, id, c.PostForm("unit_id"), document.Role(c.PostForm("role")), action == "grant")
+		if pending != nil {
+			// A role that opens secret documents waits for a second
+			// administrator.
+			notice = "flash.rolepending"
+		}
 	case "password":
 		err = s.opt.Admin.SetPassword(ctx, a, id, c.PostForm("password"))
 		if err == nil && id == session(c).User.ID {
