@@ -192,7 +192,9 @@ func (w *world) party(name, organ string) *party {
 	return p
 }
 
-func as(u *document.User) workflow.Actor { return workflow.Actor{UserID: u.ID, ClientAddr: "192.0.2.1"} }
+func as(u *document.User) workflow.Actor {
+	return workflow.Actor{UserID: u.ID, ClientAddr: "192.0.2.1"}
+}
 
 // issue walks a new outgoing document of A to issued, with its external
 // recipients set while it is a draft.

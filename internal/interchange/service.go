@@ -294,7 +294,9 @@ func transportError(err error) error {
 // the HTTP layer answers 503 and the caller may try again later.
 type UnavailableError struct{ Err error }
 
-func (e *UnavailableError) Error() string { return "the exchange axis is not reachable: " + e.Err.Error() }
+func (e *UnavailableError) Error() string {
+	return "the exchange axis is not reachable: " + e.Err.Error()
+}
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // Agencies lists the organization's directory; anyone of the organization may read it.
