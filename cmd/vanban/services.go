@@ -17,6 +17,7 @@ import (
 
 	"vanban/internal/document"
 	"vanban/internal/httpapi"
+	"vanban/internal/interchange"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
 	"vanban/internal/web"
@@ -37,6 +38,7 @@ type services struct {
 	providers map[string]signing.Provider
 	validator *blobValidator
 	webhooks  *webhook.Deliverer
+	exchange  *interchange.Service[*store.Tx]
 	log       *slog.Logger
 	wg        sync.WaitGroup
 	// dev links the web pages to the virtual phones; nil when off.
@@ -103,6 +105,10 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	s.signing = signsession.New(a.db, s.workflow, a.blobs, s.providers, opts)
 	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
 	s.webhooks = webhook.New(a.db, webhook.Options{Logger: a.log.With("component", "webhook"), UserAgent: "vanban/" + version})
+	if s.exchange, err = openExchange(a, dev, s); err != nil {
+		s.closeProviders()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -130,6 +136,13 @@ func (s *services) start(ctx context.Context) {
 		defer s.wg.Done()
 		if err := s.webhooks.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("webhook deliverer stopped", "err", err)
+		}
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.exchange.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("document exchange stopped", "err", err)
 		}
 	}()
 }
@@ -164,6 +177,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		Secret:        a.linkSecret,
 		Logger:        a.log,
 		SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"),
+		Exchange:      s.exchange,
 	}
 	api.Mount(router)
 	s.mountWeb(router, a, api)
