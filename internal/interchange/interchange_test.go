@@ -418,7 +418,11 @@ func TestExchangeFlows(t *testing.T) {
 		if len(qc) != 1 || qc[0].RecallState != interchange.RecallRequested || qc[0].State != interchange.InboxPending {
 			t.Fatalf("C's recall request %+v", qc)
 		}
+		recalledPDF := qb[0].PDF.BlobKey
 		w.must(w.svc.AgreeRecall(ctx, as(b.clerk), qb[0].ID))
+		if _, err := w.blobs.Stat(ctx, recalledPDF); !errors.Is(err, storage.ErrNotExist) {
+			t.Errorf("B's recalled copy is still stored: %v", err)
+		}
 		w.must(w.svc.RefuseRecall(ctx, as(c.clerk), qc[0].ID, "Đã phổ biến"))
 		w.settle()
 		got2, err := db.Document(ctx, in2.ID)
@@ -429,7 +433,7 @@ func TestExchangeFlows(t *testing.T) {
 		if len(w.queue(b)) != 0 {
 			t.Errorf("recalled item still queued")
 		}
-		// The sealed PDF is A's own copy too (content-addressed): it stays.
+		// A's own copy of the same PDF stays.
 		if _, err := w.blobs.Stat(ctx, w.sealed.BlobKey); err != nil {
 			t.Errorf("shared blob removed: %v", err)
 		}

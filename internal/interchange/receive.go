@@ -126,13 +126,33 @@ func (s *Service[T]) receiveOne(ctx context.Context, o OrgOrgan, r exchange.Rece
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
+	// Received content gets keys of its own, per organization, rather than
+	// content addresses: a recalled copy must be removable even when the
+	// same PDF is also the sender's (or another recipient's) copy here.
+	var keys []string
+	put := func(r io.Reader, contentType string) (storage.Object, error) {
+		key := "exchange/" + o.OrgID + "/" + time.Now().UTC().Format("2006/01") + "/" + randomToken()
+		obj, err := s.opt.Blobs.Put(ctx, key, r, storage.PutOptions{ContentType: contentType})
+		if err == nil {
+			keys = append(keys, key)
+		}
+		return obj, err
+	}
+	done := false
+	defer func() {
+		if !done { // a duplicate, or a failure: what was stored is not referenced
+			for _, k := range keys {
+				s.opt.Blobs.Delete(context.WithoutCancel(ctx), k)
+			}
+		}
+	}()
 	var stored []StoredFile
 	var heads [][]byte
 	msg, decodeErr := edxml.Decode(tmp, edxml.DecodeOptions{
 		Limits: edxml.Limits{MaxBytes: s.opt.MaxPackage, MaxAttachmentSize: s.opt.MaxPackage},
 		Attachment: func(a *edxml.Attachment, content io.Reader) error {
 			hr := &headReader{r: content}
-			obj, err := s.opt.Blobs.PutContentAddressed(ctx, hr, storage.PutOptions{ContentType: contentTypeOr(a.ContentType)})
+			obj, err := put(hr, contentTypeOr(a.ContentType))
 			if err != nil {
 				return err
 			}
@@ -158,7 +178,7 @@ func (s *Service[T]) receiveOne(ctx context.Context, o OrgOrgan, r exchange.Rece
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	pkgObj, err := s.opt.Blobs.PutContentAddressed(ctx, io.LimitReader(tmp, s.opt.MaxPackage), storage.PutOptions{ContentType: "application/xml"})
+	pkgObj, err := put(io.LimitReader(tmp, s.opt.MaxPackage), "application/xml")
 	if err != nil {
 		return err
 	}
@@ -168,12 +188,14 @@ func (s *Service[T]) receiveOne(ctx context.Context, o OrgOrgan, r exchange.Rece
 		it.DedupeKey = "transport|" + o.OrgID + "|" + r.From + "|" + r.ID
 		it.EdxmlDocumentId = r.DocumentId
 	} else {
-		s.describe(ctx, it, o, msg.Package, stored, heads)
+		s.describe(ctx, it, o, msg.Package, stored, heads, put)
 	}
 	inserted := false
 	err = s.db.WithTx(ctx, func(tx T) error {
 		if it.BusinessType == int(edxml.DocRecall) && it.State != InboxInvalid {
-			return s.recallRequested(ctx, tx, it)
+			var err error
+			inserted, err = s.recallRequested(ctx, tx, it)
+			return err
 		}
 		if it.ReplacesID == "" && it.State != InboxInvalid && it.BusinessType >= int(edxml.DocUpdate) {
 			var hdr edxml.Header
@@ -209,6 +231,7 @@ func (s *Service[T]) receiveOne(ctx context.Context, o OrgOrgan, r exchange.Rece
 		return err
 	}
 	if inserted {
+		done = true
 		s.Kick()
 	}
 	return s.ack(ctx, o.OrganId, r.ID)
@@ -245,7 +268,8 @@ func contentTypeOr(ct string) string {
 // describe fills a received package's fields: who sent it, the document's
 // metadata, its PDF (the first PDF attachment, or the first PDF inside a
 // ZIP one) with the signatures verified, and the other attachments.
-func (s *Service[T]) describe(ctx context.Context, it *InboxItem, o OrgOrgan, p *edxml.Package, stored []StoredFile, heads [][]byte) {
+func (s *Service[T]) describe(ctx context.Context, it *InboxItem, o OrgOrgan, p *edxml.Package, stored []StoredFile, heads [][]byte,
+	put func(io.Reader, string) (storage.Object, error)) {
 	m := p.Header.MessageHeader
 	it.FromOrgan, it.FromName = m.From.OrganId, m.From.OrganName
 	if it.FromName == "" {
@@ -284,7 +308,7 @@ func (s *Service[T]) describe(ctx context.Context, it *InboxItem, o OrgOrgan, p 
 		case it.PDF.BlobKey == "" && isPDF:
 			it.PDF = f
 		case edxml.IsZip(heads[i]):
-			inner, err := s.unzip(ctx, f)
+			inner, err := s.unzip(ctx, f, put)
 			if err != nil {
 				it.Problem = "tệp nén không đọc được (unreadable ZIP attachment " + a.AttachmentName + "): " + err.Error()
 				it.Attachments = append(it.Attachments, f)
@@ -321,7 +345,7 @@ func (s *Service[T]) describe(ctx context.Context, it *InboxItem, o OrgOrgan, p 
 }
 
 // unzip stores the files of a ZIP attachment.
-func (s *Service[T]) unzip(ctx context.Context, f StoredFile) ([]StoredFile, error) {
+func (s *Service[T]) unzip(ctx context.Context, f StoredFile, put func(io.Reader, string) (storage.Object, error)) ([]StoredFile, error) {
 	file, err := s.opt.Blobs.Open(ctx, f.BlobKey)
 	if err != nil {
 		return nil, err
@@ -333,7 +357,7 @@ func (s *Service[T]) unzip(ctx context.Context, f StoredFile) ([]StoredFile, err
 		if strings.EqualFold(path.Ext(name), ".pdf") {
 			ct = "application/pdf"
 		}
-		obj, err := s.opt.Blobs.PutContentAddressed(ctx, r, storage.PutOptions{ContentType: ct})
+		obj, err := put(r, ct)
 		if err != nil {
 			return err
 		}
@@ -346,7 +370,7 @@ func (s *Service[T]) unzip(ctx context.Context, f StoredFile) ([]StoredFile, err
 // recallRequested handles a recall package: the item it recalls waits for
 // the clerk's answer. The recall itself is kept as a notice, so a repeat
 // changes nothing.
-func (s *Service[T]) recallRequested(ctx context.Context, tx T, it *InboxItem) error {
+func (s *Service[T]) recallRequested(ctx context.Context, tx T, it *InboxItem) (bool, error) {
 	var hdr edxml.Header
 	_ = jsonUnmarshal(it.HeaderJSON, &hdr)
 	target := it.EdxmlDocumentId
@@ -361,28 +385,28 @@ func (s *Service[T]) recallRequested(ctx context.Context, tx T, it *InboxItem) e
 	orig, err := tx.InboxItemByEdxml(ctx, it.OrgID, it.FromOrgan, target, 0)
 	if err != nil {
 		if document.ErrorCode(err) != document.ENOTFOUND {
-			return err
+			return false, err
 		}
 		it.State, it.Problem = InboxInvalid, "yêu cầu thu hồi văn bản chưa nhận (recall of a document never received): "+target
 	}
 	inserted, err := tx.InsertInboxItem(ctx, it)
 	if err != nil || !inserted || orig == nil {
-		return err
+		return inserted, err
 	}
 	if orig.RecallState != "" {
-		return nil
+		return true, nil
 	}
 	orig.RecallState, orig.RecallReason = RecallRequested, reason
 	if err := tx.UpdateInboxItem(ctx, orig); err != nil {
-		return err
+		return false, err
 	}
 	change := map[string]any{"item": orig.ID, "reason": reason, "from": it.FromOrgan}
 	if orig.DocumentID != "" {
 		if err := auditEntry(ctx, tx, systemActor, "", "document.exchange_recall_requested", "document", orig.DocumentID, s.now(), change); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return auditEntry(ctx, tx, systemActor, "", "exchange.recall_requested", "organization", it.OrgID, s.now(), change)
+	return true, auditEntry(ctx, tx, systemActor, "", "exchange.recall_requested", "organization", it.OrgID, s.now(), change)
 }
 
 // recordStatus keeps a status a recipient reported on one of our documents
