@@ -29,8 +29,8 @@ const (
 
 // xoffice is one organization's people, signed in over HTTP.
 type xoffice struct {
-	org                                               string
-	unit                                              httpapi.UnitJSON
+	org                                              string
+	unit                                             httpapi.UnitJSON
 	admin, drafter, reviewer, leader, clerk, handler *person
 }
 
