@@ -23,6 +23,7 @@ import (
 	"vanban/internal/document"
 	"vanban/internal/files"
 	"vanban/internal/httpapi"
+	"vanban/internal/interchange"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
 	"vanban/internal/web"
@@ -51,6 +52,7 @@ type services struct {
 	webhookTargets *webhook.Targets
 	// anchorer time-stamps the audit head; nil without a TSA.
 	anchorer *audit.Anchorer
+	exchange *interchange.Service[*store.Tx]
 	log      *slog.Logger
 	wg       sync.WaitGroup
 	// dev links the web pages to the virtual phones; nil when off.
@@ -134,6 +136,10 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 		return nil, &config.Error{Setting: "VANBAN_WEBHOOK_ALLOW", Value: cfg.WebhookAllow, Reason: err.Error()}
 	}
 	s.webhooks = webhook.New(a.db, webhook.Options{Targets: s.webhookTargets, Logger: a.log.With("component", "webhook"), UserAgent: "vanban/" + version})
+	if s.exchange, err = openExchange(a, dev, s); err != nil {
+		s.closeProviders()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -170,6 +176,13 @@ func (s *services) start(ctx context.Context) {
 		defer s.wg.Done()
 		if err := s.webhooks.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("webhook deliverer stopped", "err", err)
+		}
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.exchange.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("document exchange stopped", "err", err)
 		}
 	}()
 }
@@ -222,6 +235,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		WebhookTargets: s.webhookTargets,
 		Files:          fs,
 		Oversight:      s.oversight(a),
+		Exchange:       s.exchange,
 	}
 	api.Mount(router)
 	s.mountWeb(router, a, api)

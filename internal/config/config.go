@@ -68,6 +68,10 @@ type Config struct {
 	// AuditAnchorInterval is how often serve time-stamps the head of the
 	// audit chain (internal/audit Anchorer).
 	AuditAnchorInterval time.Duration
+	// Exchange is the transport URI of the document interconnection axis
+	// (hub: or vdxp:); empty means none, or the development hub when the
+	// development services run.
+	Exchange string
 }
 
 // Setting describes one configuration setting, for the README and --help.
@@ -101,6 +105,7 @@ var Settings = []Setting{
 	{Env: "VANBAN_TSA_URL", Flag: "tsa-url", Usage: "RFC 3161 time-stamping authority for PAdES B-T and above (default: the development TSA when it runs)"},
 	{Env: "VANBAN_TRUST_PEM", Flag: "trust-pem", Usage: "comma-separated PEM files of trust anchors for validating signatures (the development root is added when it runs)"},
 	{Env: "VANBAN_PADES_LEVEL", Flag: "pades-level", Default: "B-T with a TSA, else B-B", Usage: "PAdES level of new signatures: B-B, B-T, B-LT or B-LTA"},
+	{Env: "VANBAN_EXCHANGE", Flag: "exchange", Usage: "document interconnection axis (liên thông văn bản) as a transport URI: hub:https://hub/?system=ID&secret-env=VAR or vdxp:https://axis/api?system=ID&secret-env=VAR (default: the development hub when it runs)", Secret: true},
 	{Env: "VANBAN_AUDIT_ANCHOR_INTERVAL", Flag: "audit-anchor-interval", Default: "1h", Usage: "how often the head of the audit chain is time-stamped by the TSA (and sealed into <data-dir>/audit-anchors.jsonl); 0 turns it off"},
 	{Env: "VANBAN_DEV_SERVICES", Flag: "dev-services", Default: "auto", Usage: "auto, on or off: serve the development PKI and SIM simulator under /dev/ (auto: on with SQLite and local disk and a loopback VANBAN_ADDR); never in production"},
 	{Env: "VANBAN_DEV_SERVICES_ON_NETWORK", Flag: "dev-services-on-network", Default: "no", Usage: "yes lets VANBAN_DEV_SERVICES=on serve the development PKI and SIM simulator on a non-loopback VANBAN_ADDR, where anyone who reaches the server can sign with development keys"},
@@ -279,6 +284,10 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 			errs = append(errs, &Error{Setting: "VANBAN_SIGNERS", Reason: fmt.Sprintf("provider %q is named twice", name)})
 		}
 		c.Signers[name] = uri
+	}
+	c.Exchange = str("VANBAN_EXCHANGE", "")
+	if c.Exchange != "" && !strings.HasPrefix(c.Exchange, "hub:") && !strings.HasPrefix(c.Exchange, "vdxp:") {
+		errs = append(errs, &Error{Setting: "VANBAN_EXCHANGE", Reason: "want hub:https://... or vdxp:https://..."})
 	}
 	c.TSAURL = str("VANBAN_TSA_URL", "")
 	if c.TSAURL != "" {

@@ -153,6 +153,8 @@ type API struct {
 	// Oversight: registers' printouts, reports, notifications, dashboard
 	// and the public lookup (oversight.go).
 	Oversight Oversight
+	// Exchange is the document interconnection; nil answers 503 on its routes.
+	Exchange Exchange
 
 	// The use cases shared with the pages. Mount makes them from the
 	// fields above when they are nil (Directory must then be a *store.DB).
@@ -188,7 +190,7 @@ type route struct {
 
 // routes is the whole API in one table.
 func routes() []route {
-	return []route{
+	return append([]route{
 		{Method: "POST", Path: "/auth/login", Summary: "Sign in with a password (sets the session cookie)", Tag: "auth", Public: true, Body: "Login", Response: "LoginResult", Handler: (*API).login},
 		{Method: "POST", Path: "/auth/logout", Summary: "Sign out", Tag: "auth", Status: 204, Handler: (*API).logout},
 		{Method: "GET", Path: "/me", Summary: "The signed-in user with their roles", Tag: "auth", Response: "Me", Handler: (*API).me},
@@ -267,7 +269,7 @@ func routes() []route {
 		{Method: "GET", Path: "/signing/sessions/:id", Summary: "One signing session's status", Tag: "signing", Response: "SigningSession", Handler: (*API).getSession},
 		{Method: "POST", Path: "/signing/sessions/:id/cancel", Summary: "Cancel a pending signing session", Tag: "signing", Response: "SigningSession", Handler: (*API).cancelSession},
 		{Method: "POST", Path: "/signing/callback/:provider", Summary: "Completion callback from a signing provider (authenticated by the provider)", Tag: "signing", Public: true, Status: 204, Handler: (*API).signingCallback},
-	}
+	}, exchangeRoutes()...)
 }
 
 // Mount adds the API under /api/v1 and its OpenAPI document at
