@@ -31,7 +31,7 @@ const SealDiameter = 36 / 25.4 * 72
 
 // sealTextWidth is the room left of the seal for its information
 // (organization, signing time) in 10 pt.
-const sealTextWidth = 125
+const sealTextWidth = 140
 
 // maxPageSize bounds layout coordinates: A0 is 2384 x 3370 points.
 const maxPageSize = 3370
@@ -297,15 +297,20 @@ func (s *Service) signedLayout(ctx context.Context, docID string) (Layout, error
 	return l, nil
 }
 
-// wrapName breaks an organization's name longer than width characters
-// into two lines at the space nearest its middle, so that its 10 pt text
-// stays narrow beside the seal.
-func wrapName(name string, width int) []string {
-	name = strings.Join(strings.Fields(name), " ")
-	rs := []rune(name)
-	if len(rs) <= width {
+// sealNameLines is the organization's name as the seal's text shows it:
+// one line when it fits in 10 pt left of the seal, else two.
+func sealNameLines(name string, seal pades.Rect) []string {
+	avail := seal.Width() - seal.Height() - 5
+	if appearance.MustDefaultFont().NewEncoder().Width(name, appearance.DefaultFontSize) <= avail {
 		return []string{name}
 	}
+	return wrapName(name)
+}
+
+// wrapName breaks a name into two lines at the space nearest its middle.
+func wrapName(name string) []string {
+	name = strings.Join(strings.Fields(name), " ")
+	rs := []rune(name)
 	best := -1
 	for i, r := range rs {
 		if r == ' ' && (best < 0 || abs(i-len(rs)/2) < abs(best-len(rs)/2)) {
