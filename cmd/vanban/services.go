@@ -17,6 +17,7 @@ import (
 
 	"vanban/internal/document"
 	"vanban/internal/httpapi"
+	"vanban/internal/render"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
 	"vanban/internal/web"
@@ -42,6 +43,9 @@ type services struct {
 	// dev links the web pages to the virtual phones; nil when off.
 	dev *DevServices
 	web *web.Server
+	// pdfium is the one bounded PDFium pool: page images and the
+	// layout proposed for uploaded drafts.
+	pdfium *render.Engine
 }
 
 // openServices opens the configured signing providers (plus the
@@ -100,6 +104,8 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 		return nil, err
 	}
 	s.workflow = workflow.New[*store.Tx](a.db, cal)
+	s.pdfium = render.New(render.Options{CacheDir: filepath.Join(cfg.DataDir, "cache", "pages", "wazero"), Logger: a.log})
+	s.workflow.Proposer = &signsession.Proposer{Engine: s.pdfium, Blobs: a.blobs, Default: opts.Layout}
 	s.signing = signsession.New(a.db, s.workflow, a.blobs, s.providers, opts)
 	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
 	s.webhooks = webhook.New(a.db, webhook.Options{Logger: a.log.With("component", "webhook"), UserAgent: "vanban/" + version})
@@ -142,6 +148,9 @@ func (s *services) Close() {
 	if s.web != nil {
 		s.web.Close()
 	}
+	if s.pdfium != nil {
+		s.pdfium.Close()
+	}
 }
 
 func (s *services) closeProviders() {
@@ -173,7 +182,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 // same sessions as the API.
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
 	opt := web.Options{Workflow: s.workflow, Directory: a.db, Signing: s.signing, Validator: s.validator,
-		Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log, Providers: api.Providers, Passwords: api.Passwords}
+		Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), PDFium: s.pdfium, Logger: a.log, Providers: api.Providers, Passwords: api.Passwords}
 	if s.dev != nil {
 		opt.PhonePageURL = s.dev.PhonePageURL
 	}

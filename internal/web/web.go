@@ -19,6 +19,7 @@ import (
 
 	"vanban/internal/auth"
 	"vanban/internal/httpapi"
+	"vanban/internal/render"
 	"vanban/storage"
 )
 
@@ -50,6 +51,8 @@ type Options struct {
 	// CacheDir holds rendered page images (by version SHA-256 and page)
 	// and the compiled PDF renderer.
 	CacheDir string
+	// PDFium is the shared bounded PDF engine; nil makes one of its own.
+	PDFium *render.Engine
 	// PhonePageURL is the prefix of the SIM simulator's virtual phone pages
 	// (development services), "" when they are not running.
 	PhonePageURL string
@@ -89,7 +92,7 @@ func New(opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opt: opt, pages: pages, renderer: NewRenderer(opt.CacheDir, opt.Blobs, opt.Logger)}
+	s := &Server{opt: opt, pages: pages, renderer: newRenderer(opt.CacheDir, opt.Blobs, opt.Logger, opt.PDFium)}
 	if p, err := exec.LookPath("soffice"); err == nil {
 		s.soffice = p
 	}
