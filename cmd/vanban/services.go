@@ -105,7 +105,8 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	}
 	s.workflow = workflow.New[*store.Tx](a.db, cal)
 	s.pdfium = render.New(render.Options{CacheDir: filepath.Join(cfg.DataDir, "cache", "pages", "wazero"), Logger: a.log})
-	s.workflow.Proposer = &signsession.Proposer{Engine: s.pdfium, Blobs: a.blobs, Default: opts.Layout}
+	proposer := &signsession.Proposer{Engine: s.pdfium, Blobs: a.blobs, Default: opts.Layout}
+	s.workflow.Proposer, opts.Covers = proposer, proposer
 	s.signing = signsession.New(a.db, s.workflow, a.blobs, s.providers, opts)
 	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
 	s.webhooks = webhook.New(a.db, webhook.Options{Logger: a.log.With("component", "webhook"), UserAgent: "vanban/" + version})

@@ -83,6 +83,34 @@ func (s *Service) SetLayout(ctx context.Context, a workflow.Actor, docID string,
 	if err := l.Validate(); err != nil {
 		return err
 	}
+	if l.Cover {
+		// A cover may hide only the template's placeholders or blank
+		// paper: otherwise the issued PDF would lack text the reviewer
+		// approved, and every validator would call it a permitted fill.
+		if s.opts.Covers == nil {
+			return document.Errorf(document.EINVALID, "this server cannot check what a cover hides; set the layout without cover")
+		}
+		v, err := s.wf.Get(ctx, a, docID)
+		if err != nil {
+			return err
+		}
+		if len(v.Versions) == 0 {
+			return document.Errorf(document.ECONFLICT, "the document has no version to place the layout on")
+		}
+		f, err := s.blobs.Open(ctx, v.Versions[len(v.Versions)-1].BlobKey)
+		if err != nil {
+			return err
+		}
+		pdf, err := io.ReadAll(io.NewSectionReader(f, 0, f.Size()))
+		f.Close()
+		if err != nil {
+			return err
+		}
+		if err := s.opts.Covers.CheckCovers(ctx, a.UserID, pdf, l); err != nil {
+			return err
+		}
+	}
+	l.Proposed = false // a person set it: a revised upload keeps it
 	b, err := json.Marshal(l)
 	if err != nil {
 		return err
@@ -245,6 +273,13 @@ func (p *Proposer) ProposeLayout(ctx context.Context, userID string, f workflow.
 	if err != nil || !ok {
 		return "", err
 	}
+	if l.Cover {
+		if err := p.CheckCovers(ctx, userID, data, l); document.ErrorCode(err) == document.EINVALID {
+			l.Cover = false // propose the places, not a cover over text
+		} else if err != nil {
+			return "", err
+		}
+	}
 	if err := l.Validate(); err != nil {
 		return "", err
 	}
@@ -328,4 +363,115 @@ func abs(i int) int {
 		return -i
 	}
 	return i
+}
+
+// CoverChecker checks that a layout's covers hide nothing of the page but
+// the template's placeholders (Proposer implements it).
+type CoverChecker interface {
+	CheckCovers(ctx context.Context, userID string, pdf []byte, l Layout) error
+}
+
+var _ CoverChecker = (*Proposer)(nil)
+
+// CheckCovers refuses (EINVALID) a layout whose number or date field,
+// painted white, would hide text of the page other than the template's
+// own number and date lines, or anything drawn there (ink in the page as
+// rendered now, at review time).
+func (p *Proposer) CheckCovers(ctx context.Context, userID string, pdf []byte, l Layout) error {
+	if !l.Cover {
+		return nil
+	}
+	type cover struct {
+		name string
+		page int
+		rect pades.Rect
+	}
+	covers := []cover{{"number", l.NumberPage, l.Number}, {"date", l.DatePage, l.Date}}
+	var problem error
+	err := p.Engine.Open(ctx, userID, pdf, func(d *render.Document) error {
+		first, err := d.Text(1)
+		if err != nil {
+			return err
+		}
+		found := placement.Propose([]*render.PageText{first})
+		for _, c := range covers {
+			page := c.page
+			if page == 0 {
+				page = 1
+			}
+			if page > d.PageCount() {
+				problem = document.Errorf(document.EINVALID, "layout %s: page %d of %d", c.name, page, d.PageCount())
+				return nil
+			}
+			pt := first
+			if page != 1 {
+				if pt, err = d.Text(page); err != nil {
+					return err
+				}
+			}
+			var allowed []render.Rect
+			for _, ln := range []*placement.Line{found.Number, found.Date} {
+				if ln != nil && ln.Page == page {
+					b := ln.Box
+					allowed = append(allowed, render.Rect{LLX: b.LLX - 2, LLY: b.LLY - 2, URX: b.URX + 2, URY: b.URY + 2})
+				}
+			}
+			r := render.Rect{LLX: c.rect.LLX, LLY: c.rect.LLY, URX: c.rect.URX, URY: c.rect.URY}
+			inAllowed := func(b render.Rect) bool {
+				for _, a := range allowed {
+					if b.LLX >= a.LLX && b.URX <= a.URX && b.LLY >= a.LLY && b.URY <= a.URY {
+						return true
+					}
+				}
+				return false
+			}
+			var hidden []render.Char
+			for _, ch := range pt.Chars {
+				if ch.R == ' ' || !ch.Box.Intersects(r) || inAllowed(ch.Box) {
+					continue
+				}
+				ov := (math.Min(ch.Box.URX, r.URX) - math.Max(ch.Box.LLX, r.LLX)) * (math.Min(ch.Box.URY, r.URY) - math.Max(ch.Box.LLY, r.LLY))
+				if ov > 0.2*ch.Box.Width()*ch.Box.Height() {
+					hidden = append(hidden, ch)
+				}
+			}
+			if len(hidden) > 0 {
+				problem = document.Errorf(document.EINVALID, "layout %s: the cover would hide text of page %d (%q); covers may hide only the template's number and date lines", c.name, page,
+					strings.TrimSpace((&render.PageText{Chars: hidden}).String()))
+				return nil
+			}
+			// Ink: anything drawn under the cover outside those lines
+			// (a scanned line, a rule, an image).
+			img, err := d.Render(page, 72)
+			if err != nil {
+				return err
+			}
+			pw, ph, err := d.PageSize(page)
+			if err != nil {
+				return err
+			}
+			sx, sy := float64(img.Rect.Dx())/pw, float64(img.Rect.Dy())/ph
+			dark := 0
+			for y := math.Max(r.LLY, 0); y < math.Min(r.URY, ph); y += 1 / sy {
+				for x := math.Max(r.LLX, 0); x < math.Min(r.URX, pw); x += 1 / sx {
+					if inAllowed(render.Rect{LLX: x, LLY: y, URX: x, URY: y}) {
+						continue
+					}
+					c := img.RGBAAt(int(x*sx), img.Rect.Dy()-1-int(y*sy))
+					if int(c.R)+int(c.G)+int(c.B) < 3*160 {
+						dark++
+					}
+				}
+			}
+			if dark > 3 {
+				problem = document.Errorf(document.EINVALID, "layout %s: the cover would hide something drawn on page %d (%d dark points outside the template's lines)", c.name, page, dark)
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return problem
 }

@@ -136,6 +136,9 @@ type Options struct {
 	Revocation pades.RevocationCollector
 
 	Layout Layout // default DefaultLayout()
+	// Covers checks what a layout's covers hide when one is set
+	// (SetLayout); without it a layout with cover is refused.
+	Covers CoverChecker
 	// SealImage is the organization's seal, a red transparent PNG; nil
 	// draws the text (organization and signing time) only.
 	SealImage []byte
