@@ -176,7 +176,7 @@ func LayoutFromProposal(p *placement.Proposal, def Layout) (l Layout, ok bool) {
 			l.Block = ""
 			l.Signature = pades.Rect{LLX: b.Column.LLX, LLY: b.Column.LLY, URX: b.Column.URX, URY: b.Column.URY}
 		}
-		l.Seal = sealRect(l.Signature, b.Gap)
+		l.Seal = sealRect(l.Signature, b.Gap, b.Beside)
 	}
 	l.AttachmentPages = p.Attachments
 	for i, w := range p.Pages {
@@ -198,7 +198,7 @@ func LayoutFromProposal(p *placement.Proposal, def Layout) (l Layout, ok bool) {
 // one third into the handwritten signature as it will be drawn (centred in
 // the gap, at most twice as wide as high), vertically centred on the gap,
 // with room for its text on its left.
-func sealRect(sig pades.Rect, gap placement.Rect) pades.Rect {
+func sealRect(sig pades.Rect, gap placement.Rect, beside []placement.Rect) pades.Rect {
 	gw, gh := gap.Width(), gap.Height()
 	if gw <= 0 || gh <= 0 {
 		gw, gh = sig.Width(), sig.Height()
@@ -211,7 +211,16 @@ func sealRect(sig pades.Rect, gap placement.Rect) pades.Rect {
 		cy = (sig.LLY + sig.URY) / 2
 	}
 	d := SealDiameter
-	return pades.Rect{LLX: math.Max(right-d-sealTextWidth, 0), LLY: math.Max(cy-d/2, 0), URX: right, URY: cy + d/2}
+	r := pades.Rect{LLX: math.Max(right-d-sealTextWidth, 0), LLY: math.Max(cy-d/2, 0), URX: right, URY: cy + d/2}
+	// The text (three 10 pt lines, centred on the seal) stays clear of
+	// the recipients' lines on its left: it then wraps or shrinks.
+	textTop, textBottom := cy+20, cy-20
+	for _, o := range beside {
+		if o.URY > textBottom && o.LLY < textTop && o.URX+4 > r.LLX {
+			r.LLX = math.Min(o.URX+4, r.URX-d-40)
+		}
+	}
+	return r
 }
 
 // maxProposalPages bounds the pages read to propose a layout.

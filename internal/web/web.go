@@ -132,6 +132,8 @@ func routes() []route {
 		{Method: "GET", Path: "/d/:id/v/:seq/verify", Handler: (*Server).verifyPage},
 		{Method: "GET", Path: "/d/:id/v/:seq/verify.json", Handler: (*Server).verifyJSON},
 		{Method: "GET", Path: "/d/:id/a/:att", Handler: (*Server).attachmentFile},
+		{Method: "GET", Path: "/d/:id/layout", Handler: (*Server).layoutPage},
+		{Method: "POST", Path: "/d/:id/layout", Handler: (*Server).saveLayout},
 		{Method: "POST", Path: "/d/:id/:action", Handler: (*Server).documentAction},
 
 		{Method: "GET", Path: "/new", Handler: (*Server).newDraftPage},
