@@ -24,6 +24,7 @@ import (
 	"vanban/internal/files"
 	"vanban/internal/httpapi"
 	"vanban/internal/interchange"
+	"vanban/internal/render"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
 	"vanban/internal/web"
@@ -58,6 +59,9 @@ type services struct {
 	// dev links the web pages to the virtual phones; nil when off.
 	dev *DevServices
 	web *web.Server
+	// pdfium is the one bounded PDFium pool: page images and the
+	// layout proposed for uploaded drafts.
+	pdfium *render.Engine
 }
 
 // openServices opens the configured signing providers (plus the
@@ -118,6 +122,9 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 		return nil, err
 	}
 	s.workflow = workflow.New[*store.Tx](a.db, cal)
+	s.pdfium = render.New(render.Options{CacheDir: filepath.Join(cfg.DataDir, "cache", "pages", "wazero"), Logger: a.log})
+	proposer := &signsession.Proposer{Engine: s.pdfium, Blobs: a.blobs, Default: opts.Layout}
+	s.workflow.Proposer, opts.Covers = proposer, proposer
 	s.signing = signsession.New(a.db, s.workflow, a.blobs, s.providers, opts)
 	archiveOpts := archive.Options{Revocation: pades.CollectRevocation(roots, httpClient), Roots: roots,
 		Intermediates: intermediates, Logger: a.log.With("component", "archive")}
@@ -195,6 +202,9 @@ func (s *services) Close() {
 	if s.web != nil {
 		s.web.Close()
 	}
+	if s.pdfium != nil {
+		s.pdfium.Close()
+	}
 }
 
 func (s *services) closeProviders() {
@@ -245,7 +255,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 // same sessions as the API.
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
 	opt := web.Options{Workflow: s.flows, Admin: api.Admin, Signing: s.signing, Validator: s.validator,
-		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log, Records: a.db}
+		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), PDFium: s.pdfium, Logger: a.log, Records: a.db}
 	if s.dev != nil {
 		opt.PhonePageURL, opt.PhoneKey = s.dev.PhonePageURL, s.dev.PhoneKey
 	}
