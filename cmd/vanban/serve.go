@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"vanban/internal/httpapi"
 	"vanban/storage/local"
 )
@@ -25,9 +28,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer a.Close()
 
+	// The registry is made here so the services opened below can add
+	// their own metrics to /metrics.
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	router := httpapi.NewRouter(httpapi.Options{
-		Logger:  log,
-		Version: version,
+		Logger:   log,
+		Version:  version,
+		Registry: registry,
 		Checks: []httpapi.Check{
 			{Name: "database", Ping: a.db.Ping},
 			{Name: "storage", Ping: a.blobs.Ping},
@@ -61,6 +69,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ln.Close()
 		return err
 	}
+	registry.MustRegister(newArchiveCollector(svc.archive.Metrics))
 	svc.mountAPI(router, a)
 	// The workers stop after the HTTP server, so a request in flight can
 	// still hand them work; svc.Close waits for them.

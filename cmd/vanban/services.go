@@ -109,12 +109,7 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	}
 	s.workflow = workflow.New[*store.Tx](a.db, cal)
 	s.signing = signsession.New(a.db, s.workflow, a.blobs, s.providers, opts)
-	archiveOpts := archive.Options{Revocation: pades.CollectRevocation(roots, httpClient), Roots: roots,
-		Intermediates: intermediates, Logger: a.log.With("component", "archive")}
-	if opts.TSA != nil {
-		archiveOpts.TSA = opts.TSA
-	}
-	s.archive = archive.New(s.workflow, a.db, a.blobs, archiveOpts)
+	s.archive = newArchiveService(a, s.workflow, opts.TSA, httpClient, roots, intermediates)
 	s.flows = &recordsWorkflow{Service: s.workflow, archive: s.archive}
 	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
 	if opts.TSA != nil && cfg.AuditAnchorInterval > 0 {
@@ -142,6 +137,13 @@ func (s *services) start(ctx context.Context) {
 		defer s.wg.Done()
 		if err := s.signing.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("signing worker stopped", "err", err)
+		}
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.archive.RunRenewals(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("archive renewal stopped", "err", err)
 		}
 	}()
 	if s.anchorer != nil {
