@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,7 +40,7 @@ type demoRun struct {
 // demoArchived initialises an organization in the server's database, serves
 // vanban with the given flags and drives the demo over HTTP, leaving the
 // server running.
-func demoArchived(t *testing.T, serveFlags ...string) *demoRun {
+func demoArchived(t testing.TB, serveFlags ...string) *demoRun {
 	t.Helper()
 	clearServeEnv(t)
 	t.Setenv("VANBAN_ADMIN_PASSWORD", "mật-khẩu-quản-trị-demo")
@@ -60,9 +61,14 @@ func demoArchived(t *testing.T, serveFlags ...string) *demoRun {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
 	}
-	code, rootPEM := httpGet(t, s.URL+"/dev/pki/root.pem")
-	if code != 200 {
-		t.Fatalf("root.pem: %d", code)
+	resp, err := http.Get(s.URL + "/dev/pki/root.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootPEM, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("root.pem: %d %v", resp.StatusCode, err)
 	}
 	root := filepath.Join(t.TempDir(), "root.pem")
 	if err := os.WriteFile(root, rootPEM, 0o600); err != nil {

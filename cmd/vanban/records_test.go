@@ -24,7 +24,7 @@ import (
 // openDemoApp opens the database and blob store of a demo's server, which
 // keeps running (its development PKI answers OCSP, CRL and TSA requests),
 // and returns them with the development root.
-func openDemoApp(t *testing.T, d *demoRun) (*app, *x509.CertPool) {
+func openDemoApp(t testing.TB, d *demoRun) (*app, *x509.CertPool) {
 	t.Helper()
 	cfg, err := loadConfig("serve", d.serveFlags, io.Discard)
 	if err != nil {

@@ -135,6 +135,7 @@ func (s *Service) Archive(ctx context.Context, a workflow.Actor, docID string) (
 		proof   *proofInfo
 		note    = map[string]any{"retain_until": until.Format(time.RFC3339), "permanent": permanent}
 	)
+	tExtend := time.Now()
 	if latest != nil {
 		basedOn = latest.Seq
 		file, proof, err = s.extend(ctx, latest, until)
@@ -151,9 +152,11 @@ func (s *Service) Archive(ctx context.Context, a workflow.Actor, docID string) (
 			note["lta"] = "B-LTA"
 		}
 	}
+	tRetain := time.Now()
 	if err := s.retainAll(ctx, docID, until, file.BlobKey); err != nil {
 		return nil, err
 	}
+	tState := time.Now()
 	out, err := s.wf.ArchiveWith(ctx, a, docID, basedOn, file, note)
 	if err != nil {
 		return nil, err
@@ -170,6 +173,9 @@ func (s *Service) Archive(ctx context.Context, a workflow.Actor, docID string) (
 	}
 	s.Metrics.add(&s.Metrics.Archived, 1)
 	s.Metrics.observe(time.Since(start))
+	s.opt.Logger.Info("document archived", "doc", docID, "lta", note["lta"], "retain_until", until,
+		"check_ms", tExtend.Sub(start).Milliseconds(), "lta_ms", tRetain.Sub(tExtend).Milliseconds(),
+		"retain_ms", tState.Sub(tRetain).Milliseconds(), "state_ms", time.Since(tState).Milliseconds())
 	return out, nil
 }
 
