@@ -18,6 +18,7 @@ import (
 	"vanban/internal/archive"
 	"vanban/internal/audit"
 	"vanban/internal/document"
+	"vanban/internal/evidence"
 	"vanban/internal/httpapi"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
@@ -45,6 +46,7 @@ type services struct {
 	webhooks  *webhook.Deliverer
 	// anchorer time-stamps the audit head; nil without a TSA.
 	anchorer *audit.Anchorer
+	evidence *evidence.Builder
 	log      *slog.Logger
 	wg       sync.WaitGroup
 	// dev links the web pages to the virtual phones; nil when off.
@@ -112,6 +114,19 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	s.archive = newArchiveService(a, s.workflow, opts.TSA, httpClient, roots, intermediates)
 	s.flows = &recordsWorkflow{Service: s.workflow, archive: s.archive}
 	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
+	s.evidence = &evidence.Builder{Workflow: s.workflow, Audit: a.db, Blobs: a.blobs, Validator: s.validator,
+		Sealer: &orgSealer{db: a.db, providers: s.providers, tsa: opts.TSA},
+		OrgName: func(ctx context.Context, orgID string) (string, error) {
+			o, err := a.db.Organization(ctx, orgID)
+			if err != nil {
+				return "", err
+			}
+			return o.Name, nil
+		}}
+	if opts.TSA != nil {
+		// Packages end their audit links at an anchor, taken on demand.
+		s.evidence.Anchorer = &audit.Anchorer{Store: a.db, TSA: opts.TSA, Key: a.auditKey, File: auditAnchorFile(cfg)}
+	}
 	if opts.TSA != nil && cfg.AuditAnchorInterval > 0 {
 		s.anchorer = &audit.Anchorer{Store: a.db, TSA: opts.TSA, Key: a.auditKey, File: auditAnchorFile(cfg),
 			Interval: cfg.AuditAnchorInterval, Logger: a.log.With("component", "audit-anchor")}
@@ -188,6 +203,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		Workflow:      s.flows,
 		Directory:     a.db,
 		Records:       a.db,
+		Evidence:      s.evidence,
 		Blobs:         a.blobs,
 		Signing:       s.signing,
 		Providers:     s.providerNames(),

@@ -136,6 +136,8 @@ type API struct {
 	// Records serves retention, evidence and files (records.go); nil
 	// leaves them out.
 	Records Records
+	// Evidence builds evidence packages (evidence.go); nil answers 503.
+	Evidence EvidenceBuilder
 
 	dummyOnce sync.Once
 	dummy     string
@@ -203,6 +205,7 @@ func routes() []route {
 		{Method: "POST", Path: "/documents", Summary: "Create an outgoing draft from an uploaded PDF", Tag: "outgoing", Multipart: true, Response: "Document", Status: 201, Handler: (*API).createDraft},
 		{Method: "GET", Path: "/documents/:id", Summary: "A document with versions, recipients and review", Tag: "documents", Response: "DocumentView", Handler: (*API).getDocument},
 		{Method: "GET", Path: "/documents/:id/timeline", Summary: "Who did what and when, with durations", Tag: "documents", Response: "Timeline", Handler: (*API).timeline},
+		{Method: "GET", Path: "/documents/:id/evidence", Summary: "Evidence package (ZIP): final PDF, validation report, timeline, exchange, audit entries with chain links, sealed manifest", Tag: "documents", Handler: (*API).downloadEvidence},
 		{Method: "GET", Path: "/documents/:id/versions/:seq/file", Summary: "Download a version's PDF", Tag: "documents", Handler: (*API).downloadVersion},
 		{Method: "GET", Path: "/documents/:id/versions/:seq/link", Summary: "A short-lived download link for a version", Tag: "documents", Response: "Link", Handler: (*API).versionLink},
 		{Method: "GET", Path: "/documents/:id/versions/:seq/verification", Summary: "Validation report of a version's signatures", Tag: "documents", Response: "VerificationReport", Handler: (*API).verifyVersion},
