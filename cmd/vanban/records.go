@@ -9,6 +9,7 @@ import (
 
 	"vanban/internal/archive"
 	"vanban/internal/document"
+	"vanban/internal/records"
 	"vanban/internal/store"
 	"vanban/internal/workflow"
 	"vanban/signing/pades"
@@ -35,7 +36,7 @@ func (w *recordsWorkflow) Archive(ctx context.Context, a workflow.Actor, docID s
 func newArchiveService(a *app, wf *workflow.Service[*store.Tx], tsa pades.Timestamper, client *http.Client,
 	roots *x509.CertPool, intermediates []*x509.Certificate) *archive.Service {
 	opts := archive.Options{Revocation: pades.CollectRevocation(roots, client), Roots: roots, Intermediates: intermediates,
-		Logger: a.log.With("component", "archive"),
+		Logger: a.log.With("component", "archive"), Retention: records.RetentionOf(a.db),
 		Renewal: archive.RenewalPolicy{Margin: a.cfg.RenewalMargin, MinStrength: a.cfg.RenewalMinStrength}}
 	if tsa != nil {
 		opts.TSA = tsa

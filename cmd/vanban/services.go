@@ -20,6 +20,7 @@ import (
 	"vanban/internal/document"
 	"vanban/internal/evidence"
 	"vanban/internal/httpapi"
+	"vanban/internal/records"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
 	"vanban/internal/web"
@@ -47,6 +48,7 @@ type services struct {
 	// anchorer time-stamps the audit head; nil without a TSA.
 	anchorer *audit.Anchorer
 	evidence *evidence.Builder
+	records  *records.Service
 	log      *slog.Logger
 	wg       sync.WaitGroup
 	// dev links the web pages to the virtual phones; nil when off.
@@ -127,6 +129,7 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 		// Packages end their audit links at an anchor, taken on demand.
 		s.evidence.Anchorer = &audit.Anchorer{Store: a.db, TSA: opts.TSA, Key: a.auditKey, File: auditAnchorFile(cfg)}
 	}
+	s.records = records.New(a.db, s.flows, a.blobs, &orgSealer{db: a.db, providers: s.providers, tsa: opts.TSA}, a.log.With("component", "records"))
 	if opts.TSA != nil && cfg.AuditAnchorInterval > 0 {
 		s.anchorer = &audit.Anchorer{Store: a.db, TSA: opts.TSA, Key: a.auditKey, File: auditAnchorFile(cfg),
 			Interval: cfg.AuditAnchorInterval, Logger: a.log.With("component", "audit-anchor")}
@@ -159,6 +162,13 @@ func (s *services) start(ctx context.Context) {
 		defer s.wg.Done()
 		if err := s.archive.RunRenewals(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("archive renewal stopped", "err", err)
+		}
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.records.RunNotifications(ctx, time.Hour); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("hand-over notifications stopped", "err", err)
 		}
 	}()
 	if s.anchorer != nil {
@@ -204,6 +214,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		Directory:     a.db,
 		Records:       a.db,
 		Evidence:      s.evidence,
+		Files:         s.records,
 		Blobs:         a.blobs,
 		Signing:       s.signing,
 		Providers:     s.providerNames(),

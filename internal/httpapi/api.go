@@ -138,6 +138,9 @@ type API struct {
 	Records Records
 	// Evidence builds evidence packages (evidence.go); nil answers 503.
 	Evidence EvidenceBuilder
+	// Files keeps the file list and the retention schedule (records.go);
+	// nil answers 503 on those routes.
+	Files RecordFiles
 
 	dummyOnce sync.Once
 	dummy     string
@@ -170,7 +173,7 @@ type route struct {
 
 // routes is the whole API in one table.
 func routes() []route {
-	return []route{
+	return append([]route{
 		{Method: "POST", Path: "/auth/login", Summary: "Sign in with a password (sets the session cookie)", Tag: "auth", Public: true, Body: "Login", Response: "LoginResult", Handler: (*API).login},
 		{Method: "POST", Path: "/auth/logout", Summary: "Sign out", Tag: "auth", Status: 204, Handler: (*API).logout},
 		{Method: "GET", Path: "/me", Summary: "The signed-in user with their roles", Tag: "auth", Response: "Me", Handler: (*API).me},
@@ -248,7 +251,7 @@ func routes() []route {
 		{Method: "GET", Path: "/signing/sessions/:id", Summary: "One signing session's status", Tag: "signing", Response: "SigningSession", Handler: (*API).getSession},
 		{Method: "POST", Path: "/signing/sessions/:id/cancel", Summary: "Cancel a pending signing session", Tag: "signing", Response: "SigningSession", Handler: (*API).cancelSession},
 		{Method: "POST", Path: "/signing/callback/:provider", Summary: "Completion callback from a signing provider (authenticated by the provider)", Tag: "signing", Public: true, Status: 204, Handler: (*API).signingCallback},
-	}
+	}, recordRoutes()...) // records.go
 }
 
 // Mount adds the API under /api/v1 and its OpenAPI document at
