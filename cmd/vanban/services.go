@@ -21,9 +21,11 @@ import (
 	"vanban/internal/auth"
 	"vanban/internal/config"
 	"vanban/internal/document"
+	"vanban/internal/evidence"
 	"vanban/internal/files"
 	"vanban/internal/httpapi"
 	"vanban/internal/interchange"
+	"vanban/internal/records"
 	"vanban/internal/render"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
@@ -54,6 +56,8 @@ type services struct {
 	// anchorer time-stamps the audit head; nil without a TSA.
 	anchorer *audit.Anchorer
 	exchange *interchange.Service[*store.Tx]
+	evidence *evidence.Builder
+	records  *records.Service
 	log      *slog.Logger
 	wg       sync.WaitGroup
 	// dev links the web pages to the virtual phones; nil when off.
@@ -126,14 +130,23 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	proposer := &signsession.Proposer{Engine: s.pdfium, Blobs: a.blobs, Default: opts.Layout}
 	s.workflow.Proposer, opts.Covers = proposer, proposer
 	s.signing = signsession.New(a.db, s.workflow, a.blobs, s.providers, opts)
-	archiveOpts := archive.Options{Revocation: pades.CollectRevocation(roots, httpClient), Roots: roots,
-		Intermediates: intermediates, Logger: a.log.With("component", "archive")}
-	if opts.TSA != nil {
-		archiveOpts.TSA = opts.TSA
-	}
-	s.archive = archive.New(s.workflow, a.db, a.blobs, archiveOpts)
+	s.archive = newArchiveService(a, s.workflow, opts.TSA, httpClient, roots, intermediates)
 	s.flows = &recordsWorkflow{Service: s.workflow, archive: s.archive}
 	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
+	s.evidence = &evidence.Builder{Workflow: s.workflow, Audit: a.db, Blobs: a.blobs, Validator: s.validator,
+		Sealer: &orgSealer{db: a.db, providers: s.providers, tsa: opts.TSA},
+		OrgName: func(ctx context.Context, orgID string) (string, error) {
+			o, err := a.db.Organization(ctx, orgID)
+			if err != nil {
+				return "", err
+			}
+			return o.Name, nil
+		}}
+	if opts.TSA != nil {
+		// Packages end their audit links at an anchor, taken on demand.
+		s.evidence.Anchorer = &audit.Anchorer{Store: a.db, TSA: opts.TSA, Key: a.auditKey, File: auditAnchorFile(cfg)}
+	}
+	s.records = records.New(a.db, s.flows, a.blobs, &orgSealer{db: a.db, providers: s.providers, tsa: opts.TSA}, a.log.With("component", "records"))
 	if opts.TSA != nil && cfg.AuditAnchorInterval > 0 {
 		s.anchorer = &audit.Anchorer{Store: a.db, TSA: opts.TSA, Key: a.auditKey, File: auditAnchorFile(cfg),
 			Interval: cfg.AuditAnchorInterval, Logger: a.log.With("component", "audit-anchor")}
@@ -167,6 +180,20 @@ func (s *services) start(ctx context.Context) {
 		defer s.wg.Done()
 		if err := s.signing.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("signing worker stopped", "err", err)
+		}
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.archive.RunRenewals(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("archive renewal stopped", "err", err)
+		}
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.records.RunNotifications(ctx, time.Hour); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("hand-over notifications stopped", "err", err)
 		}
 	}()
 	if s.anchorer != nil {
@@ -231,6 +258,8 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		Workflow:       s.flows,
 		Directory:      a.db,
 		Records:        a.db,
+		Evidence:       s.evidence,
+		RecordFiles:    s.records,
 		Blobs:          a.blobs,
 		Signing:        s.signing,
 		Providers:      s.providerNames(),
