@@ -79,6 +79,9 @@ type DevServices struct {
 	// by the development CA in <data-dir>/dev, opened with a generated
 	// passphrase file next to it.
 	SealURI string
+	// Remote are the simulated remote-signing services (smartca, ...),
+	// each configured as the provider of its name (devproviders.go).
+	Remote map[string]devProvider
 
 	pki *devpki.PKI
 	sim *mssp.Server
@@ -94,6 +97,11 @@ func (d *DevServices) MobileSignerURI(msisdn string) string {
 func (d *DevServices) Close() {
 	if d != nil && d.sim != nil {
 		d.sim.Close()
+	}
+	if d != nil {
+		for _, r := range d.Remote {
+			r.close()
+		}
 	}
 }
 
@@ -152,6 +160,11 @@ func startDevServices(router *gin.Engine, cfg *config.Config, addr net.Addr, log
 		sim.ServeHTTP(w, r)
 	})))
 
+	remote, err := mountDevProviders(router, base, dir, pki, log)
+	if err != nil {
+		sim.Close()
+		return nil, fmt.Errorf("development remote-signing simulators in %s: %w", dir, err)
+	}
 	q := url.Values{
 		"ap-id":       {devAPID},
 		"ap-pwd-file": {apPwdFile},
@@ -168,6 +181,7 @@ func startDevServices(router *gin.Engine, cfg *config.Config, addr net.Addr, log
 		Roots:        pki.Roots(),
 		Certificates: []*x509.Certificate{pki.Root(), pki.Issuing()},
 		SealURI:      sealURI,
+		Remote:       remote,
 		pki:          pki,
 		sim:          sim,
 	}
@@ -182,6 +196,9 @@ func startDevServices(router *gin.Engine, cfg *config.Config, addr net.Addr, log
 	fmt.Fprintf(stdout, "development root CA at %s, time-stamps at %s\n", d.RootPEMURL, d.TSAURL)
 	fmt.Fprintf(stdout, "mobile signer URI: %s\n", d.MobileSignerURI(devSampleMSISDN))
 	fmt.Fprintf(stdout, "seal signer URI: %s\n", d.SealURI)
+	for name, r := range remote {
+		fmt.Fprintf(stdout, "%s simulator at %s (virtual phones at %s<user id>)\n", name, r.SimulatorURL, r.PhonePageURL)
+	}
 	return d, nil
 }
 
