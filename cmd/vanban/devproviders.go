@@ -56,7 +56,9 @@ func mountDevProviders(router *gin.Engine, base, dir string, pki *devpki.PKI, lo
 		SPID: devSmartCASPID, SPPassword: spPass,
 		// SmartCA calls the service provider back; here that is us.
 		CallbackURL: base + "/api/v1/signing/callback/smartca", CallbackSecret: cbSecret,
-		Issuer:    func(user, cn string) (crypto.Signer, []*x509.Certificate, error) { return pki.IssueSigner(cn, "", "rsa2048", devpki.Person) },
+		Issuer: func(user, cn string) (crypto.Signer, []*x509.Certificate, error) {
+			return pki.IssueSigner(cn, "", "rsa2048", devpki.Person)
+		},
 		KeyDir:    filepath.Join(dir, "smartca-users"),
 		Latency:   devSimLatency,
 		PhonePath: devSmartCAPrefix + "phone/",
