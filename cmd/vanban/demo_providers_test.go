@@ -53,3 +53,8 @@ func runDemoWithProvider(t *testing.T, provider string) string {
 func TestDemoSmartCA(t *testing.T) {
 	runDemoWithProvider(t, "smartca")
 }
+
+// TestDemoMySign: the whole outgoing flow with the leader on Viettel MySign.
+func TestDemoMySign(t *testing.T) {
+	runDemoWithProvider(t, "mysign")
+}

@@ -11,6 +11,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"vanban/signing/devpki"
+	_ "vanban/signing/mysign" // mysign: Viettel MySign remote signing
+	"vanban/signing/mysign/mysignsim"
 	_ "vanban/signing/smartca" // smartca: VNPT SmartCA remote signing
 	"vanban/signing/smartca/smartcasim"
 )
@@ -22,12 +24,16 @@ import (
 const (
 	devSmartCAPrefix = devPrefix + "/smartca/"
 	devSmartCASPID   = "vanban-dev"
+	devMySignPrefix  = devPrefix + "/mysign/"
+	devMySignClient  = "vanban-dev"
+	devMySignProfile = "adss:ras:profile:001"
 )
 
 // devApprovingSigner is, per simulated provider, the signer who approves
 // by itself: the demo's default leader identity for that provider.
 var devApprovingSigner = map[string]string{
 	"smartca": smartcasim.ScenarioUser(smartcasim.ScenarioApprove),
+	"mysign":  mysignsim.ScenarioUser(mysignsim.ScenarioApprove),
 }
 
 // devProvider is one simulated remote-signing service.
@@ -74,6 +80,34 @@ func mountDevProviders(router *gin.Engine, base, dir string, pki *devpki.PKI, lo
 		PhonePageURL: base + devSmartCAPrefix + "phone/",
 		SimulatorURL: base + devSmartCAPrefix,
 		close:        sim.Close,
+	}
+
+	secretFile := filepath.Join(dir, "mysign-client.pass")
+	secret, err := generatedSecret(secretFile)
+	if err != nil {
+		sim.Close()
+		return nil, err
+	}
+	ms, err := mysignsim.NewServer(mysignsim.Options{
+		ClientID: devMySignClient, ClientSecret: secret, ProfileID: devMySignProfile,
+		Issuer: func(user, cn string) (crypto.Signer, []*x509.Certificate, error) {
+			return pki.IssueSigner(cn, "", "rsa2048", devpki.Person)
+		},
+		Latency:   devSimLatency,
+		PhonePath: devMySignPrefix + "phone/",
+		Logger:    log.With("component", "mysign-sim"),
+	})
+	if err != nil {
+		sim.Close()
+		return nil, err
+	}
+	router.Any(devMySignPrefix+"*path", gin.WrapH(http.StripPrefix(devMySignPrefix[:len(devMySignPrefix)-1], ms)))
+	mq := url.Values{"client-id": {devMySignClient}, "client-secret-file": {secretFile}, "profile-id": {devMySignProfile}}
+	out["mysign"] = devProvider{
+		URI:          "mysign:" + base + devMySignPrefix + "?" + mq.Encode(),
+		PhonePageURL: base + devMySignPrefix + "phone/",
+		SimulatorURL: base + devMySignPrefix,
+		close:        ms.Close,
 	}
 	return out, nil
 }
