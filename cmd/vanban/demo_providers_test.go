@@ -58,3 +58,14 @@ func TestDemoSmartCA(t *testing.T) {
 func TestDemoMySign(t *testing.T) {
 	runDemoWithProvider(t, "mysign")
 }
+
+// TestDemoESignCloud: the whole outgoing flow with the leader on FPT CA
+// eSignCloud, the relying party authenticated with its PKCS#12 key.
+func TestDemoESignCloud(t *testing.T) {
+	runDemoWithProvider(t, "esigncloud")
+}
+
+// TestDemoGovernmentCA: the same with the Government CA's mobile PKI.
+func TestDemoGovernmentCA(t *testing.T) {
+	runDemoWithProvider(t, "vgca")
+}

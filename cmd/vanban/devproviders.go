@@ -3,14 +3,23 @@ package main
 import (
 	"crypto"
 	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"software.sslmate.com/src/go-pkcs12"
 
 	"vanban/signing/devpki"
+	_ "vanban/signing/esigncloud" // esigncloud, vgca: FPT CA eSignCloud, the Government CA's mobile PKI
+	"vanban/signing/esigncloud/esigncloudsim"
 	_ "vanban/signing/mysign" // mysign: Viettel MySign remote signing
 	"vanban/signing/mysign/mysignsim"
 	_ "vanban/signing/smartca" // smartca: VNPT SmartCA remote signing
@@ -34,6 +43,20 @@ const (
 var devApprovingSigner = map[string]string{
 	"smartca": smartcasim.ScenarioUser(smartcasim.ScenarioApprove),
 	"mysign":  mysignsim.ScenarioUser(mysignsim.ScenarioApprove),
+	// eSignCloud and the Government CA name agreements, not users.
+	"esigncloud": esigncloudsim.ScenarioAgreement(esigncloudsim.ScenarioApprove),
+	"vgca":       esigncloudsim.ScenarioAgreement(esigncloudsim.ScenarioApprove),
+}
+
+// devRelyingParties are the two relying-party services simulated: their
+// provider name, the page title and their method names (the Government
+// CA's differ from FPT's, to show that they are configuration).
+var devRelyingParties = []struct {
+	name, title string
+	methods     esigncloudsim.Methods
+}{
+	{"esigncloud", "FPT CA eSignCloud", esigncloudsim.FPTMethods},
+	{"vgca", "Ban Cơ yếu Chính phủ – ký số di động", esigncloudsim.Methods{Certificate: "certificate", Prepare: "prepareHashSigning", Authorize: "authorizeSigning"}},
 }
 
 // devProvider is one simulated remote-signing service.
@@ -85,7 +108,7 @@ func mountDevProviders(router *gin.Engine, base, dir string, pki *devpki.PKI, lo
 	secretFile := filepath.Join(dir, "mysign-client.pass")
 	secret, err := generatedSecret(secretFile)
 	if err != nil {
-		sim.Close()
+		closeAll(out)
 		return nil, err
 	}
 	ms, err := mysignsim.NewServer(mysignsim.Options{
@@ -98,7 +121,7 @@ func mountDevProviders(router *gin.Engine, base, dir string, pki *devpki.PKI, lo
 		Logger:    log.With("component", "mysign-sim"),
 	})
 	if err != nil {
-		sim.Close()
+		closeAll(out)
 		return nil, err
 	}
 	router.Any(devMySignPrefix+"*path", gin.WrapH(http.StripPrefix(devMySignPrefix[:len(devMySignPrefix)-1], ms)))
@@ -109,5 +132,81 @@ func mountDevProviders(router *gin.Engine, base, dir string, pki *devpki.PKI, lo
 		SimulatorURL: base + devMySignPrefix,
 		close:        ms.Close,
 	}
+
+	p12File, p12PassFile, rpCert, err := devRelyingParty(pki, dir)
+	if err != nil {
+		closeAll(out)
+		return nil, fmt.Errorf("relying-party key: %w", err)
+	}
+	rpPassFile := filepath.Join(dir, "esigncloud-rp.pass")
+	rpPass, err := generatedSecret(rpPassFile)
+	if err != nil {
+		closeAll(out)
+		return nil, err
+	}
+	for _, rp := range devRelyingParties {
+		prefix := devPrefix + "/" + rp.name + "/"
+		es, err := esigncloudsim.NewServer(esigncloudsim.Options{
+			Name: rp.title, Methods: rp.methods,
+			RelyingParties: map[string]esigncloudsim.RelyingParty{"VANBAN-DEV": {User: "vanban-dev", Password: rpPass, Certificate: rpCert}},
+			Issuer: func(a, cn string) (crypto.Signer, []*x509.Certificate, error) {
+				return pki.IssueSigner(cn, "", "rsa2048", devpki.Person)
+			},
+			Latency:   devSimLatency,
+			PhonePath: prefix + "phone/",
+			Logger:    log.With("component", rp.name+"-sim"),
+		})
+		if err != nil {
+			closeAll(out)
+			return nil, err
+		}
+		router.Any(prefix+"*path", gin.WrapH(http.StripPrefix(prefix[:len(prefix)-1], es)))
+		eq := url.Values{"relying-party": {"VANBAN-DEV"}, "rp-user": {"vanban-dev"}, "rp-password-file": {rpPassFile},
+			"rp-key": {p12File}, "rp-key-pass-file": {p12PassFile},
+			"methods": {strings.Join([]string{rp.methods.Certificate, rp.methods.Prepare, rp.methods.Authorize}, ",")}}
+		out[rp.name] = devProvider{
+			URI:          rp.name + ":" + base + prefix + "?" + eq.Encode(),
+			PhonePageURL: base + prefix + "phone/",
+			SimulatorURL: base + prefix,
+			close:        es.Close,
+		}
+	}
 	return out, nil
+}
+
+func closeAll(ps map[string]devProvider) {
+	for _, p := range ps {
+		p.close()
+	}
+}
+
+// devRelyingParty returns vanban's relying-party PKCS#12 for the
+// eSignCloud-shaped simulators (issued by the development PKI into dir on
+// first use), its passphrase file and its certificate.
+func devRelyingParty(pki *devpki.PKI, dir string) (p12File, passFile string, cert *x509.Certificate, err error) {
+	p12File, passFile = filepath.Join(dir, "esigncloud-rp.p12"), filepath.Join(dir, "esigncloud-rp.p12.pass")
+	pass, err := generatedSecret(passFile)
+	if err != nil {
+		return "", "", nil, err
+	}
+	data, err := os.ReadFile(p12File)
+	if err == nil {
+		if _, c, _, err := pkcs12.DecodeChain(data, pass); err == nil && time.Now().Before(c.NotAfter) {
+			return p12File, passFile, c, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", "", nil, err
+	}
+	key, chain, err := pki.IssueSigner("vanban relying party (development)", "vanban", devpki.KeyRSA2048, devpki.Organization)
+	if err != nil {
+		return "", "", nil, err
+	}
+	pfx, err := pkcs12.Modern.Encode(key, chain[0], chain[1:], pass)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if err := writeFileAtomic(p12File, pfx); err != nil {
+		return "", "", nil, err
+	}
+	return p12File, passFile, chain[0], nil
 }

@@ -184,9 +184,13 @@ func ParseURI(u *url.URL, env signing.Env) (Config, error) {
 		if err != nil {
 			return bad("cannot read rp-key "+path, err)
 		}
-		key, _, err := pkcs12.Decode(data, keyPass)
-		if err != nil {
+		// A CA's PKCS#12 usually carries the chain too.
+		key, _, _, err := pkcs12.DecodeChain(data, keyPass)
+		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
 			return cfg, &signing.Error{Kind: signing.KindUnauthorized, Provider: cfg.Name, Message: "rp-key: the PKCS#12 does not open with rp-key-pass", Err: err}
+		}
+		if err != nil {
+			return bad("rp-key: unreadable PKCS#12", err)
 		}
 		signer, ok := key.(crypto.Signer)
 		if !ok {
@@ -480,7 +484,9 @@ func (r txRef) id() string {
 
 func (c *Client) parseTxID(id string) (txRef, error) {
 	var r txRef
-	bad := func(err error) (txRef, error) { return r, c.fail(signing.KindBadRequest, "unknown transaction id", err) }
+	bad := func(err error) (txRef, error) {
+		return r, c.fail(signing.KindBadRequest, "unknown transaction id", err)
+	}
 	rest, ok := strings.CutPrefix(id, txPrefix)
 	if !ok || len(rest) > 2048 {
 		return bad(nil)

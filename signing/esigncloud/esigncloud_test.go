@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -39,7 +40,10 @@ func newEnv(t *testing.T, methods esigncloudsim.Methods) *env {
 		t.Fatal(err)
 	}
 	cert := providertest.SelfSigned(t, key, "vanban relying party")
-	data, err := pkcs12.Modern.Encode(key, cert, nil, "p12-pass")
+	// With a chain, as a CA hands it out (a bare key and certificate
+	// decoder would refuse it).
+	issuer := providertest.SelfSigned(t, key, "relying party issuer")
+	data, err := pkcs12.Modern.Encode(key, cert, []*x509.Certificate{issuer}, "p12-pass")
 	if err != nil {
 		t.Fatal(err)
 	}
