@@ -17,7 +17,7 @@ import (
 // gives a typed error or results; never a panic, never "signed" without a
 // signature. The service is unreachable, so nothing verifies as signed.
 func FuzzCallback(f *testing.F) {
-	f.Add([]byte(`{"transaction_id":"vb-1","tran_status":"SUCCESS","user_id":"001088012345","serial_number":"01","signatures":[{"doc_id":"d","data_to_be_signed":"` + string(bytes.Repeat([]byte("ab"), 32)) + `","signature_value":"AAAA"}]}`), "sca1.eyJ0IjoidmItMSJ9")
+	f.Add([]byte(`{"transaction_id":"vb-1","tran_status":"SUCCESS","user_id":"001088012345","serial_number":"01","signatures":[{"doc_id":"d","data_to_be_signed":"`+string(bytes.Repeat([]byte("ab"), 32))+`","signature_value":"AAAA"}]}`), "sca1.eyJ0IjoidmItMSJ9")
 	f.Add([]byte(`{"transaction_id":"vb-1","tran_status":"REJECTED","user_id":"1","signatures":[]}`), "")
 	f.Add([]byte(`{"transaction_id":"","signatures":null}`), "sca1.!!!")
 	f.Add([]byte(`[]`), "sca1.e30")
