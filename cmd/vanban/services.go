@@ -75,6 +75,9 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	uris := map[string]string{}
 	if dev != nil {
 		uris["sim"], uris["seal"] = dev.MobileURI, dev.SealURI
+		for name, r := range dev.Remote {
+			uris[name] = r.URI
+		}
 	}
 	for name, uri := range cfg.Signers {
 		uris[name] = uri // configured providers win over development ones
