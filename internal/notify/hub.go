@@ -69,3 +69,10 @@ func (h *Hub) Send(_ context.Context, address string, m Message) error {
 	}
 	return nil
 }
+
+// Listening reports whether userID has a stream open in this process.
+func (h *Hub) Listening(userID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs[userID]) > 0
+}
