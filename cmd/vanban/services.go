@@ -42,6 +42,8 @@ type services struct {
 	// dev links the web pages to the virtual phones; nil when off.
 	dev *DevServices
 	web *web.Server
+	// over runs notifications (oversight.go).
+	over *oversightState
 }
 
 // openServices opens the configured signing providers (plus the
@@ -132,6 +134,7 @@ func (s *services) start(ctx context.Context) {
 			s.log.Error("webhook deliverer stopped", "err", err)
 		}
 	}()
+	s.startOversight(ctx)
 }
 
 // Close waits for the workers (after their context ended) and closes the

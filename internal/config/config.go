@@ -47,6 +47,8 @@ type Config struct {
 	// PadesLevel is B-B, B-T, B-LT or B-LTA; empty means B-T with a TSA,
 	// else B-B.
 	PadesLevel string
+	// Notify: e-mail and chat for notices (notify.go).
+	Notify Notify
 }
 
 // Setting describes one configuration setting, for the README and --help.
@@ -236,6 +238,7 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 	if c.PadesLevel != "" && !oneOf(c.PadesLevel, "B-B", "B-T", "B-LT", "B-LTA") {
 		errs = append(errs, &Error{Setting: "VANBAN_PADES_LEVEL", Value: c.PadesLevel, Reason: "want B-B, B-T, B-LT or B-LTA"})
 	}
+	errs = append(errs, c.loadNotify(str)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
