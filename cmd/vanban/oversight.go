@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 
+	"vanban/internal/dashboard"
 	"vanban/internal/httpapi"
 	"vanban/internal/notify"
 	"vanban/internal/reports"
+	"vanban/internal/web"
 )
 
 // oversightState is what the oversight features run: the live-notice hub
@@ -45,6 +47,11 @@ func (s *services) oversight(a *app) httpapi.Oversight {
 	s.over = &oversightState{hub: hub, worker: notify.New(a.db, notify.Options{Channels: channels, BaseURL: a.cfg.PublicURL,
 		DigestHour: cfg.DigestHour, Logger: a.log.With("component", "notify")})}
 	return httpapi.Oversight{Reports: reports.New(a.db), Notifications: a.db, Hub: hub}
+}
+
+// webOversight wires the oversight pages.
+func (s *services) webOversight(a *app) web.Oversight {
+	return web.Oversight{Dashboard: dashboard.New(a.db)}
 }
 
 // startOversight runs the notification worker until ctx ends.

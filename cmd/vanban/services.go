@@ -178,6 +178,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
 	opt := web.Options{Workflow: s.workflow, Directory: a.db, Signing: s.signing, Validator: s.validator,
 		Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log, Providers: api.Providers, Passwords: api.Passwords}
+	opt.Oversight = s.webOversight(a)
 	if s.dev != nil {
 		opt.PhonePageURL = s.dev.PhonePageURL
 	}

@@ -62,6 +62,8 @@ type Options struct {
 	// (zero: auth.DefaultParams).
 	Providers []string
 	Passwords auth.Params
+	// Oversight: the dashboard and the public lookup (dashboard.go).
+	Oversight Oversight
 }
 
 // Server holds the parsed templates and the page renderer.
@@ -189,7 +191,7 @@ func (s *Server) Mount(r *gin.Engine) {
 		c.Data(http.StatusOK, "image/svg+xml", icon)
 	})
 	g := r.Group("/", securityHeaders)
-	for _, rt := range routes() {
+	for _, rt := range append(routes(), oversightRoutes()...) {
 		h := rt.Handler
 		handlers := []gin.HandlerFunc{}
 		if !rt.Public {
