@@ -78,7 +78,7 @@ func TestReviewerIsToldByEmailAndLive(t *testing.T) {
 				t.Errorf("mail from %s to %v", m.From, m.To)
 			}
 			if !strings.Contains(m.Subject, "Văn bản chờ bạn cho ý kiến") || !strings.Contains(m.Body, "Về việc tổ chức lễ hội Thành Long 2026") ||
-				!strings.Contains(m.Body, "https://vanban.example/documents/"+d.ID) {
+				!strings.Contains(m.Body, "https://vanban.example/d/"+d.ID) {
 				t.Errorf("mail subject %q body %q", m.Subject, m.Body)
 			}
 		case <-time.After(20 * time.Second):
@@ -86,7 +86,7 @@ func TestReviewerIsToldByEmailAndLive(t *testing.T) {
 		}
 		select {
 		case n := <-events:
-			if n.Title != "Văn bản chờ bạn cho ý kiến" || n.Link != "/documents/"+d.ID || !strings.Contains(n.Text, "lễ hội") {
+			if n.Title != "Văn bản chờ bạn cho ý kiến" || n.Link != "/d/"+d.ID || !strings.Contains(n.Text, "lễ hội") {
 				t.Errorf("live notice = %+v", n)
 			}
 		case <-time.After(20 * time.Second):

@@ -247,7 +247,7 @@ func notice(kind Kind, d *document.Document, user, key, extra string) Notificati
 	}
 	return Notification{
 		UserID: user, Kind: kind, DocumentID: d.ID, Title: kind.label(), Body: body,
-		Link: "/documents/" + d.ID, DedupKey: key,
+		Link: "/d/" + d.ID, DedupKey: key,
 		// As for webhooks: only a document marked thường is ordinary; an
 		// unknown mark counts as secret.
 		Secret: d.Confidentiality != document.ConfidentialityNormal,
