@@ -5,6 +5,7 @@ import (
 
 	"vanban/internal/dashboard"
 	"vanban/internal/httpapi"
+	"vanban/internal/lookup"
 	"vanban/internal/notify"
 	"vanban/internal/reports"
 	"vanban/internal/web"
@@ -15,6 +16,7 @@ import (
 type oversightState struct {
 	hub    *notify.Hub
 	worker *notify.Worker
+	lookup *lookup.Service
 }
 
 // oversight wires the registers' printouts and reports, notifications, the
@@ -45,13 +47,17 @@ func (s *services) oversight(a *app) httpapi.Oversight {
 		}
 	}
 	s.over = &oversightState{hub: hub, worker: notify.New(a.db, notify.Options{Channels: channels, BaseURL: a.cfg.PublicURL,
-		DigestHour: cfg.DigestHour, Logger: a.log.With("component", "notify")})}
-	return httpapi.Oversight{Reports: reports.New(a.db), Notifications: a.db, Hub: hub}
+		DigestHour: cfg.DigestHour, Logger: a.log.With("component", "notify")}), lookup: lookup.New(a.db)}
+	return httpapi.Oversight{Reports: reports.New(a.db), Notifications: a.db, Hub: hub, Lookup: s.over.lookup}
 }
 
 // webOversight wires the oversight pages.
 func (s *services) webOversight(a *app) web.Oversight {
-	return web.Oversight{Dashboard: dashboard.New(a.db)}
+	o := web.Oversight{Dashboard: dashboard.New(a.db), Limits: web.NewLookupLimits()}
+	if s.over != nil {
+		o.Lookup = s.over.lookup
+	}
+	return o
 }
 
 // startOversight runs the notification worker until ctx ends.

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"vanban/internal/document"
+	"vanban/internal/lookup"
 	"vanban/internal/notify"
 	"vanban/internal/reports"
 )
@@ -22,6 +23,8 @@ type Oversight struct {
 	// streams new notices to open pages.
 	Notifications Notifications
 	Hub           *notify.Hub
+	// Lookup attaches one-stop dossier codes and answers their status.
+	Lookup *lookup.Service
 }
 
 var errNoOversight = errors.New("this service is not configured")
@@ -33,6 +36,7 @@ func oversightRoutes() []route {
 		{Method: "GET", Path: "/registers/:id/print", Summary: "A register in the Appendix IV form, as PDF (format=pdf, A4 landscape) or XLSX (format=xlsx), for the year or the days from..to (dd/mm/yyyy)", Tag: "registers", Handler: (*API).printRegister},
 		{Method: "GET", Path: "/reports/processing", Summary: "Incoming and outgoing processing by unit over the days from..to (dd/mm/yyyy), as JSON, PDF or XLSX (format)", Tag: "registers", Response: "ProcessingReport", Handler: (*API).processingReport},
 	}
+	rs = append(rs, lookupRoutes()...)
 	return append(rs, notifyRoutes()...)
 }
 

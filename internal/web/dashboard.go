@@ -13,18 +13,24 @@ import (
 
 	"vanban/internal/dashboard"
 	"vanban/internal/document"
+	"vanban/internal/lookup"
 )
 
 // Oversight holds the services behind the oversight pages; a nil service
 // answers 503 on its pages.
 type Oversight struct {
 	Dashboard *dashboard.Service
+	// Lookup answers the public dossier lookup, within Limits.
+	Lookup *lookup.Service
+	Limits LookupLimits
 }
 
 // oversightRoutes are the oversight pages; Mount adds them to the table.
 func oversightRoutes() []route {
 	return []route{
 		{Method: "GET", Path: "/dashboard", Handler: (*Server).dashboardPage},
+		{Method: "GET", Path: "/tra-cuu", Public: true, Handler: (*Server).lookupPage},
+		{Method: "POST", Path: "/tra-cuu", Public: true, Handler: (*Server).lookupAnswer},
 	}
 }
 
