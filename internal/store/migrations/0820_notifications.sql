@@ -5,12 +5,14 @@
 
 -- How far the audit log has been turned into notifications. One row; the
 -- worker advances it in the transaction that records what it derived, so
--- every committed audit entry is looked at exactly once.
+-- every committed audit entry is looked at exactly once. It starts at the
+-- head of the log: what happened before notifications existed is not
+-- announced now.
 CREATE TABLE notify_cursor (
 	id  INTEGER PRIMARY KEY,
 	seq BIGINT NOT NULL
 );
-INSERT INTO notify_cursor (id, seq) VALUES (1, 0);
+INSERT INTO notify_cursor (id, seq) SELECT 1, seq FROM audit_head WHERE id = 1;
 
 -- One notice to one person. dedup_key makes deriving idempotent (an audit
 -- entry, or a deadline on a day, gives a person one notice). title and body
