@@ -66,6 +66,8 @@ type services struct {
 	// pdfium is the one bounded PDFium pool: page images and the
 	// layout proposed for uploaded drafts.
 	pdfium *render.Engine
+	// over runs notifications (oversight.go).
+	over *oversightState
 }
 
 // openServices opens the configured signing providers (plus the
@@ -222,6 +224,7 @@ func (s *services) start(ctx context.Context) {
 			s.log.Error("document exchange stopped", "err", err)
 		}
 	}()
+	s.startOversight(ctx)
 }
 
 // Close waits for the workers (after their context ended) and closes the
@@ -288,6 +291,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
 	opt := web.Options{Workflow: s.flows, Admin: api.Admin, Signing: s.signing, Validator: s.validator,
 		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), PDFium: s.pdfium, Logger: a.log, Records: a.db}
+	opt.Oversight = s.webOversight(a)
 	if s.dev != nil {
 		opt.PhonePageURL, opt.PhoneKey = s.dev.PhonePageURL, s.dev.PhoneKey
 	}

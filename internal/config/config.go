@@ -77,6 +77,8 @@ type Config struct {
 	// documents is renewed (internal/archive RenewalPolicy).
 	RenewalMargin      time.Duration
 	RenewalMinStrength int
+	// Notify: e-mail and chat for notices (notify.go).
+	Notify Notify
 }
 
 // Setting describes one configuration setting, for the README and --help.
@@ -329,6 +331,7 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 	if c.PadesLevel != "" && !oneOf(c.PadesLevel, "B-B", "B-T", "B-LT", "B-LTA") {
 		errs = append(errs, &Error{Setting: "VANBAN_PADES_LEVEL", Value: c.PadesLevel, Reason: "want B-B, B-T, B-LT or B-LTA"})
 	}
+	errs = append(errs, c.loadNotify(str)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

@@ -124,6 +124,8 @@ type Options struct {
 	// MaxUpload bounds an uploaded file; default 200 MiB.
 	MaxUpload int64
 	Now       func() time.Time
+	// Oversight: the dashboard and the public lookup (dashboard.go).
+	Oversight Oversight
 	// Records gives an archived document's retention date; may be nil.
 	Records Records
 }
@@ -282,7 +284,7 @@ func (s *Server) Mount(r *gin.Engine) {
 		c.Data(http.StatusOK, "image/svg+xml", icon)
 	})
 	g := r.Group("/", securityHeaders)
-	for _, rt := range routes() {
+	for _, rt := range append(routes(), oversightRoutes()...) {
 		h := rt.Handler
 		handlers := []gin.HandlerFunc{}
 		if !rt.Public {
