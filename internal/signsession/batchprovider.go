@@ -64,13 +64,27 @@ func (s *Service) startBatchAtProvider(ctx context.Context, bs signing.BatchStar
 		}
 	}()
 	for _, m := range members {
-		if m.ProviderTxID != "" || m.PadesState == "" || m.SignerUserID != sess.SignerUserID || len(batch) == max {
+		if m.ProviderTxID != "" || m.SignerUserID != sess.SignerUserID || len(batch) == max {
 			continue
 		}
 		if m.ID == sess.ID {
 			m = sess // the caller's copy, claimed by the caller
 		} else if !s.claim(m.ID) {
-			continue // this process works on it already
+			// StartBatch (or another pass) is preparing it: wait for
+			// it, so that the whole batch is one confirmation.
+			return sess, nil
+		}
+		if m.PadesState == "" {
+			// Left unprepared by a process that died in StartBatch.
+			prepared, err := s.prepareQueued(ctx, m)
+			if err != nil || prepared.State != store.SigningQueued || prepared.PadesState == "" {
+				s.release(m.ID)
+				if err != nil {
+					return nil, err
+				}
+				continue // it failed on its own
+			}
+			m = prepared
 		}
 		req, err := batchRequest(m, s.opts.SignTimeout)
 		if err != nil {

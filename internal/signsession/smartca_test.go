@@ -231,3 +231,31 @@ func TestSmartCACallback(t *testing.T) {
 		t.Fatalf("%d signed versions after a poll", n)
 	}
 }
+
+// TestSmartCABatchWithWorkerRunning: the worker runs while StartBatch is
+// still preparing the documents; the batch still goes to the phone as one
+// transaction naming all of them, not as the few prepared so far.
+func TestSmartCABatchWithWorkerRunning(t *testing.T) {
+	e := newSmartCAEnv(t, pgtest.Open(t, pgtest.SQLiteURL(t)))
+	var ids []string
+	for i := range 8 {
+		ids = append(ids, e.awaiting(e.signer, "Lô chạy song song "+string(rune('A'+i))).ID)
+	}
+	svc := e.serviceWith(e.client())
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go svc.Run(runCtx)
+	ss, err := svc.StartBatch(ctx, as(e.signer), ids)
+	e.must(err)
+	p := e.waitPending(len(ids))
+	if n := e.sim.Prompts(e.user); n != 1 {
+		t.Fatalf("%d prompts (transaction %s)", n, p.TransactionID)
+	}
+	e.must(e.sim.Confirm(e.user))
+	stop()
+	for _, s := range ss {
+		if got := e.settle(svc, s.ID, e.signer); got.State != store.SigningCompleted {
+			t.Fatalf("session %d: %s %s", got.BatchSeq, got.State, got.FailureMessage)
+		}
+	}
+}
