@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -358,8 +359,10 @@ func TestWebOutgoingDocumentOnAPhone(t *testing.T) {
 	)
 	b.run("waiting on the phone", chromedp.WaitVisible(`#session-status[data-state=pending]`, chromedp.ByQuery))
 	b.shot("07-leader-signing-waiting")
-	if !ok || !strings.HasSuffix(phoneURL, "/dev/mssp/phone/"+phone) {
-		t.Fatalf("the virtual phone link is %q, want one ending /dev/mssp/phone/%s", phoneURL, phone)
+	// The link carries the request's secret: without it the phone page
+	// shows nothing (see signing/mssp).
+	if !ok || !regexp.MustCompile(`/dev/mssp/phone/`+phone+`\?k=[0-9a-f]{32}$`).MatchString(phoneURL) {
+		t.Fatalf("the virtual phone link is %q, want /dev/mssp/phone/%s?k=<secret>", phoneURL, phone)
 	}
 	// The phone in a second tab: it shows the same code; the leader types
 	// the PIN.
