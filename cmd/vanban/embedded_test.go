@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -420,19 +421,37 @@ func TestPDFSignMobilePrintsVerificationCode(t *testing.T) {
 		done <- run(context.Background(), []string{"pdf", "sign", "--in", in, "--out", out, "--signer", uri, "--timeout", "2m"}, stdout, stderr)
 	}()
 
-	var pending mssp.PendingRequest
+	// The phone page opens a request only with the link's secret; whoever
+	// runs the simulator finds the link in the server's log, as the web
+	// pages show it to the signer. Anonymous, the phone shows nothing.
+	var link string
+	linkRE := regexp.MustCompile(`"msg":"mssp: request".*?"msisdn":"` + msisdn + `".*?"phone":"([^"]+)"`)
 	waitFor(t, "the request on the virtual phone", 60*time.Second, func() bool {
-		_, b := httpGet(t, phone+"/status")
-		var st mssp.PhoneState
-		if err := json.Unmarshal(b, &st); err != nil {
-			t.Fatalf("phone status: %v: %s", err, b)
-		}
-		if st.Pending == nil {
+		m := linkRE.FindStringSubmatch(srv.stderr.String())
+		if m == nil {
 			return false
 		}
-		pending = *st.Pending
+		link = srv.URL + m[1]
 		return true
 	})
+	var anon mssp.PhoneState
+	if _, b := httpGet(t, phone+"/status"); json.Unmarshal(b, &anon) != nil || anon.Pending != nil {
+		t.Fatalf("the anonymous phone status shows the request: %s", b)
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	codeRE := regexp.MustCompile(`id="code">(\d{4})<`)
+	cm := codeRE.FindSubmatch(page)
+	if cm == nil {
+		t.Fatalf("the phone page from the link shows no verification code:\n%s", page)
+	}
+	pending := mssp.PendingRequest{VerificationCode: string(cm[1])}
 	if len(pending.VerificationCode) != 4 {
 		t.Fatalf("phone shows verification code %q", pending.VerificationCode)
 	}
@@ -445,7 +464,11 @@ func TestPDFSignMobilePrintsVerificationCode(t *testing.T) {
 	default:
 	}
 
-	resp, err := http.PostForm(phone+"/pin", url.Values{"pin": {"1234"}})
+	form := url.Values{"pin": {"1234"}}
+	for _, m := range regexp.MustCompile(`name="(k|csrf)" value="([^"]*)"`).FindAllSubmatch(page, 2) {
+		form.Set(string(m[1]), string(m[2]))
+	}
+	resp, err = browser.PostForm(phone+"/pin", form)
 	if err != nil {
 		t.Fatal(err)
 	}
