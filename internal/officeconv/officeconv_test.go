@@ -255,6 +255,10 @@ func TestConvertLinkedImageIsNotFetched(t *testing.T) {
 		"INCLUDEPICTURE": docx(t, func(w io.Writer) {
 			io.WriteString(w, `<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> INCLUDEPICTURE "`+url+`/field.png" \d </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>`)
 		}, ""),
+		// A field split over two runs still reads INCLUDEPICTURE.
+		"split field": docx(t, func(w io.Writer) {
+			io.WriteString(w, `<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> INCLUDEPIC</w:instrText></w:r><w:r><w:instrText>TURE "`+url+`/split.png" </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>`)
+		}, ""),
 	}
 	for name, doc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -293,6 +297,8 @@ func TestConvertFileImageIsNotEmbedded(t *testing.T) {
 		"odt":          odtWithImage(t, "file://"+secret),
 		"odt-absolute": odtWithImage(t, secret),
 		"odt-relative": odtWithImage(t, "../../../.."+secret),
+		// A character reference hides the scheme from a byte search.
+		"odt-escaped": odtWithImage(t, "&#x66;ile://"+secret),
 	} {
 		t.Run(name, func(t *testing.T) {
 			ext := ".docx"
