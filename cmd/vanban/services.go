@@ -187,7 +187,8 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 // same sessions as the API.
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
 	opt := web.Options{Workflow: s.workflow, Directory: a.db, Signing: s.signing, Validator: s.validator,
-		Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log, Providers: api.Providers, Passwords: api.Passwords}
+		Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log, Providers: api.Providers, Passwords: api.Passwords,
+		Exchange: api.Exchange}
 	if s.dev != nil {
 		opt.PhonePageURL = s.dev.PhonePageURL
 	}

@@ -62,6 +62,8 @@ type Options struct {
 	// (zero: auth.DefaultParams).
 	Providers []string
 	Passwords auth.Params
+	// Exchange is the document interconnection; nil shows 503 on its pages.
+	Exchange httpapi.Exchange
 }
 
 // Server holds the parsed templates and the page renderer.
@@ -113,7 +115,7 @@ type route struct {
 
 // routes is every page in one table.
 func routes() []route {
-	return []route{
+	return append([]route{
 		{Method: "GET", Path: "/", Handler: (*Server).inbox},
 		{Method: "GET", Path: "/login", Public: true, Handler: (*Server).loginPage},
 		{Method: "POST", Path: "/login", Public: true, Handler: (*Server).login},
@@ -149,7 +151,7 @@ func routes() []route {
 		{Method: "POST", Path: "/admin/seal", Handler: (*Server).adminSetSeal},
 		{Method: "GET", Path: "/admin/users/:id", Handler: (*Server).adminUserPage},
 		{Method: "POST", Path: "/admin/users/:id/:action", Handler: (*Server).adminUserAction},
-	}
+	}, exchangeRoutes()...)
 }
 
 // auditAdministration records a successful administration form (a

@@ -1,0 +1,220 @@
+package web
+
+import (
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"vanban/internal/httpapi"
+	"vanban/internal/interchange"
+)
+
+// exchangeRoutes are the pages of the document interconnection: the
+// clerk's queue "chờ tiếp nhận", the agency directory and a sent
+// document's per-recipient status table.
+func exchangeRoutes() []route {
+	return []route{
+		{Method: "GET", Path: "/exchange", Handler: (*Server).exchangeQueue},
+		{Method: "GET", Path: "/exchange/r/:id/pdf", Handler: (*Server).exchangeReceivedPDF},
+		{Method: "POST", Path: "/exchange/r/:id/:action", Handler: (*Server).exchangeReceivedAction},
+		{Method: "GET", Path: "/exchange/agencies", Handler: (*Server).exchangeAgencies},
+		{Method: "POST", Path: "/exchange/agencies", Handler: (*Server).exchangeSaveAgency},
+		{Method: "POST", Path: "/exchange/agencies/import", Handler: (*Server).exchangeImportAgencies},
+		{Method: "POST", Path: "/exchange/organ", Handler: (*Server).exchangeSetOrgan},
+		{Method: "GET", Path: "/d/:id/exchange", Handler: (*Server).exchangeDocument},
+		{Method: "POST", Path: "/d/:id/exchange/recipients", Handler: (*Server).exchangeSetRecipients},
+		{Method: "POST", Path: "/d/:id/exchange/recall", Handler: (*Server).exchangeRecall},
+	}
+}
+
+func (s *Server) exchange(c *gin.Context) bool {
+	if s.opt.Exchange == nil {
+		s.errorPage(c, http.StatusServiceUnavailable, "Chưa cấu hình liên thông văn bản / Document exchange not configured", "")
+		return false
+	}
+	return true
+}
+
+// exchangeFail shows an unreachable axis as 503, the rest as fail does.
+func (s *Server) exchangeFail(c *gin.Context, err error) {
+	var ue *interchange.UnavailableError
+	if errorsAs(err, &ue) {
+		s.errorPage(c, http.StatusServiceUnavailable, "Trục liên thông không phản hồi / The exchange axis does not answer", err.Error())
+		return
+	}
+	s.fail(c, err)
+}
+
+func (s *Server) exchangeQueue(c *gin.Context) {
+	if !s.exchange(c) {
+		return
+	}
+	ws := session(c)
+	items, err := s.opt.Exchange.Queue(c.Request.Context(), actor(c), ws.User.OrgID)
+	if err != nil {
+		s.exchangeFail(c, err)
+		return
+	}
+	organ, _ := s.opt.Exchange.OrganIdOf(c.Request.Context(), ws.User.OrgID)
+	s.render(c, http.StatusOK, "exchange_queue", map[string]any{"Items": items, "Organ": organ})
+}
+
+func (s *Server) exchangeReceivedPDF(c *gin.Context) {
+	if !s.exchange(c) {
+		return
+	}
+	it, err := s.opt.Exchange.Item(c.Request.Context(), actor(c), c.Param("id"))
+	if err != nil {
+		s.exchangeFail(c, err)
+		return
+	}
+	if it.PDF.BlobKey == "" {
+		s.errorPage(c, http.StatusNotFound, s.lang(c).T("err.notfound"), "")
+		return
+	}
+	rc, _, err := s.opt.Blobs.Get(c.Request.Context(), it.PDF.BlobKey)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	defer rc.Close()
+	c.Header("Content-Type", "application/pdf")
+	c.Header("Content-Disposition", `inline; filename="van-ban-den.pdf"`)
+	c.Status(http.StatusOK)
+	io.Copy(c.Writer, rc)
+}
+
+func (s *Server) exchangeReceivedAction(c *gin.Context) {
+	if !s.exchange(c) {
+		return
+	}
+	ctx, a, id, reason := c.Request.Context(), actor(c), c.Param("id"), strings.TrimSpace(c.PostForm("reason"))
+	var err error
+	next := "/exchange"
+	switch c.Param("action") {
+	case "accept":
+		d, e := s.opt.Exchange.Accept(ctx, a, id)
+		if err = e; err == nil {
+			next = "/d/" + d.ID
+		}
+	case "refuse":
+		err = s.opt.Exchange.Refuse(ctx, a, id, reason)
+	case "recall-agree":
+		err = s.opt.Exchange.AgreeRecall(ctx, a, id)
+	case "recall-refuse":
+		err = s.opt.Exchange.RefuseRecall(ctx, a, id, reason)
+	default:
+		s.errorPage(c, http.StatusNotFound, s.lang(c).T("err.notfound"), "")
+		return
+	}
+	if err != nil {
+		s.exchangeFail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, next)
+}
+
+func (s *Server) exchangeAgencies(c *gin.Context) {
+	if !s.exchange(c) {
+		return
+	}
+	ws := session(c)
+	ags, err := s.opt.Exchange.Agencies(c.Request.Context(), actor(c), ws.User.OrgID)
+	if err != nil {
+		s.exchangeFail(c, err)
+		return
+	}
+	organ, _ := s.opt.Exchange.OrganIdOf(c.Request.Context(), ws.User.OrgID)
+	s.render(c, http.StatusOK, "exchange_agencies", map[string]any{"Agencies": ags, "Organ": organ, "Imported": c.Query("imported")})
+}
+
+func (s *Server) exchangeSaveAgency(c *gin.Context) {
+	if !s.exchange(c) {
+		return
+	}
+	ws := session(c)
+	err := s.opt.Exchange.SaveAgency(c.Request.Context(), actor(c), interchange.Agency{OrgID: ws.User.OrgID,
+		OrganId: c.PostForm("organ_id"), Name: c.PostForm("name"), Email: c.PostForm("email"), Phone: c.PostForm("phone"), Address: c.PostForm("address")})
+	if err != nil {
+		s.exchangeFail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/exchange/agencies")
+}
+
+func (s *Server) exchangeImportAgencies(c *gin.Context) {
+	if !s.exchange(c) {
+		return
+	}
+	n, err := s.opt.Exchange.ImportAgencies(c.Request.Context(), actor(c), session(c).User.OrgID)
+	if err != nil {
+		s.exchangeFail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/exchange/agencies?imported="+itoa(n))
+}
+
+func (s *Server) exchangeSetOrgan(c *gin.Context) {
+	if !s.exchange(c) {
+		return
+	}
+	if err := s.opt.Exchange.SetOrganId(c.Request.Context(), actor(c), session(c).User.OrgID, c.PostForm("organ_id")); err != nil {
+		s.exchangeFail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/exchange/agencies")
+}
+
+func (s *Server) exchangeDocument(c *gin.Context) {
+	if !s.exchange(c) {
+		return
+	}
+	ctx, a, id := c.Request.Context(), actor(c), c.Param("id")
+	v, err := s.opt.Workflow.Get(ctx, a, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	rep, err := s.opt.Exchange.Report(ctx, a, id)
+	if err != nil {
+		s.exchangeFail(c, err)
+		return
+	}
+	ags, err := s.opt.Exchange.Agencies(ctx, a, v.Document.OrgID)
+	if err != nil {
+		s.exchangeFail(c, err)
+		return
+	}
+	chosen := map[string]bool{}
+	for _, r := range rep.Recipients {
+		chosen[r.OrganId] = true
+	}
+	s.render(c, http.StatusOK, "exchange_document", map[string]any{"Doc": v.Document, "Report": httpapi.ExchangeReport(rep),
+		"Agencies": ags, "Chosen": chosen, "Secret": v.Document.Confidentiality.Secret()})
+}
+
+func (s *Server) exchangeSetRecipients(c *gin.Context) {
+	if !s.exchange(c) {
+		return
+	}
+	id := c.Param("id")
+	if err := s.opt.Exchange.SetExternalRecipients(c.Request.Context(), actor(c), id, c.PostFormArray("organ_id")); err != nil {
+		s.exchangeFail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/d/"+id+"/exchange")
+}
+
+func (s *Server) exchangeRecall(c *gin.Context) {
+	if !s.exchange(c) {
+		return
+	}
+	id := c.Param("id")
+	if err := s.opt.Exchange.Recall(c.Request.Context(), actor(c), id, c.PostForm("reason")); err != nil {
+		s.exchangeFail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/d/"+id+"/exchange")
+}
