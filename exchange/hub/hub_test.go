@@ -52,6 +52,11 @@ func TestMain(m *testing.M) {
 
 func buildPackage(t testing.TB, n int, to ...string) []byte {
 	t.Helper()
+	return buildPackageWith(t, n, []byte(fmt.Sprintf("%%PDF-1.4 document %d", n)), to...)
+}
+
+func buildPackageWith(t testing.TB, n int, content []byte, to ...string) []byte {
+	t.Helper()
 	p := &edxml.Package{Header: edxml.Header{MessageHeader: edxml.MessageHeader{
 		From:       edxml.Organization{OrganId: organA, OrganName: "UBND xã A"},
 		DocumentId: fmt.Sprintf("%s,2026/12/03,%02d/UBND-VP", organA, n),
@@ -63,7 +68,7 @@ func buildPackage(t testing.TB, n int, to ...string) []byte {
 	p.Attachments = []edxml.Attachment{{ContentId: "doc", AttachmentName: "cv.pdf", ContentType: "application/pdf"}}
 	p.References = []edxml.Reference{{ContentId: "cid:doc", AttachmentName: "cv.pdf"}}
 	var buf bytes.Buffer
-	if err := edxml.Encode(&buf, p, []io.Reader{strings.NewReader(fmt.Sprintf("%%PDF-1.4 document %d", n))}); err != nil {
+	if err := edxml.Encode(&buf, p, []io.Reader{bytes.NewReader(content)}); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
