@@ -19,6 +19,7 @@ import (
 	"vanban/internal/auth"
 	"vanban/internal/document"
 	"vanban/internal/httpapi"
+	"vanban/internal/interchange"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
 	"vanban/internal/workflow"
@@ -77,6 +78,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 		Signing:   signsession.New(db, wf, blobs, map[string]signing.Provider{}, signsession.Options{Logger: quiet()}),
 		Validator: noRoots{blobs}, Providers: []string{"sim", "seal"},
 		Secret: bytes.Repeat([]byte("s"), 32), Logger: quiet(), Passwords: testParams,
+		Exchange: interchange.New[*store.Tx](db, interchange.Options{Blobs: blobs, Incoming: wf, Logger: quiet()}),
 	}
 	r := httpapi.NewRouter(httpapi.Options{Logger: quiet()})
 	e.api.Mount(r)
