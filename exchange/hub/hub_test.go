@@ -322,3 +322,29 @@ func TestHubSurvivesSIGKILL(t *testing.T) {
 	retries.Range(func(any, any) bool { count++; return true })
 	t.Logf("%d messages, %d of them retried across the kills", len(list), count)
 }
+
+// A development hub (one system for every organ, "*") lists the organs
+// that poll it, so an installation's organizations find each other.
+func TestWildcardHubListsPollingOrgans(t *testing.T) {
+	h, err := hub.Open(hub.Config{Dir: t.TempDir(), Systems: []hub.System{{ID: "local", Secret: "s", Organs: []string{"*"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h.Handler())
+	defer srv.Close()
+	defer h.Close()
+	c := hubclient.New(srv.URL, "local", "s", nil)
+	ctx := context.Background()
+	for _, o := range []string{organA, organB} {
+		if _, err := c.Received(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ags, err := c.Agencies(ctx)
+	if err != nil || len(ags) != 2 || ags[0].OrganId != organA || ags[1].OrganId != organB {
+		t.Fatalf("agencies %+v %v", ags, err)
+	}
+	if _, err := c.Received(ctx, "not-an-organ"); exchange.KindOf(err) != exchange.KindUnauthorized {
+		t.Errorf("a malformed organ: %v", err)
+	}
+}
