@@ -32,6 +32,7 @@ type xoffice struct {
 	org                                              string
 	unit                                             httpapi.UnitJSON
 	admin, drafter, reviewer, leader, clerk, handler *person
+	pass                                             map[string]string // by role key, for the browser
 }
 
 // e2eHub starts an exchange hub (its own storage, as a separate service)
@@ -72,7 +73,7 @@ func newXOffice(t *testing.T, ctx context.Context, base, adminUser, password, or
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := &xoffice{org: admin.user.OrgID, admin: admin}
+	o := &xoffice{org: admin.user.OrgID, admin: admin, pass: map[string]string{}}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -86,6 +87,7 @@ func newXOffice(t *testing.T, ctx context.Context, base, adminUser, password, or
 		must(admin.call(ctx, "POST", "/api/v1/users", httpapi.UserCreate{Username: key + "-" + adminUser, FullName: name, Title: title, Password: pass, Roles: grants}, &u))
 		p, err := d.login(ctx, u.Username, pass)
 		must(err)
+		o.pass[key] = pass
 		return p
 	}
 	o.drafter = mk("drafter", "Nguyễn Văn Soạn", "Chuyên viên", httpapi.GrantJSON{UnitID: o.unit.ID, Role: document.RoleDrafter})

@@ -141,6 +141,6 @@ func mountDevExchange(router *gin.Engine, dir, base string, log *slog.Logger) (s
 		return "", nil, err
 	}
 	router.Any(devExchangePrefix+"/*path", gin.WrapH(http.StripPrefix(devExchangePrefix, h.Handler())))
-	uri := "hub:" + base + devExchangePrefix + "/?system=vanban-local&secret-file=" + url.QueryEscape(secretFile)
+	uri := "hub:" + base + devExchangePrefix + "/?system=vanban-local&poll=1s&secret-file=" + url.QueryEscape(secretFile)
 	return uri, h, nil
 }

@@ -290,7 +290,8 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 // same sessions as the API.
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
 	opt := web.Options{Workflow: s.flows, Admin: api.Admin, Signing: s.signing, Validator: s.validator,
-		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), PDFium: s.pdfium, Logger: a.log, Records: a.db}
+		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), PDFium: s.pdfium, Logger: a.log, Records: a.db,
+		Exchange: api.Exchange}
 	opt.Oversight = s.webOversight(a)
 	if s.dev != nil {
 		opt.PhonePageURL, opt.PhoneKey = s.dev.PhonePageURL, s.dev.PhoneKey

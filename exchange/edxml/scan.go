@@ -677,7 +677,7 @@ func (t *textReader) Read(p []byte) (int, error) {
 				t.inCDATA = false
 				continue
 			}
-			avail, _ := s.br.Peek(s.br.Buffered())
+			avail, _ := s.br.Peek(min(s.br.Buffered(), len(p)-n))
 			if len(avail) == 0 {
 				avail = buf
 			}
@@ -728,11 +728,13 @@ func (t *textReader) Read(p []byte) (int, error) {
 				return n, s.fail(KindSyntax, "']]>' in text")
 			}
 		}
-		avail, _ := s.br.Peek(s.br.Buffered())
+		// Look only as far as the caller can take: scanning the whole
+		// buffer on every small read would be quadratic.
+		avail, _ := s.br.Peek(min(s.br.Buffered(), len(p)-n))
 		if len(avail) == 0 {
 			avail = b
 		}
-		end := bytes.IndexAny(avail, "<&")
+		end := indexMarkup(avail)
 		if end < 0 {
 			end = len(avail)
 		}
@@ -744,4 +746,16 @@ func (t *textReader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// indexMarkup returns the index of the first '<' or '&' in b, or -1.
+func indexMarkup(b []byte) int {
+	lt, amp := bytes.IndexByte(b, '<'), bytes.IndexByte(b, '&')
+	switch {
+	case lt < 0:
+		return amp
+	case amp < 0 || lt < amp:
+		return lt
+	}
+	return amp
 }

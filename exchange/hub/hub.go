@@ -69,6 +69,9 @@ type Hub struct {
 	systems map[string]System
 	owner   map[string]string // OrganId -> system id
 	wild    string            // system owning "*", if any
+	// polled are the organs the "*" system asked for, so that a
+	// development hub can list the agencies it serves without a list.
+	polled map[string]bool
 }
 
 const schema = `
@@ -235,6 +238,12 @@ func (h *Hub) Agencies() []exchange.Agency {
 		}
 	}
 	for o := range h.owner {
+		if !seen[o] {
+			seen[o] = true
+			out = append(out, exchange.Agency{OrganId: o, Name: o})
+		}
+	}
+	for o := range h.polled {
 		if !seen[o] {
 			seen[o] = true
 			out = append(out, exchange.Agency{OrganId: o, Name: o})
@@ -458,6 +467,14 @@ func syncDir(dir string) error {
 
 // pending lists what waits for an organ.
 func (h *Hub) pending(ctx context.Context, organ string) ([]exchange.Received, error) {
+	h.mu.Lock()
+	if _, explicit := h.owner[organ]; !explicit && h.wild != "" {
+		if h.polled == nil {
+			h.polled = map[string]bool{}
+		}
+		h.polled[organ] = true
+	}
+	h.mu.Unlock()
 	rows, err := h.db.QueryContext(ctx, `SELECT m.id, m.kind, m.from_organ, m.document_id, m.size, m.created
 		FROM deliveries d JOIN messages m ON m.id = d.message_id
 		WHERE d.to_organ = ? AND d.acked = '' ORDER BY m.created, m.id LIMIT 1000`, organ)

@@ -52,6 +52,11 @@ func TestMain(m *testing.M) {
 
 func buildPackage(t testing.TB, n int, to ...string) []byte {
 	t.Helper()
+	return buildPackageWith(t, n, []byte(fmt.Sprintf("%%PDF-1.4 document %d", n)), to...)
+}
+
+func buildPackageWith(t testing.TB, n int, content []byte, to ...string) []byte {
+	t.Helper()
 	p := &edxml.Package{Header: edxml.Header{MessageHeader: edxml.MessageHeader{
 		From:       edxml.Organization{OrganId: organA, OrganName: "UBND xã A"},
 		DocumentId: fmt.Sprintf("%s,2026/12/03,%02d/UBND-VP", organA, n),
@@ -63,7 +68,7 @@ func buildPackage(t testing.TB, n int, to ...string) []byte {
 	p.Attachments = []edxml.Attachment{{ContentId: "doc", AttachmentName: "cv.pdf", ContentType: "application/pdf"}}
 	p.References = []edxml.Reference{{ContentId: "cid:doc", AttachmentName: "cv.pdf"}}
 	var buf bytes.Buffer
-	if err := edxml.Encode(&buf, p, []io.Reader{strings.NewReader(fmt.Sprintf("%%PDF-1.4 document %d", n))}); err != nil {
+	if err := edxml.Encode(&buf, p, []io.Reader{bytes.NewReader(content)}); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -316,4 +321,30 @@ func TestHubSurvivesSIGKILL(t *testing.T) {
 	count := 0
 	retries.Range(func(any, any) bool { count++; return true })
 	t.Logf("%d messages, %d of them retried across the kills", len(list), count)
+}
+
+// A development hub (one system for every organ, "*") lists the organs
+// that poll it, so an installation's organizations find each other.
+func TestWildcardHubListsPollingOrgans(t *testing.T) {
+	h, err := hub.Open(hub.Config{Dir: t.TempDir(), Systems: []hub.System{{ID: "local", Secret: "s", Organs: []string{"*"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h.Handler())
+	defer srv.Close()
+	defer h.Close()
+	c := hubclient.New(srv.URL, "local", "s", nil)
+	ctx := context.Background()
+	for _, o := range []string{organA, organB} {
+		if _, err := c.Received(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ags, err := c.Agencies(ctx)
+	if err != nil || len(ags) != 2 || ags[0].OrganId != organA || ags[1].OrganId != organB {
+		t.Fatalf("agencies %+v %v", ags, err)
+	}
+	if _, err := c.Received(ctx, "not-an-organ"); exchange.KindOf(err) != exchange.KindUnauthorized {
+		t.Errorf("a malformed organ: %v", err)
+	}
 }

@@ -115,30 +115,12 @@ type Replacement struct {
 	Reason       string `json:"reason"`
 }
 
-// ExchangeStatusJSON is one status a recipient reported.
-type ExchangeStatusJSON struct {
-	Code        string    `json:"code"`
-	Name        string    `json:"name"`
-	Description string    `json:"description,omitempty"`
-	Staff       string    `json:"staff,omitempty"`
-	Department  string    `json:"department,omitempty"`
-	At          time.Time `json:"at"`
-}
-
-// ExchangeReportJSON is the per-recipient status table.
-type ExchangeReportJSON struct {
-	EdxmlDocumentId    string `json:"edxml_document_id,omitempty"`
-	BusinessType       int    `json:"business_type"`
-	ReplacesDocumentID string `json:"replaces_document_id,omitempty"`
-	RecallReason       string `json:"recall_reason,omitempty"`
-	Recipients         []struct {
-		OrganId  string               `json:"organ_id"`
-		Name     string               `json:"name"`
-		Sending  string               `json:"sending"` // pending, sent, dead, or "" before issue
-		Error    string               `json:"error,omitempty"`
-		Statuses []ExchangeStatusJSON `json:"statuses"`
-	} `json:"recipients"`
-}
+// ExchangeStatusJSON and ExchangeReportJSON are the per-recipient status
+// table, shared with the pages (interchange.ReportView).
+type (
+	ExchangeStatusJSON = interchange.StatusView
+	ExchangeReportJSON = interchange.ReportView
+)
 
 func init() {
 	schemas["OrganId"] = OrganIdJSON{}
@@ -366,38 +348,8 @@ func (api *API) setReplacement(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-// ExchangeReport converts the service's report for the API and the pages.
-func ExchangeReport(rep *interchange.SendReport) ExchangeReportJSON {
-	var out ExchangeReportJSON
-	if x := rep.Exchange; x != nil {
-		out.EdxmlDocumentId, out.BusinessType, out.ReplacesDocumentID, out.RecallReason = x.EdxmlDocumentId, x.BusinessType, x.ReplacesDocumentID, x.RecallReason
-	}
-	for _, r := range rep.Recipients {
-		row := struct {
-			OrganId  string               `json:"organ_id"`
-			Name     string               `json:"name"`
-			Sending  string               `json:"sending"`
-			Error    string               `json:"error,omitempty"`
-			Statuses []ExchangeStatusJSON `json:"statuses"`
-		}{OrganId: r.OrganId, Name: r.Name, Statuses: []ExchangeStatusJSON{}}
-		for _, p := range r.Packages {
-			if p.BusinessType != 1 { // the document's own package, not the recall
-				row.Sending, row.Error = p.State, p.LastError
-			}
-		}
-		for _, s := range r.Statuses {
-			row.Statuses = append(row.Statuses, ExchangeStatusJSON{Code: s.Code, Name: statusName(s.Code), Description: s.Description,
-				Staff: s.Staff, Department: s.Department, At: s.At})
-		}
-		out.Recipients = append(out.Recipients, row)
-	}
-	return out
-}
-
-func statusName(code string) string {
-	return map[string]string{"01": "Đã đến", "02": "Từ chối tiếp nhận", "03": "Đã tiếp nhận", "04": "Phân công", "05": "Đang xử lý",
-		"06": "Hoàn thành", "13": "Lấy lại / thu hồi", "15": "Đồng ý thu hồi", "16": "Từ chối thu hồi"}[code]
-}
+// ExchangeReport converts the service's report for the API.
+func ExchangeReport(rep *interchange.SendReport) ExchangeReportJSON { return interchange.View(rep) }
 
 func (api *API) exchangeReport(c *gin.Context) {
 	if !api.exchange(c) {

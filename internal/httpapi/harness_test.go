@@ -19,6 +19,7 @@ import (
 	"vanban/internal/auth"
 	"vanban/internal/document"
 	"vanban/internal/httpapi"
+	"vanban/internal/interchange"
 	"vanban/internal/notify"
 	"vanban/internal/reports"
 	"vanban/internal/signsession"
@@ -80,6 +81,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 		Validator: noRoots{blobs}, Providers: []string{"sim", "seal"},
 		Secret: bytes.Repeat([]byte("s"), 32), Logger: quiet(), Passwords: testParams,
 		Oversight: httpapi.Oversight{Reports: reports.New(db), Notifications: db, Hub: notify.NewHub()},
+		Exchange:  interchange.New[*store.Tx](db, interchange.Options{Blobs: blobs, Incoming: wf, Logger: quiet()}),
 	}
 	r := httpapi.NewRouter(httpapi.Options{Logger: quiet()})
 	e.api.Mount(r)

@@ -37,7 +37,15 @@ func loadOutgoing[T Tx](ctx context.Context, tx T, w who, docID string, roles ..
 	if err != nil {
 		return nil, err
 	}
-	if !w.grants.Covers(*unit) && d.CreatedBy != w.user.ID {
+	// The visibility rule of the workflow: a secret document exists only
+	// for the people named on it and the clerks; another one for the
+	// people of its unit.
+	named := w.user.ID == d.CreatedBy || w.user.ID == d.SignerID || w.user.ID == d.LeaderID || w.user.ID == d.HandlerID
+	if d.Confidentiality.Secret() {
+		if !named && !w.grants.Allows(document.RoleClerk, *unit) {
+			return nil, document.Errorf(document.ENOTFOUND, "document %s not found", docID)
+		}
+	} else if !named && !w.grants.Covers(*unit) {
 		return nil, document.Errorf(document.ENOTFOUND, "document %s not found", docID)
 	}
 	for _, r := range roles {

@@ -124,6 +124,8 @@ type Options struct {
 	// MaxUpload bounds an uploaded file; default 200 MiB.
 	MaxUpload int64
 	Now       func() time.Time
+	// Exchange is the document interconnection; nil shows 503 on its pages.
+	Exchange Exchange
 	// Oversight: the dashboard and the public lookup (dashboard.go).
 	Oversight Oversight
 	// Records gives an archived document's retention date; may be nil.
@@ -196,7 +198,7 @@ type route struct {
 
 // routes is every page in one table.
 func routes() []route {
-	return []route{
+	return append([]route{
 		{Method: "GET", Path: "/", Handler: (*Server).inbox},
 		{Method: "GET", Path: "/login", Public: true, Handler: (*Server).loginPage},
 		{Method: "POST", Path: "/login", Public: true, Handler: (*Server).login},
@@ -236,7 +238,7 @@ func routes() []route {
 		{Method: "POST", Path: "/admin/images/:id", Upload: true, Handler: (*Server).adminUserImage},
 		{Method: "GET", Path: "/admin/users/:id", Handler: (*Server).adminUserPage},
 		{Method: "POST", Path: "/admin/users/:id/:action", Handler: (*Server).adminUserAction},
-	}
+	}, exchangeRoutes()...)
 }
 
 // auditAdministration records a successful administration form (a
