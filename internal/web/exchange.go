@@ -97,10 +97,7 @@ func (s *Server) exchangeReceivedPDF(c *gin.Context) {
 		s.errorPage(c, http.StatusNotFound, s.lang(c).T("err.notfound"), "")
 		return
 	}
-	// Digest-checked like every other download (files.Store).
-	if err := s.opt.Files.Serve(c.Request.Context(), c.Writer, it.PDF.BlobKey, "van-ban-den.pdf"); err != nil {
-		s.fail(c, err)
-	}
+	s.sendBlob(c, it.PDF.BlobKey, "van-ban-den.pdf")
 }
 
 func (s *Server) exchangeReceivedAction(c *gin.Context) {
