@@ -19,6 +19,7 @@ import (
 	"vanban/internal/httpapi"
 	"vanban/internal/render"
 	"vanban/internal/signsession"
+	"vanban/internal/textindex"
 	"vanban/internal/store"
 	"vanban/internal/web"
 	"vanban/internal/webhook"
@@ -46,6 +47,8 @@ type services struct {
 	// pdfium is the one bounded PDFium pool: page images and the
 	// layout proposed for uploaded drafts.
 	pdfium *render.Engine
+	db     *store.DB
+	blobs  storage.Store
 }
 
 // openServices opens the configured signing providers (plus the
@@ -59,7 +62,7 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	for name, uri := range cfg.Signers {
 		uris[name] = uri // configured providers win over development ones
 	}
-	s := &services{providers: map[string]signing.Provider{}, log: a.log, dev: dev}
+	s := &services{providers: map[string]signing.Provider{}, log: a.log, dev: dev, db: a.db, blobs: a.blobs}
 	for name, uri := range uris {
 		p, err := signing.Open(uri, signing.OSEnv)
 		if err != nil {
@@ -130,6 +133,14 @@ func (s *services) start(ctx context.Context) {
 		defer s.wg.Done()
 		if err := s.signing.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("signing worker stopped", "err", err)
+		}
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		x := &textindex.Indexer{DB: s.db, Blobs: s.blobs, Engine: s.pdfium, Logger: s.log.With("component", "textindex")}
+		if err := x.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("text indexer stopped", "err", err)
 		}
 	}()
 	s.wg.Add(1)
