@@ -133,6 +133,8 @@ func routes() []route {
 		{Method: "GET", Path: "/d/:id/v/:seq/verify.json", Handler: (*Server).verifyJSON},
 		{Method: "GET", Path: "/d/:id/a/:att", Handler: (*Server).attachmentFile},
 		{Method: "GET", Path: "/d/:id/layout", Handler: (*Server).layoutPage},
+		{Method: "GET", Path: "/d/:id/text", Handler: (*Server).documentText},
+		{Method: "GET", Path: "/d/:id/v/:seq/pagew/:n/:width", Handler: (*Server).pageImageWidth},
 		{Method: "POST", Path: "/d/:id/layout", Handler: (*Server).saveLayout},
 		{Method: "POST", Path: "/d/:id/:action", Handler: (*Server).documentAction},
 
