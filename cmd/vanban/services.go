@@ -138,6 +138,10 @@ func (s *services) start(ctx context.Context) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		// Compile PDFium now rather than in the first upload.
+		if err := s.pdfium.Warm(); err != nil {
+			s.log.Error("PDFium", "err", err)
+		}
 		x := &textindex.Indexer{DB: s.db, Blobs: s.blobs, Engine: s.pdfium, Logger: s.log.With("component", "textindex")}
 		if err := x.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("text indexer stopped", "err", err)

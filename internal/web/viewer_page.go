@@ -13,10 +13,11 @@ import (
 	"vanban/internal/render"
 )
 
-// pageWidths are the image widths the document page offers in its srcset
-// (pixels across an A4 page) and the resolution each is rendered at: a
-// phone at 2x or 3x takes the 910 or 1300 image for its 360 CSS pixels, a
-// desk the 1300 or 1680, the enlarged view the 1680. PDFium caps the
+// pageWidths are the image widths the document page offers besides the
+// 910-pixel default (pixels across an A4 page) and the resolution each is
+// rendered at: the srcset gives 1300 to screens of 1.5 device pixels per
+// CSS pixel and 1680 to 2 and more (a phone draws the page about 360 CSS
+// pixels wide, a desk 910), the enlarged view the 1680. PDFium caps the
 // pixels whatever the page size.
 var pageWidths = map[string]int{"600": 72, "1300": 157, "1680": 203}
 
