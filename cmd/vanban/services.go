@@ -29,6 +29,7 @@ import (
 	"vanban/internal/render"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
+	"vanban/internal/textindex"
 	"vanban/internal/web"
 	"vanban/internal/webhook"
 	"vanban/internal/workflow"
@@ -67,7 +68,9 @@ type services struct {
 	// layout proposed for uploaded drafts.
 	pdfium *render.Engine
 	// over runs notifications (oversight.go).
-	over *oversightState
+	over  *oversightState
+	db    *store.DB
+	blobs storage.Store
 }
 
 // openServices opens the configured signing providers (plus the
@@ -84,7 +87,7 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	for name, uri := range cfg.Signers {
 		uris[name] = uri // configured providers win over development ones
 	}
-	s := &services{providers: map[string]signing.Provider{}, log: a.log, dev: dev}
+	s := &services{providers: map[string]signing.Provider{}, log: a.log, dev: dev, db: a.db, blobs: a.blobs}
 	for name, uri := range uris {
 		p, err := signing.Open(uri, signing.OSEnv)
 		if err != nil {
@@ -197,6 +200,18 @@ func (s *services) start(ctx context.Context) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		// Compile PDFium now rather than in the first upload.
+		if err := s.pdfium.Warm(); err != nil {
+			s.log.Error("PDFium", "err", err)
+		}
+		x := &textindex.Indexer{DB: s.db, Blobs: s.blobs, Engine: s.pdfium, Logger: s.log.With("component", "textindex")}
+		if err := x.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("text indexer stopped", "err", err)
+		}
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
 		if err := s.records.RunNotifications(ctx, time.Hour); err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("hand-over notifications stopped", "err", err)
 		}
@@ -291,7 +306,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
 	opt := web.Options{Workflow: s.flows, Admin: api.Admin, Signing: s.signing, Validator: s.validator,
 		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), PDFium: s.pdfium, Logger: a.log, Records: a.db,
-		Exchange: api.Exchange}
+		Exchange: api.Exchange, Texts: a.db}
 	opt.Oversight = s.webOversight(a)
 	if s.dev != nil {
 		opt.PhonePageURL, opt.PhoneKey = s.dev.PhonePageURL, s.dev.PhoneKey

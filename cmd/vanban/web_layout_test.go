@@ -10,8 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/input"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"vanban/internal/document"
@@ -182,5 +184,113 @@ func TestWebLayoutPlacementOnAPhone(t *testing.T) {
 	}
 	if after.Date != saved.Date {
 		t.Errorf("the refused layout was stored: %+v", after.Date)
+	}
+}
+
+// TestWebReadingOnAPhone: at 390 px with a device pixel ratio of 2 the
+// document page shows the pages first (before the actions and the facts),
+// each image chosen from the srcset at least twice as wide as it is drawn;
+// a tap opens it enlarged, a pinch zooms it; the extracted text is there
+// as an accessible alternative.
+func TestWebReadingOnAPhone(t *testing.T) {
+	o := newOffice(t)
+	tmpl, err := os.ReadFile(filepath.Join("..", "..", "testdata", "decree30", "quyet-dinh-ubnd.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	up, err := newUpload(httpapi.DraftCreate{UnitID: o.unit.ID, Type: document.TypeQuyetDinh, Subject: "Quyết định đọc trên điện thoại",
+		Recipients: []string{o.org}}, "quyet-dinh.pdf", tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d httpapi.DocumentJSON
+	if err := o.people["soan"].call(ctx, "POST", "/api/v1/documents", up, &d); err != nil {
+		t.Fatalf("upload draft: %v", err)
+	}
+	b := newBrowser(t, o.s.URL)
+	b.login("soan", flowPass)
+	var order []string
+	var img map[string]any
+	b.run("open the document",
+		chromedp.Navigate(b.base+"/d/"+d.ID),
+		chromedp.WaitVisible(`.pages .page img`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector(".pages .page img").complete && document.querySelector(".pages .page img").naturalWidth > 0`, nil),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll("article #h-pages, article .facts, article .actions, article form")).map(function(e){return e.id||e.className||e.tagName})`, &order),
+		// naturalWidth of a srcset image is in CSS pixels; load the chosen
+		// file alone to count its pixels.
+		chromedp.Evaluate(`new Promise(function(ok){var i=document.querySelector(".pages .page img");var f=new Image();
+			f.onload=function(){ok({src:i.currentSrc,nw:f.naturalWidth,w:i.getBoundingClientRect().width,dpr:window.devicePixelRatio})};f.src=i.currentSrc})`,
+			&img, func(p *cdpruntime.EvaluateParams) *cdpruntime.EvaluateParams { return p.WithAwaitPromise(true) }),
+	)
+	b.shot("reading-01-pages-first")
+	if len(order) == 0 || order[0] != "h-pages" {
+		t.Errorf("the page images do not come first: %v", order)
+	}
+	nw, _ := img["nw"].(float64)
+	w, _ := img["w"].(float64)
+	dpr, _ := img["dpr"].(float64)
+	if w > 390 || nw < w*dpr {
+		t.Errorf("page image %v px drawn at %v CSS px (dpr %v): not sharp (%v)", nw, w, dpr, img["src"])
+	}
+	var zoom map[string]float64
+	b.run("tap to enlarge",
+		chromedp.Click(`.pages .page img`, chromedp.ByQuery),
+		chromedp.WaitVisible(`dialog.viewer img`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector("dialog.viewer img").naturalWidth > 0`, nil),
+		chromedp.Sleep(200*time.Millisecond),
+		chromedp.Evaluate(`(function(){var i=document.querySelector("dialog.viewer img");return {nw:i.naturalWidth,w:i.getBoundingClientRect().width}})()`, &zoom),
+	)
+	if zoom["nw"] < 1600 || math.Abs(zoom["w"]-390) > 20 {
+		t.Errorf("enlarged image %v px, drawn %v px wide; want the 1680 rendering at the screen's width", zoom["nw"], zoom["w"])
+	}
+	before := zoom["w"]
+	b.run("pinch", chromedp.ActionFunc(func(ctx context.Context) error {
+		pts := func(d float64) []*input.TouchPoint {
+			return []*input.TouchPoint{{X: 195 - d, Y: 400, ID: 1}, {X: 195 + d, Y: 400, ID: 2}}
+		}
+		if err := input.DispatchTouchEvent(input.TouchStart, pts(40)).Do(ctx); err != nil {
+			return err
+		}
+		for d := 50.0; d <= 120; d += 10 {
+			if err := input.DispatchTouchEvent(input.TouchMove, pts(d)).Do(ctx); err != nil {
+				return err
+			}
+		}
+		return input.DispatchTouchEvent(input.TouchEnd, []*input.TouchPoint{}).Do(ctx)
+	}), chromedp.Evaluate(`document.querySelector("dialog.viewer img").getBoundingClientRect().width`, &before))
+	b.shot("reading-02-pinched")
+	if before < zoom["w"]*2 {
+		t.Errorf("a pinch from 80 to 240 px apart zoomed the page from %v to %v px wide", zoom["w"], before)
+	}
+	b.run("close", chromedp.Click(`.viewer-close`, chromedp.ByQuery), chromedp.WaitNotPresent(`dialog.viewer`, chromedp.ByQuery))
+
+	// The text alternative, once the indexer has read the version.
+	var body string
+	b.run("read the text",
+		chromedp.Click(`#doc-text-link`, chromedp.ByID),
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			for i := 0; i < 50; i++ {
+				var pending bool
+				if err := chromedp.Evaluate(`!!document.getElementById("text-pending")`, &pending).Do(ctx); err != nil {
+					return err
+				}
+				if !pending {
+					return nil
+				}
+				time.Sleep(300 * time.Millisecond)
+				if err := chromedp.Reload().Do(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		}),
+		chromedp.Text(`main`, &body, chromedp.ByQuery),
+	)
+	if !strings.Contains(body, "Điều 1. Ban hành kèm theo Quyết định này") {
+		t.Errorf("the text page shows %.400q", body)
+	}
+	if errs := b.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
 	}
 }

@@ -3,6 +3,7 @@ package document
 import (
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Query selects documents for lists and searches. Zero fields match
@@ -23,8 +24,11 @@ type Query struct {
 	// ReviewerID selects documents with a pending review step of that
 	// reviewer in their current round.
 	ReviewerID string
-	// Text matches subject, symbol and sender without regard to case or
-	// Vietnamese diacritics ("quyet dinh" finds "Quyết định").
+	// Text matches subject, symbol, sender and the text of the latest
+	// PDF without regard to case or Vietnamese diacritics ("quyet dinh"
+	// finds "Quyết định", "QD" finds "QĐ"); numbers match whole and without
+	// leading zeros ("02" finds "Số: 02/QĐ-UBND" and "ngày 2", not 2026),
+	// and separators are ignored ("02/QD-UBND" is 2, qd, ubnd).
 	Text string
 	// From and To bound the creation time (To exclusive).
 	From, To time.Time
@@ -121,3 +125,89 @@ var vietnameseBase = func() map[rune]rune {
 	}
 	return m
 }()
+
+// SearchToken is one term of a search: a folded word, or a number without
+// its leading zeros (Raw keeps what was typed, folded).
+type SearchToken struct {
+	Text, Raw string
+	Number    bool
+}
+
+// QueryTokens splits a search text into its terms, as SearchTokens splits
+// what is searched: folded, at every character that is neither a letter
+// nor a digit, letters and digits apart ("02/QĐ-UBND" is 2, qd, ubnd).
+func QueryTokens(q string) []SearchToken {
+	var out []SearchToken
+	for _, w := range tokens(Fold(q)) {
+		t := SearchToken{Text: w, Raw: w}
+		if w[0] >= '0' && w[0] <= '9' {
+			t.Number = true
+			t.Text = trimZeros(w)
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// SearchTokens is the search form of a document's texts: the terms of
+// QueryTokens separated by single spaces, with a space at both ends so a
+// whole term is found with LIKE '% term %'.
+func SearchTokens(parts ...string) string {
+	var b strings.Builder
+	b.WriteByte(' ')
+	for _, p := range parts {
+		for _, w := range tokens(Fold(p)) {
+			if w[0] >= '0' && w[0] <= '9' {
+				w = trimZeros(w)
+			}
+			b.WriteString(w)
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()
+}
+
+// tokens splits folded text into runs of letters and runs of digits.
+func tokens(s string) []string {
+	var out []string
+	start, kind := -1, 0 // kind 1 letters, 2 digits
+	for i, r := range s {
+		k := 0
+		switch {
+		case r >= '0' && r <= '9':
+			k = 2
+		case unicode.IsLetter(r):
+			k = 1
+		}
+		if k != kind {
+			if start >= 0 {
+				out = append(out, s[start:i])
+			}
+			start, kind = -1, k
+			if k != 0 {
+				start = i
+			}
+		}
+	}
+	if start >= 0 {
+		out = append(out, s[start:])
+	}
+	return out
+}
+
+func trimZeros(n string) string {
+	t := strings.TrimLeft(n, "0")
+	if t == "" {
+		return "0"
+	}
+	return t
+}
+
+// VersionText is the text extracted from a stored PDF version.
+type VersionText struct {
+	VersionID  string
+	DocumentID string
+	Pages      int
+	Body       string // pages separated by form feeds
+	Failure    string // why the PDF could not be read, "" when it could
+}

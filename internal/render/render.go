@@ -162,6 +162,10 @@ func (e *Engine) start() error {
 	return e.initErr
 }
 
+// Warm compiles PDFium now (seconds, the first time for a cache
+// directory) so that the first document does not wait for it.
+func (e *Engine) Warm() error { return e.start() }
+
 // Close releases PDFium. Work in progress fails.
 func (e *Engine) Close() {
 	e.mu.Lock()

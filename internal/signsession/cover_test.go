@@ -137,3 +137,13 @@ func minimalPDF(content string) string {
 	}
 	return out + fmt.Sprintf("trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, x)
 }
+
+// reapprove submits a draft returned by a layout change again and has the
+// reviewer approve it: awaiting signature once more.
+func (e *env) reapprove(id string) {
+	e.t.Helper()
+	_, err := e.wf.SubmitForReview(ctx, as(e.drafter), id, []string{e.reviewer.ID})
+	e.must(err)
+	_, err = e.wf.Approve(ctx, as(e.reviewer), id, "")
+	e.must(err)
+}

@@ -42,6 +42,7 @@ func TestSignatureImagesDrawn(t *testing.T) {
 	l := signsession.DefaultLayout()
 	l.SignaturePage = 1
 	e.must(e.svc.SetLayout(ctx, as(e.drafter), d.ID, l))
+	e.reapprove(d.ID) // a layout set after approval is reviewed again
 	s, err := e.svc.StartLeader(ctx, as(e.signer), d.ID)
 	e.must(err)
 	if s = e.settle(e.svc, s.ID, e.signer); s.State != store.SigningCompleted {

@@ -37,6 +37,11 @@ func TestDocumentLayout(t *testing.T) {
 		if !reflect.DeepEqual(got, l) {
 			t.Fatalf("layout %+v, want %+v", got, l)
 		}
+		// A new layout after approval sends the draft back: review again.
+		if st := e.doc(d.ID).Document.State; st != document.StateDraft {
+			t.Fatalf("a layout set after approval left the document %s", st)
+		}
+		e.reapprove(d.ID)
 
 		s, err := e.svc.StartLeader(ctx, as(e.signer), d.ID)
 		e.must(err)

@@ -143,6 +143,15 @@ CREATE INDEX documents_search_trgm ON documents USING gin (search_text gin_trgm_
 SELECT 1;
 `,
 	},
+	// The same for the PDF text of documents (0700).
+	"0701_search_body_trigram": {
+		Postgres: `
+CREATE INDEX documents_search_body_trgm ON documents USING gin (search_body gin_trgm_ops);
+`,
+		SQLite: `-- no trigram index on SQLite
+SELECT 1;
+`,
+	},
 }
 
 // dropAuditGuardSQL removes the append-only triggers. Only tests use it, to

@@ -67,10 +67,23 @@ func (tx *Tx) SearchDocuments(ctx context.Context, q document.Query) ([]*documen
 			AND NOT EXISTS (SELECT 1 FROM review_steps r2 WHERE r2.document_id = r.document_id AND r2.round = r.round
 				AND r2.seq < r.seq AND r2.decision = ''))`, q.ReviewerID)
 	}
-	if t := document.Fold(q.Text); t != "" {
-		for _, word := range strings.Fields(t) {
-			cond("d.search_text LIKE ? ESCAPE '\\'", "%"+escapeLike(word)+"%")
+	toks := document.QueryTokens(q.Text)
+	if len(toks) == 0 {
+		// Only symbols ("%", "_"): matched literally, as typed.
+		for _, w := range strings.Fields(document.Fold(q.Text)) {
+			cond("d.search_text LIKE ? ESCAPE '\\'", "%"+escapeLike(w)+"%")
 		}
+	}
+	for _, tok := range toks {
+		if tok.Number {
+			// A whole number of the document's texts; a document whose
+			// PDF text is not extracted yet still matches its symbol.
+			cond("(d.search_body LIKE ? OR (d.search_body IS NULL AND d.search_text LIKE ? ESCAPE '\\'))",
+				"% "+tok.Text+" %", "%"+escapeLike(tok.Raw)+"%")
+			continue
+		}
+		w := "%" + escapeLike(tok.Text) + "%"
+		cond("(d.search_text LIKE ? ESCAPE '\\' OR d.search_body LIKE ? ESCAPE '\\')", w, w)
 	}
 	if !q.From.IsZero() {
 		cond("d.created_at >= ?", micros(q.From))

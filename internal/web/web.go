@@ -124,6 +124,9 @@ type Options struct {
 	// MaxUpload bounds an uploaded file; default 200 MiB.
 	MaxUpload int64
 	Now       func() time.Time
+	// Texts gives the extracted text of a version, the accessible
+	// alternative of the page images; may be nil.
+	Texts TextSource
 	// Exchange is the document interconnection; nil shows 503 on its pages.
 	Exchange Exchange
 	// Oversight: the dashboard and the public lookup (dashboard.go).
@@ -215,6 +218,8 @@ func routes() []route {
 		{Method: "GET", Path: "/d/:id/v/:seq/verify.json", Handler: (*Server).verifyJSON},
 		{Method: "GET", Path: "/d/:id/a/:att", Handler: (*Server).attachmentFile},
 		{Method: "GET", Path: "/d/:id/layout", Handler: (*Server).layoutPage},
+		{Method: "GET", Path: "/d/:id/text", Handler: (*Server).documentText},
+		{Method: "GET", Path: "/d/:id/v/:seq/pagew/:n/:width", Handler: (*Server).pageImageWidth},
 		{Method: "POST", Path: "/d/:id/layout", Handler: (*Server).saveLayout},
 		{Method: "POST", Path: "/d/:id/:action", Handler: (*Server).documentAction},
 
