@@ -231,7 +231,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 // same sessions as the API.
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
 	opt := web.Options{Workflow: s.flows, Directory: a.db, Signing: s.signing, Validator: s.validator,
-		Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log, Providers: api.Providers, Passwords: api.Passwords, Records: a.db}
+		Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log, Providers: api.Providers, Passwords: api.Passwords, Records: a.db, Files: s.records}
 	if s.dev != nil {
 		opt.PhonePageURL = s.dev.PhonePageURL
 	}

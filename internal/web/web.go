@@ -64,6 +64,8 @@ type Options struct {
 	Passwords auth.Params
 	// Records gives an archived document's retention date; may be nil.
 	Records httpapi.Records
+	// Files runs the archivist's file pages (records.go); nil answers 503.
+	Files httpapi.RecordFiles
 }
 
 // Server holds the parsed templates and the page renderer.
@@ -115,7 +117,7 @@ type route struct {
 
 // routes is every page in one table.
 func routes() []route {
-	return []route{
+	return append([]route{
 		{Method: "GET", Path: "/", Handler: (*Server).inbox},
 		{Method: "GET", Path: "/login", Public: true, Handler: (*Server).loginPage},
 		{Method: "POST", Path: "/login", Public: true, Handler: (*Server).login},
@@ -151,7 +153,7 @@ func routes() []route {
 		{Method: "POST", Path: "/admin/seal", Handler: (*Server).adminSetSeal},
 		{Method: "GET", Path: "/admin/users/:id", Handler: (*Server).adminUserPage},
 		{Method: "POST", Path: "/admin/users/:id/:action", Handler: (*Server).adminUserAction},
-	}
+	}, recordPages()...) // records.go
 }
 
 // auditAdministration records a successful administration form (a
