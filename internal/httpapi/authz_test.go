@@ -97,6 +97,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			"SigningIdentity":  httpapi.SigningIdentityJSON{Provider: "sim", Signer: "84900000001"},
 			"WebhookCreate":    httpapi.WebhookCreate{URL: "https://example.org/hook", Events: []string{"*"}},
 			"Layout":           signsession.DefaultLayout(),
+			"ScheduleEntry":    httpapi.ScheduleEntryJSON{Title: "x", Years: 5},
+			"RecordFileCreate": httpapi.RecordFileCreate{Year: 2026, Title: "x", UnitID: e.office.ID, ResponsibleID: e.users["A.drafter"].ID, Years: 5},
+			"FileDocument":     httpapi.FileDocumentJSON{DocumentID: open.ID},
 		}
 		multipartMeta := map[string]any{
 			"/api/v1/documents": httpapi.DraftCreate{UnitID: e.office.ID, Type: document.TypeQuyetDinh, Subject: "x"},

@@ -18,7 +18,9 @@ import (
 
 	"vanban/internal/auth"
 	"vanban/internal/document"
+	"vanban/internal/evidence"
 	"vanban/internal/httpapi"
+	"vanban/internal/records"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
 	"vanban/internal/workflow"
@@ -77,6 +79,8 @@ func newEnv(t *testing.T, db *store.DB) *env {
 		Signing:   signsession.New(db, wf, blobs, map[string]signing.Provider{}, signsession.Options{Logger: quiet()}),
 		Validator: noRoots{blobs}, Providers: []string{"sim", "seal"},
 		Secret: bytes.Repeat([]byte("s"), 32), Logger: quiet(), Passwords: testParams,
+		Records: db, Files: records.New(db, wf, blobs, nil, quiet()),
+		Evidence: &evidence.Builder{Workflow: wf, Audit: db, Blobs: blobs, Validator: noRoots{blobs}},
 	}
 	r := httpapi.NewRouter(httpapi.Options{Logger: quiet()})
 	e.api.Mount(r)
