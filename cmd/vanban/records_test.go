@@ -95,21 +95,56 @@ func TestRenewalTwoYearsAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A document archived before archive records existed: sealed, then
+	// archived by the bare workflow state, no record, no B-LTA.
+	versions, err := a.db.Versions(ctx, doc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := *doc
+	old.RegisterID, old.Number, old.Subject = "", 0, "Quyết định lưu trữ trước khi có hồ sơ lưu trữ"
+	if err := a.db.CreateDocument(ctx, &old); err != nil {
+		t.Fatal(err)
+	}
+	var sealed *document.Version
+	for _, v := range versions {
+		nv := *v
+		nv.DocumentID = old.ID
+		if err := a.db.AddVersion(ctx, &nv); err != nil {
+			t.Fatal(err)
+		}
+		if v.Kind == document.VersionSealed {
+			sealed = &nv
+			break
+		}
+	}
+
 	client := &http.Client{Timeout: 30 * time.Second}
 	wf := workflow.New[*store.Tx](a.db, nil)
 	svc := newArchiveService(a, wf, &tsa.Client{URL: d.s.URL + "/dev/pki/tsa", HTTPClient: client}, client, roots, nil)
-	if res, err := svc.RenewDue(ctx); err != nil || res.Checked != 0 {
+	// Today nothing is due, and the old document is adopted.
+	if res, err := svc.RenewDue(ctx); err != nil || res.Checked != 0 || res.Adopted != 1 || res.Failed != 0 {
 		t.Fatalf("today: %+v, %v (record %+v)", res, err, before)
+	}
+	adopted, err := a.db.ArchiveRecord(ctx, old.ID)
+	if err != nil || adopted.ProofVersion != sealed.Seq+1 || !adopted.Permanent || adopted.LastError != "" {
+		t.Fatalf("adopted record: %+v %v", adopted, err)
+	}
+	if obj, err := a.blobs.Stat(ctx, sealed.BlobKey); err != nil || obj.RetainUntil.Before(adopted.RetainUntil.Add(-time.Second)) {
+		t.Fatalf("adopted document's sealed PDF not retained: %+v %v", obj, err)
+	}
+	if res, err := svc.RenewDue(ctx); err != nil || res.Adopted != 0 || res.Checked != 0 {
+		t.Fatalf("today, again: %+v, %v", res, err)
 	}
 
 	later := time.Now().AddDate(2, 0, 0)
 	svc.SetClock(func() time.Time { return later })
 	wf.Now = func() time.Time { return later }
 	res, err := svc.RenewDue(ctx)
-	if err != nil || res.Checked != 1 || res.Renewed != 1 || res.Failed != 0 {
-		t.Fatalf("two years later: %+v, %v", res, err)
+	if err != nil || res.Checked != 2 || res.Renewed != 2 || res.Failed != 0 {
+		t.Fatalf("two years later (the demo's document and the adopted one): %+v, %v", res, err)
 	}
-	versions, err := a.db.Versions(ctx, doc.ID)
+	versions, err = a.db.Versions(ctx, doc.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +185,7 @@ func TestRenewalTwoYearsAhead(t *testing.T) {
 	if e := entries[len(entries)-1]; e.Action != "document.renew" || e.Actor != "system:records" || !strings.Contains(string(e.Change), `"kind":"renewed"`) {
 		t.Errorf("last timeline entry: %+v", e)
 	}
-	if m := svc.Metrics.Snapshot(); m.Renewed != 1 {
+	if m := svc.Metrics.Snapshot(); m.Renewed != 2 {
 		t.Errorf("metrics: %+v", m)
 	}
 	// A second run the same day does nothing.

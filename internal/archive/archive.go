@@ -54,6 +54,7 @@ type Records interface {
 	ReleaseRenewal(ctx context.Context, owner, documentID, lastError string, retryAt time.Time) error
 	Versions(ctx context.Context, documentID string) ([]*document.Version, error)
 	Attachments(ctx context.Context, documentID string) ([]*document.Attachment, error)
+	ArchivedWithoutRecord(ctx context.Context, limit int) ([]*document.Document, error)
 }
 
 // RetentionPolicy says how long a document is kept: permanent, or a number

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"vanban/internal/document"
+	"vanban/signing/pades"
 	"vanban/storage"
 )
 
@@ -108,6 +109,9 @@ func (s *Service) nextCheck(r *document.ArchiveRecord, now time.Time, stuck bool
 // RenewalResult counts what one pass did.
 type RenewalResult struct {
 	Checked, Renewed, RetentionExtended, Failed int
+	// Adopted counts archived documents that had no archive record (archived
+	// before records existed) and were given one: B-LTA, retention.
+	Adopted int
 }
 
 // RenewDue runs one pass: it claims the records that are due, in batches,
@@ -117,6 +121,9 @@ type RenewalResult struct {
 func (s *Service) RenewDue(ctx context.Context) (RenewalResult, error) {
 	var res RenewalResult
 	p := &s.opt.Renewal
+	if err := s.adopt(ctx, &res); err != nil {
+		return res, err
+	}
 	for {
 		now := s.now()
 		batch, err := s.rec.ClaimRenewals(ctx, p.Owner, now, now.Add(p.Lease), p.Batch)
@@ -205,6 +212,78 @@ func (s *Service) renewOne(ctx context.Context, r *document.ArchiveRecord, now t
 		return renewed, extended, err
 	}
 	return renewed, extended, nil
+}
+
+// adopt gives the archived documents without an archive record what
+// archiving gives now: a new document time-stamp with fresh validation data
+// over their newest PDF (a "renewed" version by system:records), retention
+// of every stored object from their files' period, and a record, so the
+// renewal job keeps them from then on. A document that fails is logged and
+// tried again at the next pass.
+func (s *Service) adopt(ctx context.Context, res *RenewalResult) error {
+	docs, err := s.rec.ArchivedWithoutRecord(ctx, s.opt.Renewal.Batch)
+	if err != nil {
+		return err
+	}
+	for _, d := range docs {
+		if err := s.adoptOne(ctx, d); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			res.Failed++
+			s.opt.Logger.Warn("adopting an archived document failed; retrying at the next pass", "doc", d.ID, "err", err)
+			continue
+		}
+		res.Adopted++
+	}
+	return nil
+}
+
+func (s *Service) adoptOne(ctx context.Context, d *document.Document) error {
+	versions, err := s.rec.Versions(ctx, d.ID)
+	if err != nil {
+		return err
+	}
+	if len(versions) == 0 {
+		return fmt.Errorf("archive: document %s has no version", d.ID)
+	}
+	latest := versions[len(versions)-1]
+	permanent, years := true, 0
+	if s.opt.Retention != nil {
+		if permanent, years, err = s.opt.Retention(ctx, d); err != nil {
+			return err
+		}
+	}
+	now := s.now()
+	until := s.retainUntil(permanent, years, now)
+	rec := &document.ArchiveRecord{DocumentID: d.ID, OrgID: d.OrgID, ArchivedBy: latest.CreatedBy, ArchivedAt: d.UpdatedAt,
+		Permanent: permanent, RetainUntil: until}
+	file, proof, err := s.extend(ctx, latest, until)
+	switch {
+	case errors.Is(err, pades.ErrNoSignature):
+	case err != nil:
+		// Kept under retention with the reason on the record, so one
+		// document whose signatures cannot be extended (an untrusted
+		// foreign CA) does not hold up the others pass after pass.
+		rec.LastError = "adopted without B-LTA: " + err.Error()
+		s.opt.Logger.Warn("archived document adopted without B-LTA", "doc", d.ID, "err", err)
+	default:
+		v, err := s.wf.AddRenewal(ctx, SystemActor, latest.CreatedBy, d.ID, latest.Seq, file,
+			map[string]any{"adopted": true, "proof_until": proof.until.Format(time.RFC3339)})
+		if err != nil {
+			return err
+		}
+		rec.ProofVersion, rec.ProofUntil, rec.ProofHashBits, rec.ProofKeyBits = v.Seq, proof.until, proof.hashBits, proof.keyBits
+		rec.Renewals, rec.RenewedAt = 1, now
+	}
+	if err := s.retainAll(ctx, d.ID, until, ""); err != nil {
+		return err
+	}
+	rec.NextCheck = s.nextCheck(rec, now, false)
+	if rec.LastError != "" {
+		rec.NextCheck = now.Add(s.opt.Renewal.Recheck)
+	}
+	return s.rec.SaveArchiveRecord(ctx, rec)
 }
 
 // RunRenewals runs RenewDue every Interval until ctx ends.

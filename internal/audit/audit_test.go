@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -108,4 +110,18 @@ func TestVerifyPagesAndFindsFirstBad(t *testing.T) {
 	if _, err := audit.Verify(context.Background(), m); err == nil {
 		t.Fatal("read error not returned")
 	}
+}
+
+// FuzzReadAnchorFile: a damaged anchor file is an error naming the line,
+// never a panic.
+func FuzzReadAnchorFile(f *testing.F) {
+	f.Add([]byte(`{"seq":1,"hash":"ab","at_us":1,"token":"AAAA","mac":"cd"}` + "\n"))
+	f.Add([]byte("{not json\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(t.TempDir(), "anchors.jsonl")
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = audit.ReadAnchorFile(p)
+	})
 }

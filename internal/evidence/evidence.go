@@ -281,6 +281,9 @@ func (b *Builder) Build(ctx context.Context, a workflow.Actor, docID string, w i
 	if err != nil {
 		return err
 	}
+	if b.Sealer == nil {
+		return document.Errorf(document.ECONFLICT, "an evidence package needs the organization's seal, which is not configured")
+	}
 	seal, err := b.Sealer.Seal(ctx, doc.OrgID, manifest)
 	if err != nil {
 		return fmt.Errorf("evidence: seal the manifest: %w", err)

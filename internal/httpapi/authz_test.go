@@ -101,6 +101,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			"Agency":             httpapi.AgencyJSON{Name: "X"},
 			"ExternalRecipients": httpapi.ExternalRecipients{OrganIds: []string{"000.00.98.H40"}},
 			"Replacement":        httpapi.Replacement{DocumentID: open.ID, BusinessType: 3, Reason: "x"},
+			"ScheduleEntry":      httpapi.ScheduleEntryJSON{Title: "x", Years: 5},
+			"RecordFileCreate":   httpapi.RecordFileCreate{Year: 2026, Title: "x", UnitID: e.office.ID, ResponsibleID: e.users["A.drafter"].ID, Years: 5},
+			"FileDocument":       httpapi.FileDocumentJSON{DocumentID: open.ID},
 		}
 		multipartMeta := map[string]any{
 			"/api/v1/documents": httpapi.DraftCreate{UnitID: e.office.ID, Type: document.TypeQuyetDinh, Subject: "x"},

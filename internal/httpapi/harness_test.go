@@ -18,9 +18,11 @@ import (
 
 	"vanban/internal/auth"
 	"vanban/internal/document"
+	"vanban/internal/evidence"
 	"vanban/internal/httpapi"
 	"vanban/internal/interchange"
 	"vanban/internal/notify"
+	"vanban/internal/records"
 	"vanban/internal/reports"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
@@ -82,6 +84,8 @@ func newEnv(t *testing.T, db *store.DB) *env {
 		Secret: bytes.Repeat([]byte("s"), 32), Logger: quiet(), Passwords: testParams,
 		Oversight: httpapi.Oversight{Reports: reports.New(db), Notifications: db, Hub: notify.NewHub()},
 		Exchange:  interchange.New[*store.Tx](db, interchange.Options{Blobs: blobs, Incoming: wf, Logger: quiet()}),
+		Records:   db, RecordFiles: records.New(db, wf, blobs, nil, quiet()),
+		Evidence: &evidence.Builder{Workflow: wf, Audit: db, Blobs: blobs, Validator: noRoots{blobs}},
 	}
 	r := httpapi.NewRouter(httpapi.Options{Logger: quiet()})
 	e.api.Mount(r)

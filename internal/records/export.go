@@ -237,6 +237,9 @@ func (s *Service) Export(ctx context.Context, a workflow.Actor, fileID string, w
 	if err != nil {
 		return err
 	}
+	if s.sealer == nil {
+		return document.Errorf(document.ECONFLICT, "exporting a file needs the organization's seal, which is not configured")
+	}
 	seal, err := s.sealer.Seal(ctx, f.OrgID, manifest)
 	if err != nil {
 		return fmt.Errorf("records: seal the export manifest: %w", err)

@@ -133,3 +133,23 @@ func (db *DB) RetentionOf(ctx context.Context, documentID string) (until time.Ti
 	}
 	return r.RetainUntil, r.Permanent, nil
 }
+
+// ArchivedWithoutRecord returns up to limit archived documents that have
+// no archive record: archived before records existed, or by a process
+// that does not archive through internal/archive. The renewal job adopts
+// them.
+func (db *DB) ArchivedWithoutRecord(ctx context.Context, limit int) ([]*document.Document, error) {
+	return read(db, ctx, func(tx *Tx) ([]*document.Document, error) {
+		var rows []documentRow
+		if err := tx.selectRows(ctx, &rows, `SELECT `+documentColumns+` FROM documents
+			WHERE state = ? AND NOT EXISTS (SELECT 1 FROM archive_records r WHERE r.document_id = documents.id)
+			ORDER BY updated_at, id LIMIT ?`, string(document.StateArchived), limit); err != nil {
+			return nil, dbError("archived without record", err, "documents")
+		}
+		out := make([]*document.Document, len(rows))
+		for i, r := range rows {
+			out[i] = r.domain()
+		}
+		return out, nil
+	})
+}

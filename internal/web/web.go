@@ -23,6 +23,7 @@ import (
 	"vanban/internal/document"
 	"vanban/internal/files"
 	"vanban/internal/officeconv"
+	"vanban/internal/records"
 	"vanban/internal/render"
 	"vanban/internal/signsession"
 	"vanban/internal/workflow"
@@ -132,7 +133,9 @@ type Options struct {
 	// Oversight: the dashboard and the public lookup (dashboard.go).
 	Oversight Oversight
 	// Records gives an archived document's retention date; may be nil.
-	Records Records
+	// RecordFiles runs the archivist's file pages (records.go); nil answers 503.
+	RecordFiles *records.Service
+	Records     Records
 }
 
 // Records is what the document page needs of the records: an archived
@@ -243,7 +246,7 @@ func routes() []route {
 		{Method: "POST", Path: "/admin/images/:id", Upload: true, Handler: (*Server).adminUserImage},
 		{Method: "GET", Path: "/admin/users/:id", Handler: (*Server).adminUserPage},
 		{Method: "POST", Path: "/admin/users/:id/:action", Handler: (*Server).adminUserAction},
-	}, exchangeRoutes()...)
+	}, append(exchangeRoutes(), recordPages()...)...) // exchange.go, records.go
 }
 
 // auditAdministration records a successful administration form (a
