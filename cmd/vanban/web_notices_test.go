@@ -46,7 +46,9 @@ func TestWebNotices(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("save the e-mail choice: %d", resp.StatusCode)
 	}
-	var prefs struct{ Items []httpapi.NotifyPreferenceJSON }
+	var prefs struct {
+		Items []httpapi.NotifyPreferenceJSON
+	}
 	if err := o.people["duyet"].call(ctx, "GET", "/api/v1/me/notification-preferences", nil, &prefs); err != nil {
 		t.Fatal(err)
 	}
