@@ -23,8 +23,11 @@ func (db *DB) DashboardFigures(ctx context.Context, orgID string, viewer documen
 		return nil, document.Errorf(document.EINVALID, "dashboard figures need an organization and a viewer")
 	}
 	return read(db, ctx, func(tx *Tx) (*dashboard.Raw, error) {
-		vis, visArgs := visibility(orgID, viewer)
-		from := ` FROM documents d JOIN units u ON u.id = d.unit_id WHERE d.org_id = ? AND ` + vis
+		vis, visArgs, usesUnit := visibility(orgID, viewer)
+		from := ` FROM documents d WHERE d.org_id = ? AND ` + vis
+		if usesUnit {
+			from = ` FROM documents d JOIN units u ON u.id = d.unit_id WHERE d.org_id = ? AND ` + vis
+		}
 		base := append([]any{orgID}, visArgs...)
 		with := func(pre []any, post ...any) []any {
 			out := append(append([]any{}, pre...), base...)
