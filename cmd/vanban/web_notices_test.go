@@ -4,12 +4,15 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"vanban/internal/document"
 	"vanban/internal/httpapi"
+	"vanban/internal/store"
 )
 
 // TestWebNotices: in the served vanban the notification worker runs; a
@@ -61,5 +64,41 @@ func TestWebNotices(t *testing.T) {
 	}
 	if resp, _ := reviewer.post("/thong-bao/kenh", url.Values{"channel": {"email"}, "mode": {"off"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a form without its CSRF token: %d, want 403", resp.StatusCode)
+	}
+}
+
+// TestWebRegistersPage: the clerk's register page links to the printed
+// register and the report, which the API serves with the page's session;
+// a drafter has no register page.
+func TestWebRegistersPage(t *testing.T) {
+	o := newOffice(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite:"+filepath.Join(o.dataDir, "vanban.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	year := time.Now().In(document.VietnamTime).Year()
+	reg, err := db.EnsureRegister(ctx, o.org, document.Outgoing, year, document.SeriesGeneral)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clerk := o.web(t, "vanthu")
+	page := clerk.get("/so-dang-ky")
+	wantText(t, "the register page", page, "Sổ văn bản đi năm "+strconv.Itoa(year), "In (PDF)", "Xuất Excel", "Báo cáo tình hình xử lý văn bản")
+	for _, link := range []string{"/api/v1/registers/" + reg.ID + "/print?format=pdf", "/api/v1/registers/" + reg.ID + "/print?format=xlsx"} {
+		if !strings.Contains(page, `href="`+link+`"`) {
+			t.Fatalf("the page lacks %s", link)
+		}
+		req, _ := http.NewRequest("GET", o.s.URL+link, nil)
+		resp, body := clerk.do(req)
+		if resp.StatusCode != 200 || !(strings.HasPrefix(body, "%PDF-") || strings.HasPrefix(body, "PK")) {
+			t.Errorf("GET %s with the page's session: %d %.40q", link, resp.StatusCode, body)
+		}
+	}
+	drafter := o.web(t, "soan")
+	req, _ := http.NewRequest("GET", o.s.URL+"/so-dang-ky", nil)
+	if resp, _ := drafter.do(req); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a drafter's register page: %d, want 403", resp.StatusCode)
 	}
 }

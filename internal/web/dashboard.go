@@ -32,6 +32,7 @@ type Oversight struct {
 func oversightRoutes() []route {
 	return []route{
 		{Method: "GET", Path: "/dashboard", Handler: (*Server).dashboardPage},
+		{Method: "GET", Path: "/so-dang-ky", Handler: (*Server).registersPage},
 		{Method: "GET", Path: "/thong-bao", Handler: (*Server).noticesPage},
 		{Method: "POST", Path: "/thong-bao/kenh", Handler: (*Server).setNoticeChannel},
 		{Method: "GET", Path: "/tra-cuu", Public: true, Handler: (*Server).lookupPage},
