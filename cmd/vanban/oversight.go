@@ -53,7 +53,7 @@ func (s *services) oversight(a *app) httpapi.Oversight {
 
 // webOversight wires the oversight pages.
 func (s *services) webOversight(a *app) web.Oversight {
-	o := web.Oversight{Dashboard: dashboard.New(a.db), Limits: web.NewLookupLimits()}
+	o := web.Oversight{Dashboard: dashboard.New(a.db), Limits: web.NewLookupLimits(), Notifications: a.db}
 	if s.over != nil {
 		o.Lookup = s.over.lookup
 	}

@@ -154,6 +154,14 @@ func (w *Worker) deriveBatch(ctx context.Context) (more bool, err error) {
 	return len(entries) == auditBatch, nil
 }
 
+// announced are the audit actions (after "document.") that tell someone
+// something awaits them.
+var announced = map[string]bool{
+	string(document.ActionSubmit): true, string(document.ActionApprove): true, string(document.ActionReturn): true,
+	"assign_signer": true, string(document.ActionStartSigning): true, string(document.ActionSign): true,
+	string(document.ActionIssue): true, "receive": true, string(document.ActionRoute): true, string(document.ActionAssign): true,
+}
+
 // derive returns the notices an audit entry gives rise to.
 func (w *Worker) derive(ctx context.Context, e audit.Entry) ([]Notification, error) {
 	action, ok := strings.CutPrefix(e.Action, "document.")
@@ -165,10 +173,12 @@ func (w *Worker) derive(ctx context.Context, e audit.Entry) ([]Notification, err
 		_ = json.Unmarshal(e.Change, &change) // an odd change just gives fewer recipients
 	}
 	str := func(k string) string { s, _ := change[k].(string); return s }
+	if !announced[action] {
+		return nil, nil
+	}
 	var kind Kind
 	var to []string
-	load := func() (*document.Document, error) { return w.st.Document(ctx, e.ObjectID) }
-	d, err := load()
+	d, err := w.st.Document(ctx, e.ObjectID)
 	if document.ErrorCode(err) == document.ENOTFOUND {
 		return nil, nil
 	}

@@ -104,7 +104,7 @@ func (tx *Tx) SearchDocuments(ctx context.Context, q document.Query) ([]*documen
 		cond("d.direction = ? AND d.deadline IS NOT NULL AND d.deadline < ? AND d.state NOT IN (?, ?)",
 			string(document.Incoming), micros(q.OverdueAt), string(document.StateCompleted), string(document.StateArchived))
 	}
-	vis, visArgs := visibility(q.OrgID, q.Viewer)
+	vis, visArgs, _ := visibility(q.OrgID, q.Viewer)
 	where = append(where, vis)
 	args = append(args, visArgs...)
 	if !q.AfterCreated.IsZero() || q.AfterID != "" {
@@ -127,8 +127,10 @@ func (tx *Tx) SearchDocuments(ctx context.Context, q document.Query) ([]*documen
 // visibility is the condition, on documents d joined with their unit u,
 // that viewer may see a document of organization orgID, and its arguments.
 // SearchDocuments and the dashboard's figures use the same rule, so a
-// count never includes a document its list would not show.
-func visibility(orgID string, viewer document.Viewer) (string, []any) {
+// count never includes a document its list would not show. usesUnit
+// reports whether the condition refers to u, so a query that needs u for
+// nothing else may leave the join out.
+func visibility(orgID string, viewer document.Viewer) (cond string, args []any, usesUnit bool) {
 	// A role at the organization's root unit covers every unit, and
 	// every handling unit, of the organization: the clerks of the whole
 	// organization see all its documents, the others all its ordinary
@@ -136,9 +138,8 @@ func visibility(orgID string, viewer document.Viewer) (string, []any) {
 	// the general one below is a chain of LIKEs and subqueries.
 	root := "/" + orgID + "/"
 	if slices.Contains(viewer.ClerkPaths, root) {
-		return "1 = 1", nil
+		return "1 = 1", nil, false
 	}
-	var args []any
 	if slices.Contains(viewer.UnitPaths, root) {
 		viewer.UnitPaths = []string{root}
 	}
@@ -168,12 +169,14 @@ func visibility(orgID string, viewer document.Viewer) (string, []any) {
 			args = append(args, escapeLike(p)+"%", escapeLike(p)+"%")
 		}
 		vis = append(vis, "(d.confidentiality = ? AND ("+strings.Join(cover, " OR ")+"))")
+		usesUnit = true
 	}
 	for _, p := range viewer.ClerkPaths {
 		vis = append(vis, "u.path LIKE ? ESCAPE '\\'")
 		args = append(args, escapeLike(p)+"%")
+		usesUnit = true
 	}
-	return "(" + strings.Join(vis, " OR ") + ")", args
+	return "(" + strings.Join(vis, " OR ") + ")", args, usesUnit
 }
 
 // escapeLike escapes the LIKE wildcards in s, with backslash as the escape

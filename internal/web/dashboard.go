@@ -13,6 +13,7 @@ import (
 
 	"vanban/internal/dashboard"
 	"vanban/internal/document"
+	"vanban/internal/httpapi"
 	"vanban/internal/lookup"
 )
 
@@ -23,12 +24,17 @@ type Oversight struct {
 	// Lookup answers the public dossier lookup, within Limits.
 	Lookup *lookup.Service
 	Limits LookupLimits
+	// Notifications are the person's notices and channel choices.
+	Notifications httpapi.Notifications
 }
 
 // oversightRoutes are the oversight pages; Mount adds them to the table.
 func oversightRoutes() []route {
 	return []route{
 		{Method: "GET", Path: "/dashboard", Handler: (*Server).dashboardPage},
+		{Method: "GET", Path: "/so-dang-ky", Handler: (*Server).registersPage},
+		{Method: "GET", Path: "/thong-bao", Handler: (*Server).noticesPage},
+		{Method: "POST", Path: "/thong-bao/kenh", Handler: (*Server).setNoticeChannel},
 		{Method: "GET", Path: "/tra-cuu", Public: true, Handler: (*Server).lookupPage},
 		{Method: "POST", Path: "/tra-cuu", Public: true, Handler: (*Server).lookupAnswer},
 	}

@@ -1,0 +1,68 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"vanban/internal/document"
+)
+
+func init() {
+	for k, v := range map[string][2]string{
+		"nav.registers": {"Sổ đăng ký", "Registers"},
+		"reg.title":     {"Sổ đăng ký văn bản", "Registers"},
+		"reg.year":      {"Năm", "Year"},
+		"reg.next":      {"Số tiếp theo", "Next number"},
+		"reg.print":     {"In (PDF)", "Print (PDF)"},
+		"reg.xlsx":      {"Xuất Excel", "Export (XLSX)"},
+		"reg.none":      {"Chưa có sổ nào trong năm.", "No register this year."},
+		"reg.period":    {"In một khoảng thời gian", "Print a period"},
+		"reg.report":    {"Báo cáo tình hình xử lý văn bản", "Processing report"},
+		"reg.from":      {"Từ ngày", "From"},
+		"reg.to":        {"Đến ngày", "To"},
+		"reg.show":      {"Xem", "Show"},
+	} {
+		catalog["vi"][k] = v[0]
+		catalog["en"][k] = v[1]
+	}
+}
+
+// registersPage lists the year's registers with their printouts (the API
+// answers them with the same session) and the processing report.
+func (s *Server) registersPage(c *gin.Context) {
+	ws := session(c)
+	ctx := c.Request.Context()
+	root, err := s.opt.Directory.Unit(ctx, ws.User.OrgID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	keeps := false
+	for _, r := range []document.Role{document.RoleClerk, document.RoleArchivist, document.RoleAdmin} {
+		keeps = keeps || ws.Grants.Allows(r, *root)
+	}
+	if !keeps {
+		s.errorPage(c, http.StatusForbidden, s.lang(c).T("err.forbidden"), "registers are kept by the organization's clerks and archivists")
+		return
+	}
+	year := s.opt.Now().In(document.VietnamTime).Year()
+	if y := c.Query("year"); y != "" {
+		n, err := strconv.Atoi(y)
+		if err != nil || n < 1900 || n > 9999 {
+			s.errorPage(c, http.StatusUnprocessableEntity, s.lang(c).T("err.invalid"), "year: a year such as 2026")
+			return
+		}
+		year = n
+	}
+	regs, err := s.opt.Directory.Registers(ctx, ws.User.OrgID, year)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	first := time.Date(year, 1, 1, 0, 0, 0, 0, document.VietnamTime)
+	s.render(c, http.StatusOK, "registers", map[string]any{"Year": year, "Registers": regs,
+		"From": first.Format("02/01/2006"), "To": first.AddDate(1, 0, -1).Format("02/01/2006")})
+}
