@@ -125,6 +125,8 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	s.archive = archive.New(s.workflow, a.db, a.blobs, archiveOpts)
 	s.flows = &recordsWorkflow{Service: s.workflow, archive: s.archive}
 	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
+	// Received documents (registered or delivered) are verified on receipt.
+	s.workflow.Validator, s.workflow.Logger = s.validator, a.log.With("component", "verify")
 	if opts.TSA != nil && cfg.AuditAnchorInterval > 0 {
 		s.anchorer = &audit.Anchorer{Store: a.db, TSA: opts.TSA, Key: a.auditKey, File: auditAnchorFile(cfg),
 			Interval: cfg.AuditAnchorInterval, Logger: a.log.With("component", "audit-anchor")}
@@ -211,7 +213,6 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		Blobs:          a.blobs,
 		Signing:        s.signing,
 		Providers:      s.providerNames(),
-		Validator:      s.validator,
 		TokenMaxTTL:    a.cfg.TokenMaxTTL,
 		Secret:         a.linkSecret,
 		Logger:         a.log,
@@ -230,7 +231,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 // mountWeb adds the pages for people at / on the same services and the
 // same sessions as the API.
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
-	opt := web.Options{Workflow: s.flows, Admin: api.Admin, Signing: s.signing, Validator: s.validator,
+	opt := web.Options{Workflow: s.flows, Admin: api.Admin, Signing: s.signing,
 		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log, Records: a.db}
 	if s.dev != nil {
 		opt.PhonePageURL, opt.PhoneKey = s.dev.PhonePageURL, s.dev.PhoneKey
