@@ -164,9 +164,15 @@ func signatureView(l Lang, r *verify.SignatureReport) sigView {
 	}
 	for _, o := range r.Modifications.Objects {
 		sv.Objects = append(sv.Objects, objectView{Revision: o.Revision, Object: o.Object, Change: l.T("verify.change." + o.Change),
-			Type: o.Type, Rule: l.T("verify.rule." + o.Rule), Permitted: o.Permitted, Reason: o.Reason})
+			Type: o.Type, Rule: l.T("verify.rule." + o.Rule), Permitted: o.Permitted, Reason: detailText(l, o.Reason)})
 	}
 	sv.Changes = changesSentence(l, r)
+	for i, w := range sv.Warnings {
+		if i == 0 {
+			sv.Warnings = nil
+		}
+		sv.Warnings = append(sv.Warnings, detailText(l, w))
+	}
 	return sv
 }
 
@@ -247,7 +253,7 @@ func changesSentence(l Lang, r *verify.SignatureReport) string {
 		if !o.Permitted {
 			w := o.Object + " (" + l.T("verify.rule."+o.Rule) + ")"
 			if o.Reason != "" {
-				w += ": " + o.Reason
+				w += ": " + detailText(l, o.Reason)
 			}
 			why = append(why, w)
 			if len(why) == 3 {
@@ -259,6 +265,55 @@ func changesSentence(l Lang, r *verify.SignatureReport) string {
 		why = m.Details
 	}
 	return l.T("verify.sentence.forbidden") + " " + strings.Join(why, "; ") + "."
+}
+
+// details translates the validator's explanations (English, made by
+// signing/verify) that come up in ordinary reports; the key is the
+// Vietnamese template, the groups fill its %s in order, and a group named
+// cat is a change category translated in turn.
+var details = []struct {
+	re *regexp.Regexp
+	vi string
+}{
+	{regexp.MustCompile(`^form field "(.*)" filled \((.*)\)$`), `trường "%s" được điền (%s)`},
+	{regexp.MustCompile(`^signature field "(.*)" signed \((.*)\)$`), `trường chữ ký "%s" được ký (%s)`},
+	{regexp.MustCompile(`^signature field "(.*)"$`), `trường chữ ký "%s"`},
+	{regexp.MustCompile(`^used by (\d+ \d+ R) \((?P<cat>[a-z-]+)\)$`), `được dùng bởi %s (%s)`},
+	{regexp.MustCompile(`^(.*) annotation added$`), `thêm chú thích %s`},
+	{regexp.MustCompile(`^signature dictionary$`), `từ điển chữ ký`},
+	{regexp.MustCompile(`^document time-stamp$`), `dấu thời gian tài liệu`},
+	{regexp.MustCompile(`^added; nothing uses it$`), `thêm mới, không được dùng`},
+	{regexp.MustCompile(`^document information dictionary$`), `từ điển thông tin tài liệu`},
+	{regexp.MustCompile(`^XMP metadata stream$`), `siêu dữ liệu XMP`},
+	{regexp.MustCompile(`^part of the document security store$`), `thuộc kho dữ liệu xác thực (DSS)`},
+	{regexp.MustCompile(`^document security store updated$`), `kho dữ liệu xác thực (DSS) được cập nhật`},
+	{regexp.MustCompile(`^default resources of the form$`), `tài nguyên mặc định của biểu mẫu`},
+	{regexp.MustCompile(`^appearance used only by widgets filled or signed in this update$`), `hình hiển thị chỉ dùng cho các ô được điền hoặc ký trong lần cập nhật này`},
+	{regexp.MustCompile(`^form fields or annotations changed after signing$`), `các trường biểu mẫu hoặc chú thích được thay đổi sau khi ký`},
+	{regexp.MustCompile(`^revocation status of the time-stamping authority is unknown$`), `chưa rõ tình trạng thu hồi của đơn vị cấp dấu thời gian`},
+}
+
+// detailText is an explanation of the validator in the page's language;
+// one it does not know stays in English.
+func detailText(l Lang, s string) string {
+	if l.Code == "en" || s == "" {
+		return s
+	}
+	for _, d := range details {
+		m := d.re.FindStringSubmatch(s)
+		if m == nil {
+			continue
+		}
+		args := make([]any, 0, len(m)-1)
+		for i, g := range m[1:] {
+			if d.re.SubexpNames()[i+1] == "cat" {
+				g = l.T("verify.cat." + g)
+			}
+			args = append(args, g)
+		}
+		return fmt.Sprintf(d.vi, args...)
+	}
+	return s
 }
 
 // The page's texts, kept here so that the verification page is one file to
