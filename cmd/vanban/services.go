@@ -23,8 +23,10 @@ import (
 	"vanban/internal/document"
 	"vanban/internal/files"
 	"vanban/internal/httpapi"
+	"vanban/internal/render"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
+	"vanban/internal/visualcheck"
 	"vanban/internal/web"
 	"vanban/internal/webhook"
 	"vanban/internal/workflow"
@@ -46,7 +48,9 @@ type services struct {
 	signing   *signsession.Service
 	providers map[string]signing.Provider
 	validator *blobValidator
-	webhooks  *webhook.Deliverer
+	// visualEngine renders revisions for the validator's visual check.
+	visualEngine *render.Engine
+	webhooks     *webhook.Deliverer
 	// webhookTargets are the addresses webhooks may reach.
 	webhookTargets *webhook.Targets
 	// anchorer time-stamps the audit head; nil without a TSA.
@@ -124,7 +128,13 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	}
 	s.archive = archive.New(s.workflow, a.db, a.blobs, archiveOpts)
 	s.flows = &recordsWorkflow{Service: s.workflow, archive: s.archive}
-	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
+	// The validator renders, with one PDFium instance of its own, the
+	// pages that permitted changes after a signature touch (the visual
+	// check of verify.Options.Visual); files without such changes cost
+	// nothing, and PDFium starts only when one comes.
+	s.visualEngine = render.New(render.Options{CacheDir: filepath.Join(a.cfg.DataDir, "cache", "verify", "wazero"), Workers: 1,
+		Logger: a.log.With("component", "visual-check")})
+	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates, visual: visualcheck.New(s.visualEngine)}
 	// Received documents (registered or delivered) are verified on receipt.
 	s.workflow.Validator, s.workflow.Logger = s.validator, a.log.With("component", "verify")
 	if opts.TSA != nil && cfg.AuditAnchorInterval > 0 {
@@ -183,6 +193,9 @@ func (s *services) Close() {
 	s.closeProviders()
 	if s.web != nil {
 		s.web.Close()
+	}
+	if s.visualEngine != nil {
+		s.visualEngine.Close()
 	}
 }
 
@@ -282,6 +295,7 @@ type blobValidator struct {
 	blobs         storage.Store
 	roots         *x509.CertPool
 	intermediates []*x509.Certificate
+	visual        verify.VisualChecker
 }
 
 func (v *blobValidator) Validate(ctx context.Context, key string) (*verify.Report, error) {
@@ -293,7 +307,7 @@ func (v *blobValidator) Validate(ctx context.Context, key string) (*verify.Repor
 	// Online: a signature made at B-T carries no revocation data, so the
 	// validator asks the responders named in the certificates; without it
 	// every such signature would be INDETERMINATE/TRY_LATER.
-	rep, err := verify.Verify(ctx, f, f.Size(), verify.Options{Roots: v.roots, Intermediates: v.intermediates, Online: true})
+	rep, err := verify.Verify(ctx, f, f.Size(), verify.Options{Roots: v.roots, Intermediates: v.intermediates, Online: true, Visual: v.visual})
 	if errors.Is(err, verify.ErrUnreadable) {
 		return nil, document.Errorf(document.EINVALID, "the stored PDF cannot be read for validation: %v", err)
 	}
