@@ -27,7 +27,7 @@ var (
 
 // sharedEngine is one PDFium engine for the package's tests; its compiled
 // module is cached where the web's is in a development checkout.
-func sharedEngine(t *testing.T) *render.Engine {
+func sharedEngine(t testing.TB) *render.Engine {
 	t.Helper()
 	engineOnce.Do(func() {
 		dir, err := os.UserCacheDir()
@@ -44,7 +44,7 @@ type signer struct {
 	chain []*x509.Certificate
 }
 
-func pki(t *testing.T) (*devpki.PKI, signer, signer) {
+func pki(t testing.TB) (*devpki.PKI, signer, signer) {
 	t.Helper()
 	p, err := devpki.New("http://127.0.0.1:9", "")
 	if err != nil {
@@ -62,7 +62,7 @@ func pki(t *testing.T) (*devpki.PKI, signer, signer) {
 	return p, out[0], out[1]
 }
 
-func sample(t *testing.T) []byte {
+func sample(t testing.TB) []byte {
 	t.Helper()
 	b, err := os.ReadFile("../../testdata/corpus/libreoffice-writer.pdf")
 	if err != nil {
@@ -71,7 +71,7 @@ func sample(t *testing.T) []byte {
 	return b
 }
 
-func sign(t *testing.T, src []byte, s signer, opts pades.Options) []byte {
+func sign(t testing.TB, src []byte, s signer, opts pades.Options) []byte {
 	t.Helper()
 	opts.Level, opts.Chain = pades.LevelBB, s.chain
 	var out bytes.Buffer
@@ -172,10 +172,12 @@ func TestShadowOverlayIsReported(t *testing.T) {
 	}
 }
 
-func TestGenuineFillIsNotReported(t *testing.T) {
+// leaderFillSeal is vanban's own issue: the leader's certification (P=2)
+// with the number and date fields, the fill, the seal.
+func leaderFillSeal(t testing.TB) (certified, sealed []byte) {
 	_, leader, seal := pki(t)
 	ctx := context.Background()
-	certified := sign(t, sample(t), leader, pades.Options{Certify: 2, FieldName: "LanhDao", Name: "Nguyễn Văn Quyết",
+	certified = sign(t, sample(t), leader, pades.Options{Certify: 2, FieldName: "LanhDao", Name: "Nguyễn Văn Quyết",
 		Appearance: &pades.Appearance{Page: 1, Rect: pades.Rect{LLX: 330, LLY: 120, URX: 530, URY: 200}, Lines: []string{"Nguyễn Văn Quyết"}},
 		Fields: []pades.ExtraField{
 			{Name: "SoVanBan", Kind: pades.TextField, Page: 1, Rect: pades.Rect{LLX: 60, LLY: 740, URX: 260, URY: 760}, FontSize: 13},
@@ -187,8 +189,14 @@ func TestGenuineFillIsNotReported(t *testing.T) {
 		"SoVanBan": "Số: 05/QĐ-UBND", "NgayBanHanh": "Thành Long, ngày 24 tháng 11 năm 2026"}); err != nil {
 		t.Fatal(err)
 	}
-	sealed := sign(t, filled.Bytes(), seal, pades.Options{FieldName: "DauCoQuan",
+	sealed = sign(t, filled.Bytes(), seal, pades.Options{FieldName: "DauCoQuan",
 		Appearance: &pades.Appearance{Page: 1, Rect: pades.Rect{LLX: 280, LLY: 110, URX: 400, URY: 230}, Lines: []string{"UBND xã Thành Long"}}})
+	return certified, sealed
+}
+
+func TestGenuineFillIsNotReported(t *testing.T) {
+	ctx := context.Background()
+	certified, sealed := leaderFillSeal(t)
 	rep := check(t, sealed, visualcheck.New(sharedEngine(t)))
 	lead := rep.Signatures[0].Modifications
 	if !lead.Permitted || !lead.VisualChecked || len(lead.Visual) != 0 {
@@ -215,4 +223,24 @@ func pageBox(t *testing.T, b []byte) pdf.Rect {
 		t.Fatal(err)
 	}
 	return p.CropBox
+}
+
+// BenchmarkVisualCheckFill is the cost of the check on vanban's own
+// issued document (one signature with a fill after it: two renders of
+// one page in fresh PDFium instances), against the validation alone.
+func BenchmarkVisualCheckFill(b *testing.B) {
+	_, sealed := leaderFillSeal(b)
+	for _, c := range []struct {
+		name   string
+		visual verify.VisualChecker
+	}{{"off", nil}, {"on", visualcheck.New(sharedEngine(b))}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				rep, err := verify.Verify(context.Background(), bytes.NewReader(sealed), int64(len(sealed)), verify.Options{Visual: c.visual})
+				if err != nil || (c.visual != nil && !rep.Signatures[0].Modifications.VisualChecked) {
+					b.Fatalf("%v %+v", err, rep.Signatures[0].Modifications)
+				}
+			}
+		})
+	}
 }

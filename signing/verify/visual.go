@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"vanban/signing/pdf"
 )
@@ -49,7 +50,7 @@ const (
 // verdict: the object-level analysis stands.
 func (v *validator) visualCheck(ps *parsed) {
 	m := &ps.rep.Modifications
-	if v.opts.Visual == nil || ps.revIndex >= len(v.revs)-1 || len(m.Categories) == 0 {
+	if v.opts.Visual == nil || ps.revIndex >= len(v.revs)-1 || len(m.Categories) == 0 || !v.mayRepaint(ps) {
 		return
 	}
 	pages, err := v.visualPages(ps)
@@ -89,6 +90,29 @@ func (v *validator) visualCheck(ps *parsed) {
 	if len(diffs) > 0 {
 		ps.rep.Warnings = append(ps.rep.Warnings, fmt.Sprintf("the changes after signing alter what %d page(s) show outside the filled fields and signature widgets", countPages(diffs)))
 	}
+}
+
+// mayRepaint says whether the updates after ps hold a permitted change
+// that can alter the page outside the widgets filled or signed: a fill
+// or an appearance, an annotation, or form settings that make viewers
+// regenerate the fields' appearances. Validation data, signatures and
+// their widgets (which draw inside their rectangles), metadata and file
+// structure cannot, so files that only gather signatures and LTV data
+// (the bulk of real traffic) cost no rendering.
+func (v *validator) mayRepaint(ps *parsed) bool {
+	for i := ps.revIndex + 1; i < len(v.revs); i++ {
+		for _, ch := range v.analyzeIncrement(i).changes {
+			switch ch.Rule {
+			case RuleFormFill, RuleAppearance, RuleAnnotation:
+				return true
+			case RuleAcroForm:
+				if strings.Contains(ch.Reason, "NeedAppearances") || strings.Contains(ch.Reason, "/DR") || strings.Contains(ch.Reason, "/DA") {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func countPages(ds []VisualDifference) int {
