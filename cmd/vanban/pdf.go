@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"vanban/internal/render"
+	"vanban/internal/visualcheck"
 	"vanban/signing"
 	_ "vanban/signing/csc"     // csc: cloud signing
 	_ "vanban/signing/etsi204" // etsi204: mobile SIM through an MSSP
@@ -166,8 +169,9 @@ func runPDFVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	passEnv := fs.String("password-env", "", "environment variable holding the user password of an encrypted PDF")
 	at := fs.String("at", "", "validation time, RFC 3339 (default: now)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "overall time limit, including online revocation fetches")
+	visual := fs.Bool("visual", true, "render the pages that permitted later changes touch, as signed and as now (PDFium), and report what changed outside the filled fields and signature widgets")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: vanban pdf verify --in FILE [--trust CA.pem]... [--online] [--json]")
+		fmt.Fprintln(stderr, "Usage: vanban pdf verify --in FILE [--trust CA.pem]... [--online] [--json] [--visual=false] [--password-env NAME]")
 		fmt.Fprintln(stderr, "Kiểm tra chữ ký số PAdES / verify PAdES signatures. Exit status: 0 all TOTAL-PASSED, 1 otherwise, 2 bad arguments.")
 		fs.PrintDefaults()
 	}
@@ -218,6 +222,13 @@ func runPDFVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !st.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a regular file", *in)
 	}
+	if *visual {
+		// PDFium starts only when a signature has permitted changes
+		// after it; its compiled module is cached between runs.
+		engine := render.New(render.Options{CacheDir: pdfiumCache(), Workers: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		defer engine.Close()
+		opts.Visual = visualcheck.New(engine)
+	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	rep, err := verify.Verify(ctx, f, st.Size(), opts)
@@ -237,6 +248,16 @@ func runPDFVerify(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return exitError{1}
 	}
 	return nil
+}
+
+// pdfiumCache is where the command keeps PDFium compiled: the user's
+// cache directory, "" (compile every run) when there is none.
+func pdfiumCache() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "vanban", "wazero")
 }
 
 // allPassed: a file without signatures does not pass, since a caller
@@ -374,6 +395,15 @@ func printReport(w io.Writer, name string, rep *verify.Report, trusted bool) {
 		line("Dấu thời gian / Time-stamp", "%s", timestampText(s.Timestamp))
 		line("Thu hồi / Revocation", "%s", revocationText(s.Revocation))
 		line("Thay đổi sau khi ký / Changes after signing", "%s", modsText(s.Modifications))
+		if m := s.Modifications; m.VisualChecked {
+			if len(m.Visual) == 0 {
+				line("Kiểm tra hiển thị / Visual check", "không khác ngoài vùng điền, ký / nothing changed outside the filled fields and signature widgets")
+			}
+			for _, d := range m.Visual {
+				line("Kiểm tra hiển thị / Visual check", "KHÁC / CHANGED: trang / page %d, r%d, [%.0f %.0f %.0f %.0f], %d px: %s",
+					d.Page, d.Revision, d.Rect[0], d.Rect[1], d.Rect[2], d.Rect[3], d.Pixels, d.Detail)
+			}
+		}
 		// Every changed object with the rule it matched, the not permitted
 		// ones first (a DSS or a fill lists dozens: the rest is in --json).
 		objs := s.Modifications.Objects

@@ -18,12 +18,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"vanban/signing/devpki"
+	"vanban/signing/pdf"
 	"vanban/signing/signtest"
 	"vanban/signing/verify"
 )
@@ -427,5 +429,131 @@ func TestPDFSignAtomic(t *testing.T) {
 				t.Errorf("temporary files left behind: %v", left)
 			}
 		})
+	}
+}
+
+// TestPDFVerifyPasswordEnv: a document with a user password opens only
+// with --password-env. qpdf encrypts a signed file by rewriting it, so the
+// signed bytes are no longer those the signer hashed: with the password
+// the report reads the signature field (its name decrypted) and says the
+// signed bytes moved; without it the command says a password is
+// needed, and a wrong one is refused the same way. (A valid signature on a
+// user-password document needs a signer that opens one: pades.Sign opens
+// documents with the empty user password only.)
+func TestPDFVerifyPasswordEnv(t *testing.T) {
+	qpdf, err := exec.LookPath("qpdf")
+	if err != nil {
+		if os.Getenv("VANBAN_REQUIRE_SERVICES") == "1" {
+			t.Fatal("qpdf is not installed")
+		}
+		t.Skip("qpdf is not installed")
+	}
+	signer, pki := testP12Signer(t)
+	dir := t.TempDir()
+	signed := filepath.Join(dir, "signed.pdf")
+	if code, stdout, stderr := pdfCLI(t, "pdf", "sign", "--in", signtest.CorpusFileNamed(t, "libreoffice-writer.pdf").Path,
+		"--out", signed, "--signer", signer); code != 0 {
+		t.Fatalf("pdf sign: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, bits := range []string{"256", "128"} {
+		t.Run("aes"+bits, func(t *testing.T) {
+			enc := filepath.Join(t.TempDir(), "encrypted.pdf")
+			args := []string{"--encrypt", "mật khẩu người đọc", "owner-" + bits, bits}
+			if bits == "128" {
+				args = append(args, "--use-aes=y")
+			}
+			args = append(args, "--", signed, enc)
+			if out, err := exec.Command(qpdf, args...).CombinedOutput(); err != nil {
+				t.Fatalf("qpdf: %v\n%s", err, out)
+			}
+			if out, err := exec.Command(qpdf, "--show-encryption", "--password=mật khẩu người đọc", enc).CombinedOutput(); err != nil ||
+				!strings.Contains(string(out), "AES") {
+				t.Fatalf("qpdf --show-encryption: %v\n%s", err, out)
+			}
+
+			code, stdout, stderr := pdfCLI(t, "pdf", "verify", "--in", enc, "--trust", pki.CAPEM)
+			if code != 1 || !strings.Contains(stdout+stderr, "password") {
+				t.Fatalf("without a password: exit %d\n%s%s", code, stdout, stderr)
+			}
+			t.Setenv("VANBAN_TEST_PDF_PASSWORD", "không phải mật khẩu")
+			code, stdout, stderr = pdfCLI(t, "pdf", "verify", "--in", enc, "--password-env", "VANBAN_TEST_PDF_PASSWORD")
+			if code != 1 || !strings.Contains(stdout+stderr, "password") {
+				t.Fatalf("with a wrong password: exit %d\n%s%s", code, stdout, stderr)
+			}
+
+			t.Setenv("VANBAN_TEST_PDF_PASSWORD", "mật khẩu người đọc")
+			code, rep := pdfVerifyJSON(t, "--in", enc, "--trust", pki.CAPEM, "--password-env", "VANBAN_TEST_PDF_PASSWORD")
+			if code != 1 || len(rep.Signatures) != 1 {
+				t.Fatalf("with the password: exit %d, %d signatures", code, len(rep.Signatures))
+			}
+			// The field name is an encrypted string: read as signed, it
+			// proves the document was decrypted. The rewrite moved the
+			// signed bytes, which the report says.
+			s := rep.Signatures[0]
+			if s.Field != "Signature1" || s.Indication != verify.TotalFailed || s.SubIndication != verify.FormatFailure ||
+				len(s.Errors) == 0 || !strings.Contains(s.Errors[0], "/ByteRange") {
+				js, _ := json.MarshalIndent(s, "", "  ")
+				t.Fatalf("the rewritten signature: %s", js)
+			}
+		})
+	}
+}
+
+// TestPDFVerifyVisual: an annotation added after an approval signature
+// is a permitted change; when its appearance covers the page's text,
+// --visual (the default) says what changed where.
+func TestPDFVerifyVisual(t *testing.T) {
+	signer, pki := testP12Signer(t)
+	dir := t.TempDir()
+	signed := filepath.Join(dir, "signed.pdf")
+	if code, stdout, stderr := pdfCLI(t, "pdf", "sign", "--in", signtest.CorpusFileNamed(t, "libreoffice-writer.pdf").Path,
+		"--out", signed, "--signer", signer); code != 0 {
+		t.Fatalf("pdf sign: exit %d\n%s%s", code, stdout, stderr)
+	}
+	src := mustRead(t, signed)
+	r, err := pdf.Open(bytes.NewReader(src), int64(len(src)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := r.Page(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := pdf.NewUpdate(r)
+	apDict := pdf.NewDict()
+	apDict.Set("Type", pdf.Name("XObject"))
+	apDict.Set("Subtype", pdf.Name("Form"))
+	apDict.Set("BBox", pdf.Array{pdf.Integer(0), pdf.Integer(0), pdf.Integer(300), pdf.Integer(100)})
+	ap := u.Add(pdf.NewStream(apDict, []byte("1 1 1 rg 0 0 300 100 re f 0 0 1 rg 20 20 260 60 re f")))
+	annot := pdf.NewDict()
+	annot.Set("Type", pdf.Name("Annot"))
+	annot.Set("Subtype", pdf.Name("Square"))
+	annot.Set("F", pdf.Integer(4))
+	box := page.CropBox
+	annot.Set("Rect", pdf.Array{pdf.Real(box[0] + 60), pdf.Real(box[3] - 240), pdf.Real(box[0] + 360), pdf.Real(box[3] - 140)})
+	annot.Set("AP", pdf.NewDict(pdf.DictEntry{Key: "N", Value: ap}))
+	pd := page.Dict.Clone()
+	annots, _ := r.ResolveArray(pd.Get("Annots"))
+	pd.Set("Annots", append(append(pdf.Array{}, annots...), u.Add(annot)))
+	if err := u.Replace(page.Ref, pd); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := u.Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	shadowed := mustWrite(t, filepath.Join(dir, "shadowed.pdf"), out.Bytes())
+
+	_, stdout, stderr := pdfCLI(t, "pdf", "verify", "--in", shadowed, "--trust", pki.CAPEM)
+	if !strings.Contains(stdout, "Kiểm tra hiển thị / Visual check") || !strings.Contains(stdout, "KHÁC / CHANGED: trang / page 1, r3") {
+		t.Fatalf("--visual output:\n%s%s", stdout, stderr)
+	}
+	_, rep := pdfVerifyJSON(t, "--in", shadowed, "--trust", pki.CAPEM)
+	if m := rep.Signatures[0].Modifications; !m.Permitted || len(m.Visual) != 1 || m.Visual[0].Page != 1 {
+		t.Fatalf("--json: %+v", m)
+	}
+	_, rep = pdfVerifyJSON(t, "--in", shadowed, "--trust", pki.CAPEM, "--visual=false")
+	if m := rep.Signatures[0].Modifications; m.VisualChecked || len(m.Visual) != 0 {
+		t.Fatalf("--visual=false: %+v", m)
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"vanban/internal/signsession"
 	"vanban/internal/store"
 	"vanban/internal/textindex"
+	"vanban/internal/visualcheck"
 	"vanban/internal/web"
 	"vanban/internal/webhook"
 	"vanban/internal/workflow"
@@ -51,7 +52,9 @@ type services struct {
 	signing   *signsession.Service
 	providers map[string]signing.Provider
 	validator *blobValidator
-	webhooks  *webhook.Deliverer
+	// visualEngine renders revisions for the validator's visual check.
+	visualEngine *render.Engine
+	webhooks     *webhook.Deliverer
 	// webhookTargets are the addresses webhooks may reach.
 	webhookTargets *webhook.Targets
 	// anchorer time-stamps the audit head; nil without a TSA.
@@ -140,7 +143,15 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	s.signing = signsession.New(a.db, s.workflow, a.blobs, s.providers, opts)
 	s.archive = newArchiveService(a, s.workflow, opts.TSA, httpClient, roots, intermediates)
 	s.flows = &recordsWorkflow{Service: s.workflow, archive: s.archive}
-	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
+	// The validator renders, with one PDFium instance of its own, the
+	// pages that permitted changes after a signature touch (the visual
+	// check of verify.Options.Visual); files without such changes cost
+	// nothing, and PDFium starts only when one comes.
+	s.visualEngine = render.New(render.Options{CacheDir: filepath.Join(a.cfg.DataDir, "cache", "verify", "wazero"), Workers: 1,
+		Logger: a.log.With("component", "visual-check")})
+	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates, visual: visualcheck.New(s.visualEngine)}
+	// Received documents (registered or delivered) are verified on receipt.
+	s.workflow.Validator, s.workflow.Logger = s.validator, a.log.With("component", "verify")
 	s.evidence = &evidence.Builder{Workflow: s.workflow, Audit: a.db, Blobs: a.blobs, Validator: s.validator,
 		Sealer: &orgSealer{db: a.db, providers: s.providers, tsa: opts.TSA},
 		OrgName: func(ctx context.Context, orgID string) (string, error) {
@@ -253,6 +264,9 @@ func (s *services) Close() {
 	if s.pdfium != nil {
 		s.pdfium.Close()
 	}
+	if s.visualEngine != nil {
+		s.visualEngine.Close()
+	}
 }
 
 func (s *services) closeProviders() {
@@ -284,7 +298,6 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		Blobs:          a.blobs,
 		Signing:        s.signing,
 		Providers:      s.providerNames(),
-		Validator:      s.validator,
 		TokenMaxTTL:    a.cfg.TokenMaxTTL,
 		Secret:         a.linkSecret,
 		Logger:         a.log,
@@ -304,9 +317,9 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 // mountWeb adds the pages for people at / on the same services and the
 // same sessions as the API.
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
-	opt := web.Options{Workflow: s.flows, Admin: api.Admin, Signing: s.signing, Validator: s.validator,
+	opt := web.Options{Workflow: s.flows, Admin: api.Admin, Signing: s.signing,
 		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), PDFium: s.pdfium, Logger: a.log, Records: a.db,
-		Exchange: api.Exchange, Texts: a.db, RecordFiles: s.records}
+		Exchange: api.Exchange, Texts: a.db, RecordFiles: s.records, Registers: a.db}
 	opt.Oversight = s.webOversight(a)
 	if s.dev != nil {
 		opt.PhonePageURL, opt.PhoneKey = s.dev.PhonePageURL, s.dev.PhoneKey
@@ -357,6 +370,7 @@ type blobValidator struct {
 	blobs         storage.Store
 	roots         *x509.CertPool
 	intermediates []*x509.Certificate
+	visual        verify.VisualChecker
 }
 
 func (v *blobValidator) Validate(ctx context.Context, key string) (*verify.Report, error) {
@@ -368,7 +382,7 @@ func (v *blobValidator) Validate(ctx context.Context, key string) (*verify.Repor
 	// Online: a signature made at B-T carries no revocation data, so the
 	// validator asks the responders named in the certificates; without it
 	// every such signature would be INDETERMINATE/TRY_LATER.
-	rep, err := verify.Verify(ctx, f, f.Size(), verify.Options{Roots: v.roots, Intermediates: v.intermediates, Online: true})
+	rep, err := verify.Verify(ctx, f, f.Size(), verify.Options{Roots: v.roots, Intermediates: v.intermediates, Online: true, Visual: v.visual})
 	if errors.Is(err, verify.ErrUnreadable) {
 		return nil, document.Errorf(document.EINVALID, "the stored PDF cannot be read for validation: %v", err)
 	}

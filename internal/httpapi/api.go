@@ -35,6 +35,9 @@ type Workflow interface {
 	Withdraw(ctx context.Context, a workflow.Actor, docID, reason string) (*document.Document, error)
 
 	RegisterIncoming(ctx context.Context, a workflow.Actor, in workflow.IncomingInput) (*document.Document, []*document.Document, error)
+	Verify(ctx context.Context, a workflow.Actor, docID string, seq int) (*workflow.Verification, error)
+	Verifications(ctx context.Context, a workflow.Actor, docID string) ([]*workflow.Verification, error)
+	LatestVerification(ctx context.Context, a workflow.Actor, docID string, seq int) (*workflow.Verification, error)
 	Route(ctx context.Context, a workflow.Actor, docID, leaderID string) (*document.Document, error)
 	Assign(ctx context.Context, a workflow.Actor, docID string, as workflow.Assignment) (*document.Document, error)
 	StartHandling(ctx context.Context, a workflow.Actor, docID string) (*document.Document, error)
@@ -75,7 +78,6 @@ type Directory interface {
 	RegisterEntries(ctx context.Context, registerID string) ([]*document.Document, error)
 	Delegations(ctx context.Context, orgID string) ([]*document.Delegation, error)
 	Attachments(ctx context.Context, documentID string) ([]*document.Attachment, error)
-	SaveVerification(ctx context.Context, r *store.VerificationRecord) error
 	SetSigningIdentity(ctx context.Context, id *store.SigningIdentity) error
 	SigningIdentity(ctx context.Context, userID string) (*store.SigningIdentity, error)
 	SetSealSigner(ctx context.Context, s *store.SealSigner) error
@@ -121,9 +123,6 @@ type API struct {
 	// Providers are the names of the configured signing providers, for
 	// validating signing identities.
 	Providers []string
-	// Validator checks the signatures of a PDF; nil disables verification
-	// reports.
-	Validator Validator
 	// Secret keys the CSRF tokens (at least 32 bytes).
 	Secret []byte
 	Logger *slog.Logger
@@ -235,7 +234,9 @@ func routes() []route {
 		{Method: "GET", Path: "/documents/:id/evidence", Summary: "Evidence package (ZIP): final PDF, validation report, timeline, exchange, audit entries with chain links, sealed manifest", Tag: "documents", Handler: (*API).downloadEvidence},
 		{Method: "GET", Path: "/documents/:id/versions/:seq/file", Summary: "Download a version's PDF", Tag: "documents", Handler: (*API).downloadVersion},
 		{Method: "GET", Path: "/documents/:id/versions/:seq/link", Summary: "A short-lived download link for a version", Tag: "documents", Response: "Link", Handler: (*API).versionLink},
-		{Method: "GET", Path: "/documents/:id/versions/:seq/verification", Summary: "Validation report of a version's signatures", Tag: "documents", Response: "VerificationReport", Handler: (*API).verifyVersion},
+		{Method: "GET", Path: "/documents/:id/versions/:seq/verification", Summary: "Validation report of a version's signatures: the newest kept, else made now and kept", Tag: "documents", Response: "VerificationReport", Handler: (*API).verifyVersion},
+		{Method: "GET", Path: "/documents/:id/verifications", Summary: "Every validation report kept for the document, oldest first", Tag: "documents", Response: "Verifications", Handler: (*API).verifications},
+		{Method: "POST", Path: "/documents/:id/verify", Summary: "Validate the signatures again (the latest version, or ?version=N) and keep the report", Tag: "documents", Response: "Verification", Handler: (*API).verifyAgain},
 		{Method: "POST", Path: "/documents/:id/versions", Summary: "Upload a revised draft PDF", Tag: "outgoing", Multipart: true, Response: "Version", Status: 201, Handler: (*API).uploadVersion},
 		{Method: "POST", Path: "/documents/:id/attachments", Summary: "Attach a file to a draft", Tag: "outgoing", Multipart: true, Response: "Attachment", Status: 201, Handler: (*API).addAttachment},
 		{Method: "GET", Path: "/documents/:id/attachments/:attachment/file", Summary: "Download an attachment", Tag: "documents", Handler: (*API).downloadAttachment},

@@ -541,11 +541,12 @@ func newBenchEnv(b *testing.B, engine string) *benchEnv {
 		b.Fatal(err)
 	}
 	wf := workflow.New[*store.Tx](db, nil)
+	wf.Validator = noRoots{blobs}
 	api := &httpapi.API{
 		Workflow: wf, Directory: db, Blobs: blobs,
 		Signing:   signsession.New(db, wf, blobs, map[string]signing.Provider{}, signsession.Options{Logger: quiet()}),
-		Validator: noRoots{blobs}, Providers: []string{"sim", "seal"},
-		Secret: bytes.Repeat([]byte("s"), 32), Logger: quiet(), Passwords: testParams,
+		Providers: []string{"sim", "seal"},
+		Secret:    bytes.Repeat([]byte("s"), 32), Logger: quiet(), Passwords: testParams,
 	}
 	r := httpapi.NewRouter(httpapi.Options{Logger: quiet()})
 	api.Mount(r)

@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,7 +10,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"vanban/internal/document"
-	"vanban/internal/store"
 	"vanban/internal/workflow"
 	"vanban/signing/verify"
 )
@@ -501,19 +498,11 @@ func (api *API) registerIncoming(c *gin.Context) {
 		return
 	}
 	out := IncomingRegistered{Document: documentJSON(d), Duplicates: documentsJSON(dups)}
-	if api.Validator != nil {
-		// Registration stands whatever the signatures say: the clerk sees
-		// the report and the leader decides. The report is kept as it was
-		// made, as evidence of what was received.
-		rep, err := api.Validator.Validate(ctx, up.file.BlobKey)
-		if err == nil {
-			err = api.keepReport(ctx, d.ID, 1, rep)
-		}
-		if err != nil {
-			api.Logger.Warn("verifying a received document", "document", d.ID, "err", err)
-		} else {
-			out.Verification = rep
-		}
+	// The workflow validated the file on registration and kept the report;
+	// a validation that could not be made leaves none (re-run it with POST
+	// /documents/{id}/verify).
+	if kept, err := api.Workflow.LatestVerification(ctx, actor(c), d.ID, 1); err == nil && kept != nil {
+		out.Verification = kept.Report
 	}
 	c.JSON(http.StatusCreated, out)
 }
@@ -576,29 +565,4 @@ func (api *API) overdue(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"items": documentsJSON(ds)})
-}
-
-// keepReport stores a validation report with its overall indication: the
-// worst of its signatures', or NO-SIGNATURE.
-func (api *API) keepReport(ctx context.Context, docID string, seq int, rep *verify.Report) error {
-	b, err := json.Marshal(rep)
-	if err != nil {
-		return err
-	}
-	return api.Directory.SaveVerification(ctx, &store.VerificationRecord{DocumentID: docID, VersionSeq: seq,
-		Indication: worstIndication(rep), ReportJSON: b})
-}
-
-func worstIndication(rep *verify.Report) string {
-	if len(rep.Signatures) == 0 {
-		return "NO-SIGNATURE"
-	}
-	rank := map[verify.Indication]int{verify.TotalPassed: 0, verify.Indeterminate: 1, verify.TotalFailed: 2}
-	worst := verify.TotalPassed
-	for _, s := range rep.Signatures {
-		if rank[s.Indication] > rank[worst] {
-			worst = s.Indication
-		}
-	}
-	return string(worst)
 }

@@ -76,12 +76,13 @@ func newEnv(t *testing.T, db *store.DB) *env {
 		t.Fatal(err)
 	}
 	wf := workflow.New[*store.Tx](db, nil)
+	wf.Validator = noRoots{blobs}
 	e := &env{t: t, db: db, users: map[string]*document.User{}, tokens: map[string]string{}}
 	e.api = &httpapi.API{
 		Workflow: wf, Directory: db, Blobs: blobs,
 		Signing:   signsession.New(db, wf, blobs, map[string]signing.Provider{}, signsession.Options{Logger: quiet()}),
-		Validator: noRoots{blobs}, Providers: []string{"sim", "seal"},
-		Secret: bytes.Repeat([]byte("s"), 32), Logger: quiet(), Passwords: testParams,
+		Providers: []string{"sim", "seal"},
+		Secret:    bytes.Repeat([]byte("s"), 32), Logger: quiet(), Passwords: testParams,
 		Oversight: httpapi.Oversight{Reports: reports.New(db), Notifications: db, Hub: notify.NewHub()},
 		Exchange:  interchange.New[*store.Tx](db, interchange.Options{Blobs: blobs, Incoming: wf, Logger: quiet()}),
 		Records:   db, RecordFiles: records.New(db, wf, blobs, nil, quiet()),

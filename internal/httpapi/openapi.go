@@ -61,6 +61,10 @@ var schemas = map[string]any{
 	"Attachment":         AttachmentJSON{},
 	"Link":               Link{},
 	"VerificationReport": verify.Report{},
+	"Verification":       Verification{},
+	"Verifications": struct {
+		Items []Verification `json:"items"`
+	}{},
 	"Recipients":         Recipients{},
 	"Submit":             Submit{},
 	"Comment":            Comment{},

@@ -9,7 +9,6 @@ import (
 	"vanban/internal/document"
 	"vanban/internal/signsession"
 	"vanban/internal/workflow"
-	"vanban/signing/verify"
 )
 
 // Signing is what the API needs of the signing sessions service;
@@ -25,11 +24,6 @@ type Signing interface {
 	HandleCallback(ctx context.Context, providerName string, r *http.Request) (*signsession.Session, error)
 	SetLayout(ctx context.Context, a workflow.Actor, docID string, l signsession.Layout) error
 	Layout(ctx context.Context, a workflow.Actor, docID string) (signsession.Layout, error)
-}
-
-// Validator validates the signatures of a stored PDF.
-type Validator interface {
-	Validate(ctx context.Context, blobKey string) (*verify.Report, error)
 }
 
 func (api *API) signingService(c *gin.Context) (Signing, bool) {
@@ -172,23 +166,6 @@ func (api *API) seal(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, documentJSON(v.Document))
-}
-
-func (api *API) verifyVersion(c *gin.Context) {
-	if api.Validator == nil {
-		api.fail(c, errNoSigning)
-		return
-	}
-	_, ver, ok := api.version(c)
-	if !ok {
-		return
-	}
-	rep, err := api.Validator.Validate(c.Request.Context(), ver.BlobKey)
-	if err != nil {
-		api.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, rep)
 }
 
 func (api *API) getLayout(c *gin.Context) {

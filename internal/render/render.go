@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/klippa-app/go-pdfium"
+	"github.com/klippa-app/go-pdfium/enums"
 	"github.com/klippa-app/go-pdfium/references"
 	"github.com/klippa-app/go-pdfium/requests"
 	"github.com/klippa-app/go-pdfium/webassembly"
@@ -346,6 +347,17 @@ func FitPixels(width, height, dpi float64, maxPixels int) (w, h int) {
 // Render draws page n (1-based) at dpi, with its form fields, scaled down
 // to at most MaxPixels. The image belongs to the caller.
 func (d *Document) Render(n int, dpi float64) (*image.RGBA, error) {
+	return d.render(n, dpi, 0)
+}
+
+// RenderAnnotated draws page n as Render does, with the appearances of
+// its other annotations too (comments, stamps, shapes), as a PDF viewer
+// shows them: what a visual comparison of revisions must see.
+func (d *Document) RenderAnnotated(n int, dpi float64) (*image.RGBA, error) {
+	return d.render(n, dpi, enums.FPDF_RENDER_FLAG_ANNOT)
+}
+
+func (d *Document) render(n int, dpi float64, flags enums.FPDF_RENDER_FLAG) (*image.RGBA, error) {
 	p, err := d.page(n)
 	if err != nil {
 		return nil, err
@@ -355,7 +367,7 @@ func (d *Document) Render(n int, dpi float64) (*image.RGBA, error) {
 		return nil, err
 	}
 	res, err := d.inst.RenderPageInPixels(&requests.RenderPageInPixels{Page: p, Width: w, Height: h,
-		RenderForm: true, Document: &d.ref})
+		RenderFlags: flags, RenderForm: true, Document: &d.ref})
 	if err != nil {
 		return nil, fmt.Errorf("%w: page %d: %v", ErrUnreadable, n, err)
 	}

@@ -119,14 +119,17 @@ func (s *Server) inbox(c *gin.Context) {
 
 // docView is the document page's data.
 type docView struct {
-	V           *workflow.View
-	Dir         *directory
-	Version     *document.Version
-	Pages       int
-	Attachments []*document.Attachment
-	Error       string
-	ErrorDetail string
-	Overdue     bool
+	V *workflow.View
+	// Verification is the newest report kept for the document (received
+	// documents are verified on registration).
+	Verification *workflow.Verification
+	Dir          *directory
+	Version      *document.Version
+	Pages        int
+	Attachments  []*document.Attachment
+	Error        string
+	ErrorDetail  string
+	Overdue      bool
 	// The actions offered; the use case decides again when one is used.
 	CanReview, CanSign, CanSubmit, CanNumber, CanSeal, CanIssue, CanArchive bool
 	CanRoute, CanAssign, CanStart, CanComplete, CanWithdraw                 bool
@@ -168,6 +171,9 @@ func (s *Server) documentPage(c *gin.Context, status int, errMsg, errDetail stri
 		}
 	}
 	dv.Attachments = v.Attachments
+	if dv.Verification, err = s.opt.Workflow.LatestVerification(ctx, actor(c), d.ID, 0); err != nil {
+		s.opt.Logger.Warn("kept verification", "doc", d.ID, "err", err)
+	}
 	if s.opt.Records != nil && d.State == document.StateArchived {
 		if dv.RetainUntil, dv.RetainPermanent, err = s.opt.Records.RetentionOf(ctx, d.ID); err != nil {
 			s.fail(c, err)
@@ -322,41 +328,6 @@ func (s *Server) pageImage(c *gin.Context) {
 	// document's visibility is checked on every request, hence private.
 	c.Header("Cache-Control", "private, max-age=86400")
 	c.File(path)
-}
-
-func (s *Server) verifyReport(c *gin.Context) (*workflow.View, *document.Version, any, bool) {
-	v, ver, ok := s.version(c)
-	if !ok {
-		return nil, nil, nil, false
-	}
-	if s.opt.Validator == nil {
-		s.fail(c, errNoSigning)
-		return nil, nil, nil, false
-	}
-	rep, err := s.opt.Validator.Validate(c.Request.Context(), ver.BlobKey)
-	if err != nil {
-		s.fail(c, err)
-		return nil, nil, nil, false
-	}
-	return v, ver, rep, true
-}
-
-func (s *Server) verifyPage(c *gin.Context) {
-	v, ver, rep, ok := s.verifyReport(c)
-	if !ok {
-		return
-	}
-	s.render(c, http.StatusOK, "verify", map[string]any{"Doc": v.Document, "Version": ver, "Report": rep})
-}
-
-func (s *Server) verifyJSON(c *gin.Context) {
-	v, ver, rep, ok := s.verifyReport(c)
-	if !ok {
-		return
-	}
-	c.Header("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(fileName(v.Document, "-v"+strconv.Itoa(ver.Seq)+"-kiem-tra.json")))
-	c.Header("Cache-Control", "private, no-store")
-	c.IndentedJSON(http.StatusOK, rep)
 }
 
 func (s *Server) timeline(c *gin.Context) {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -30,12 +31,23 @@ func init() {
 	}
 }
 
+// RegisterBook is what the registers page reads: the organization's root
+// unit (who keeps the registers) and the year's registers.
+type RegisterBook interface {
+	Unit(ctx context.Context, id string) (*document.Unit, error)
+	Registers(ctx context.Context, orgID string, year int) ([]*document.Register, error)
+}
+
 // registersPage lists the year's registers with their printouts (the API
 // answers them with the same session) and the processing report.
 func (s *Server) registersPage(c *gin.Context) {
+	if s.opt.Registers == nil {
+		s.errorPage(c, http.StatusServiceUnavailable, s.lang(c).T("err.unavailable"), "")
+		return
+	}
 	ws := session(c)
 	ctx := c.Request.Context()
-	root, err := s.opt.Directory.Unit(ctx, ws.User.OrgID)
+	root, err := s.opt.Registers.Unit(ctx, ws.User.OrgID)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -57,7 +69,7 @@ func (s *Server) registersPage(c *gin.Context) {
 		}
 		year = n
 	}
-	regs, err := s.opt.Directory.Registers(ctx, ws.User.OrgID, year)
+	regs, err := s.opt.Registers.Registers(ctx, ws.User.OrgID, year)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -27,7 +27,6 @@ import (
 	"vanban/internal/render"
 	"vanban/internal/signsession"
 	"vanban/internal/workflow"
-	"vanban/signing/verify"
 	"vanban/storage"
 )
 
@@ -67,6 +66,8 @@ type Workflow interface {
 	Archive(ctx context.Context, a workflow.Actor, docID string) (*document.Document, error)
 	Withdraw(ctx context.Context, a workflow.Actor, docID, reason string) (*document.Document, error)
 	RegisterIncoming(ctx context.Context, a workflow.Actor, in workflow.IncomingInput) (*document.Document, []*document.Document, error)
+	Verify(ctx context.Context, a workflow.Actor, docID string, seq int) (*workflow.Verification, error)
+	LatestVerification(ctx context.Context, a workflow.Actor, docID string, seq int) (*workflow.Verification, error)
 	Route(ctx context.Context, a workflow.Actor, docID, leaderID string) (*document.Document, error)
 	Assign(ctx context.Context, a workflow.Actor, docID string, as workflow.Assignment) (*document.Document, error)
 	StartHandling(ctx context.Context, a workflow.Actor, docID string) (*document.Document, error)
@@ -91,18 +92,12 @@ type Signing interface {
 	SetLayout(ctx context.Context, a workflow.Actor, docID string, l signsession.Layout) error
 }
 
-// Validator validates the signatures of a stored PDF.
-type Validator interface {
-	Validate(ctx context.Context, blobKey string) (*verify.Report, error)
-}
-
 // Options wire the pages to the services.
 type Options struct {
 	Workflow Workflow
 	Admin    *admin.Service
 	// Signing may be nil: the signing buttons then answer 503.
-	Signing   Signing
-	Validator Validator
+	Signing Signing
 	// Files stores uploads and serves downloads (digest-checked); its
 	// Convert is set by New when LibreOffice is there and none is given.
 	Files *files.Store
@@ -125,6 +120,8 @@ type Options struct {
 	// MaxUpload bounds an uploaded file; default 200 MiB.
 	MaxUpload int64
 	Now       func() time.Time
+	// Registers gives the registers page its registers; may be nil.
+	Registers RegisterBook
 	// Texts gives the extracted text of a version, the accessible
 	// alternative of the page images; may be nil.
 	Texts TextSource
@@ -219,6 +216,7 @@ func routes() []route {
 		{Method: "GET", Path: "/d/:id/v/:seq/page/:n", Handler: (*Server).pageImage},
 		{Method: "GET", Path: "/d/:id/v/:seq/verify", Handler: (*Server).verifyPage},
 		{Method: "GET", Path: "/d/:id/v/:seq/verify.json", Handler: (*Server).verifyJSON},
+		{Method: "POST", Path: "/d/:id/v/:seq/verify", Handler: (*Server).verifyAgain},
 		{Method: "GET", Path: "/d/:id/a/:att", Handler: (*Server).attachmentFile},
 		{Method: "GET", Path: "/d/:id/layout", Handler: (*Server).layoutPage},
 		{Method: "GET", Path: "/d/:id/text", Handler: (*Server).documentText},

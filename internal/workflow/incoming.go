@@ -57,7 +57,9 @@ func (s *Service[T]) routeBy(now time.Time, u document.Urgency) time.Time {
 // RegisterIncoming records a received document with its arrival number. The
 // clerk of the receiving unit does it. Documents already registered with the
 // same sender and number/symbol are returned as a warning (they may be a
-// resend, or a copy from another channel); registration still happens.
+// resend, or a copy from another channel); registration still happens. With
+// a Validator the file's signatures are then validated and the report kept
+// (Verifications), whatever it says.
 func (s *Service[T]) RegisterIncoming(ctx context.Context, a Actor, in IncomingInput) (doc *document.Document, duplicates []*document.Document, err error) {
 	err = s.db.WithTx(ctx, func(tx T) error {
 		user, grants, err := loadActor(ctx, tx, a)
@@ -114,6 +116,7 @@ func (s *Service[T]) RegisterIncoming(ctx context.Context, a Actor, in IncomingI
 	if err != nil {
 		return nil, nil, err
 	}
+	s.verifyOnReceipt(ctx, a.UserID, in.File.BlobKey, doc.ID)
 	return doc, duplicates, nil
 }
 

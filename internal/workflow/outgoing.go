@@ -498,9 +498,12 @@ func (s *Service[T]) Seal(ctx context.Context, a Actor, docID string, sealed Fil
 // Issue releases a sealed document and delivers it: for each recipient unit
 // an incoming document is registered in that unit's organization, with its
 // arrival number and the sealed PDF as its received version. Returns the
-// issued document; the deliveries are in Recipients.
+// issued document; the deliveries are in Recipients. With a Validator the
+// sealed file is validated once and the report kept for every delivery.
 func (s *Service[T]) Issue(ctx context.Context, a Actor, docID string) (*document.Document, error) {
-	return s.run(ctx, a, docID, func(c *call[T]) error {
+	var sealedKey string
+	var delivered []string
+	d, err := s.run(ctx, a, docID, func(c *call[T]) error {
 		if err := c.move(document.ActionIssue); err != nil {
 			return err
 		}
@@ -537,7 +540,7 @@ func (s *Service[T]) Issue(ctx context.Context, a Actor, docID string) (*documen
 		slices.SortFunc(units, func(a, b *document.Unit) int {
 			return cmp.Or(cmp.Compare(a.OrgID, b.OrgID), cmp.Compare(a.ID, b.ID))
 		})
-		var delivered []string
+		sealedKey, delivered = sealed.BlobKey, nil
 		for _, u := range units {
 			in, err := c.deliver(org, sealed, u, s.routeBy(c.now, c.doc.Urgency))
 			if err != nil {
@@ -551,6 +554,12 @@ func (s *Service[T]) Issue(ctx context.Context, a Actor, docID string) (*documen
 		}
 		return c.save(string(document.ActionIssue))
 	})
+	if err != nil {
+		return nil, err
+	}
+	// The recipients verify what they received, as for a registration.
+	s.verifyOnReceipt(ctx, a.UserID, sealedKey, delivered...)
+	return d, nil
 }
 
 // deliver registers the incoming copy of c.doc at a recipient unit.

@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -71,6 +72,9 @@ type Tx interface {
 	DocumentLayout(ctx context.Context, documentID string) (string, error)
 
 	EnqueueWebhookEvent(ctx context.Context, orgID, eventType string, payload []byte) error
+
+	SaveVerification(ctx context.Context, r *document.Verification) error
+	Verifications(ctx context.Context, documentID string) ([]*document.Verification, error)
 }
 
 // DB runs a function in a transaction, committing when it returns nil.
@@ -100,6 +104,11 @@ type Service[T Tx] struct {
 	// Proposer, when set, proposes the signing layout of every draft
 	// version uploaded (see layout.go).
 	Proposer LayoutProposer
+	// Validator, when set, validates the signatures of every received
+	// document on registration and delivery (see verification.go).
+	Validator Validator
+	// Logger hears about validations on receipt that could not be made.
+	Logger *slog.Logger
 }
 
 // New returns a Service. calendar counts working days for deadlines; nil

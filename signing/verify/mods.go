@@ -203,7 +203,10 @@ type increment struct {
 	rev       int // 0-based index of the revision the update creates
 	changes   []ObjectChange
 	approvals int // signatures added (not document time-stamps)
-	err       error
+	// painted are the fields and widgets filled or signed: the areas the
+	// update may repaint (for the visual check).
+	painted []uint32
+	err     error
 }
 
 // incrementAnalysis carries the context of one increment.
@@ -247,6 +250,9 @@ func (v *validator) analyzeIncrement(i int) *increment {
 		widgets: map[uint32]bool{}, apTargets: map[uint32][]uint32{},
 	}
 	a.run()
+	for n := range a.widgets {
+		inc.painted = append(inc.painted, n)
+	}
 	return inc
 }
 

@@ -214,4 +214,24 @@ type Modifications struct {
 	// not permitted ones first; at most 300, Omitted counts the rest.
 	Objects []ObjectChange `json:"objects,omitempty"`
 	Omitted int            `json:"omitted,omitempty"`
+	// Visual lists what a visual check (Options.Visual) saw change on the
+	// pages outside the areas the permitted changes may paint: a change
+	// the whitelist accepts but the reader sees, as shadow attacks make.
+	// VisualChecked says the check ran.
+	Visual        []VisualDifference `json:"visual,omitempty"`
+	VisualChecked bool               `json:"visual_checked,omitempty"`
+}
+
+// VisualDifference is a visible change on a page outside the rectangles
+// the permitted changes of one revision may paint (filled fields and
+// signature widgets).
+type VisualDifference struct {
+	// Revision is the 1-based revision whose changes showed it.
+	Revision int `json:"revision"`
+	Page     int `json:"page"` // 1-based
+	// Rect bounds the differing pixels in PDF user space
+	// (llx, lly, urx, ury).
+	Rect   [4]float64 `json:"rect"`
+	Pixels int        `json:"pixels"`
+	Detail string     `json:"detail"`
 }

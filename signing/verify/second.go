@@ -193,6 +193,7 @@ func (v *validator) modifications(ps *parsed, docMDP int) bool {
 	if slices.Contains(m.Categories, ModFormFill) || slices.Contains(m.Categories, ModAnnotations) {
 		rep.Warnings = append(rep.Warnings, "form fields or annotations changed after signing")
 	}
+	v.visualCheck(ps)
 	return true
 }
 

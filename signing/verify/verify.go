@@ -41,6 +41,10 @@ type Options struct {
 	Now time.Time
 	// ReadOptions bound the PDF reader (nil: its defaults).
 	ReadOptions *pdf.ReadOptions
+	// Visual, when set, renders the pages that permitted changes touch
+	// before and after them and reports what changed outside the fields
+	// filled and the signature widgets signed (Modifications.Visual).
+	Visual VisualChecker
 }
 
 // maxContents bounds a signature's /Contents (hex digits in the file).

@@ -1,0 +1,5 @@
+//go:build !race
+
+package visualcheck_test
+
+const raceEnabled = false
