@@ -203,7 +203,8 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		provs = append(provs, admin.Provider{Name: name, PerSigner: !s.providers[name].Capabilities().Synchronous})
 	}
 	adm := &admin.Service{DB: a.db, Providers: provs, Passwords: passwords, Logger: a.log}
-	fs := &files.Store{Blobs: a.blobs, Referenced: a.db.BlobReferenced, Logger: a.log}
+	fs := &files.Store{Blobs: a.blobs, Referenced: a.db.BlobReferenced, Logger: a.log,
+		Quota: files.Quota{Bytes: a.cfg.UploadQuota, Used: a.db.UploadedBytes}}
 	api := &httpapi.API{
 		Workflow:       s.flows,
 		Directory:      a.db,

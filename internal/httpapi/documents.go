@@ -285,7 +285,9 @@ type DraftCreate struct {
 
 func (api *API) createDraft(c *gin.Context) {
 	var meta DraftCreate
-	up, ok := api.readUpload(c, &meta, true)
+	up, ok := api.readUpload(c, &meta, true, 0, api.checkUpload(c, func() workflow.UploadTarget {
+		return workflow.UploadTarget{Kind: workflow.UploadDraft, UnitID: meta.UnitID}
+	}))
 	if !ok {
 		return
 	}
@@ -294,6 +296,7 @@ func (api *API) createDraft(c *gin.Context) {
 		Confidentiality: meta.Confidentiality, Recipients: meta.Recipients, File: up.file,
 	})
 	if err != nil {
+		api.Files.Discard(c.Request.Context(), up.file)
 		api.fail(c, err)
 		return
 	}
@@ -301,12 +304,15 @@ func (api *API) createDraft(c *gin.Context) {
 }
 
 func (api *API) uploadVersion(c *gin.Context) {
-	up, ok := api.readUpload(c, nil, true)
+	up, ok := api.readUpload(c, nil, true, 0, api.checkUpload(c, func() workflow.UploadTarget {
+		return workflow.UploadTarget{Kind: workflow.UploadVersion, DocID: c.Param("id")}
+	}))
 	if !ok {
 		return
 	}
 	v, err := api.Workflow.UploadDraftVersion(c.Request.Context(), actor(c), c.Param("id"), up.file)
 	if err != nil {
+		api.Files.Discard(c.Request.Context(), up.file)
 		api.fail(c, err)
 		return
 	}
@@ -314,7 +320,9 @@ func (api *API) uploadVersion(c *gin.Context) {
 }
 
 func (api *API) addAttachment(c *gin.Context) {
-	up, ok := api.readUpload(c, nil, false)
+	up, ok := api.readUpload(c, nil, false, 0, api.checkUpload(c, func() workflow.UploadTarget {
+		return workflow.UploadTarget{Kind: workflow.UploadAttachment, DocID: c.Param("id")}
+	}))
 	if !ok {
 		return
 	}
@@ -324,6 +332,7 @@ func (api *API) addAttachment(c *gin.Context) {
 	}
 	a, err := api.Workflow.AddAttachment(c.Request.Context(), actor(c), c.Param("id"), name, up.contentType, up.file)
 	if err != nil {
+		api.Files.Discard(c.Request.Context(), up.file)
 		api.fail(c, err)
 		return
 	}
@@ -477,7 +486,9 @@ type IncomingRegistered struct {
 
 func (api *API) registerIncoming(c *gin.Context) {
 	var meta IncomingCreate
-	up, ok := api.readUpload(c, &meta, true)
+	up, ok := api.readUpload(c, &meta, true, 0, api.checkUpload(c, func() workflow.UploadTarget {
+		return workflow.UploadTarget{Kind: workflow.UploadIncoming, UnitID: meta.UnitID}
+	}))
 	if !ok {
 		return
 	}
@@ -485,6 +496,7 @@ func (api *API) registerIncoming(c *gin.Context) {
 	if meta.SenderDate != "" {
 		t, err := parseDay(meta.SenderDate)
 		if err != nil {
+			api.Files.Discard(c.Request.Context(), up.file)
 			invalid(c, map[string]string{"sender_date": "a date as YYYY-MM-DD"})
 			return
 		}
@@ -497,6 +509,7 @@ func (api *API) registerIncoming(c *gin.Context) {
 		SenderDate: senderDate, File: up.file,
 	})
 	if err != nil {
+		api.Files.Discard(ctx, up.file)
 		api.fail(c, err)
 		return
 	}

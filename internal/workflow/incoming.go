@@ -64,12 +64,9 @@ func (s *Service[T]) RegisterIncoming(ctx context.Context, a Actor, in IncomingI
 		if err != nil {
 			return err
 		}
-		unit, err := tx.Unit(ctx, in.UnitID)
+		unit, err := clerkUnit(ctx, tx, user, grants, in.UnitID)
 		if err != nil {
 			return err
-		}
-		if user.OrgID != unit.OrgID || !grants.Allows(document.RoleClerk, *unit) {
-			return document.Errorf(document.EFORBIDDEN, "registering incoming documents in unit %s needs the clerk role", unit.Abbrev)
 		}
 		if strings.TrimSpace(in.SenderName) == "" {
 			return document.Errorf(document.EINVALID, "the sender is required")

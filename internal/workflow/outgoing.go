@@ -34,12 +34,9 @@ func (s *Service[T]) CreateDraft(ctx context.Context, a Actor, in DraftInput) (*
 		if err != nil {
 			return err
 		}
-		unit, err := tx.Unit(ctx, in.UnitID)
+		unit, err := drafterUnit(ctx, tx, user, grants, in.UnitID)
 		if err != nil {
 			return err
-		}
-		if user.OrgID != unit.OrgID || !grants.Allows(document.RoleDrafter, *unit) {
-			return document.Errorf(document.EFORBIDDEN, "drafting in unit %s needs the drafter role there", unit.Abbrev)
 		}
 		if _, err := tx.DocumentType(ctx, in.TypeCode); err != nil {
 			return err
@@ -95,11 +92,8 @@ func (s *Service[T]) UploadDraftVersion(ctx context.Context, a Actor, docID stri
 	var v *document.Version
 	proposal := s.proposeLayout(ctx, a, f)
 	_, err := s.run(ctx, a, docID, func(c *call[T]) error {
-		if err := c.requireDrafter("revising a draft"); err != nil {
+		if err := c.requireDraftRevision(); err != nil {
 			return err
-		}
-		if c.doc.State != document.StateDraft {
-			return document.Errorf(document.ECONFLICT, "only a draft can get a new draft version; the document is %s", c.doc.State)
 		}
 		var err error
 		if v, err = c.addVersion(f, document.VersionDraft); err != nil {
@@ -121,11 +115,8 @@ func (s *Service[T]) AddAttachment(ctx context.Context, a Actor, docID, name, co
 	}
 	att := &document.Attachment{DocumentID: docID, Name: name, ContentType: contentType, BlobKey: f.BlobKey, SHA256: f.SHA256, Size: f.Size}
 	_, err := s.run(ctx, a, docID, func(c *call[T]) error {
-		if err := c.requireDrafter("attaching files"); err != nil {
+		if err := c.requireAttachable(); err != nil {
 			return err
-		}
-		if c.doc.State != document.StateDraft {
-			return document.Errorf(document.ECONFLICT, "attachments can be added to a draft only; the document is %s", c.doc.State)
 		}
 		att.CreatedBy = c.user.ID
 		if err := c.tx.AddAttachment(c.ctx, att); err != nil {
