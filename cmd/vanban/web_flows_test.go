@@ -40,8 +40,8 @@ const flowPass = "mat-khau-luong-web-1"
 // newOffice starts vanban with the development services (the SIM
 // simulator signs) and creates a drafter and a handler in the office, a
 // reviewer, a leader whose phone is the simulator's auto-approving number,
-// and a clerk.
-func newOffice(t *testing.T) *office {
+// and a clerk. serveArgs are more flags for serve.
+func newOffice(t *testing.T, serveArgs ...string) *office {
 	t.Helper()
 	clearServeEnv(t)
 	adminPass := "mật-khẩu-quản-trị-luồng"
@@ -52,7 +52,7 @@ func newOffice(t *testing.T) *office {
 		"--org-name", "Ủy ban nhân dân xã Thành Long", "--place", "Thành Long"}, &out, &errb); code != 0 {
 		t.Fatalf("init: %d\n%s\n%s", code, &out, &errb)
 	}
-	o := &office{s: serveVanban(t, "--data-dir", dataDir), dataDir: dataDir, ids: map[string]string{}, people: map[string]*person{}}
+	o := &office{s: serveVanban(t, append([]string{"--data-dir", dataDir}, serveArgs...)...), dataDir: dataDir, ids: map[string]string{}, people: map[string]*person{}}
 	ctx := context.Background()
 	d := &demo{base: o.s.URL, out: io.Discard, started: time.Now()}
 	var err error
