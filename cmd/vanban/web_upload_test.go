@@ -6,6 +6,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -164,5 +165,42 @@ func TestWebUploadQuota(t *testing.T) {
 	}
 	if n := o.blobFiles(t); n != before {
 		t.Errorf("a refused upload left %d files, %d before", n, before)
+	}
+}
+
+// TestWebFormFieldBounds is the regression for web forms buffered without
+// bound: an upload form of more than 200 text fields, or of text fields
+// longer than 1 MiB in all, is refused with 400 before its file is read,
+// and an ordinary form over 1 MiB is refused too; nothing is stored and
+// the server still answers.
+func TestWebFormFieldBounds(t *testing.T) {
+	o := newOffice(t)
+	drafter := o.web(t, "soan")
+	_, csrf := formOf(t, drafter.get("/new"), "/new")
+	before := o.blobFiles(t)
+	base := []part{{name: "csrf_token", value: csrf}, {name: "unit", value: o.unit.ID}, {name: "type", value: "quyet-dinh"}, {name: "subject", value: "Biểu mẫu lớn"}}
+	many := append([]part{}, base...)
+	for range 201 {
+		many = append(many, part{name: "reviewer", value: ""})
+	}
+	long := append([]part{}, base...)
+	for range 20 {
+		long = append(long, part{name: "note", value: strings.Repeat("x", 60<<10)})
+	}
+	for name, fields := range map[string][]part{"201 more fields": many, "1.2 MiB of fields": long} {
+		resp, page := drafter.postMultipart("/new", append(fields, part{name: "file", file: demoPDF, fileName: "du-thao.pdf"}))
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %d\n%.400s", name, resp.StatusCode, text(page))
+		}
+		if n := o.blobFiles(t); n != before {
+			t.Errorf("%s: the blob store holds %d files, %d before", name, n, before)
+		}
+	}
+	big := url.Values{"csrf_token": {csrf}, "q": {strings.Repeat("y", 2<<20)}}
+	if resp, page := drafter.post("/logout", big); resp.StatusCode < 400 || resp.StatusCode >= 500 {
+		t.Errorf("a 2 MiB ordinary form: %d\n%.300s", resp.StatusCode, text(page))
+	}
+	if page := drafter.get("/"); !strings.Contains(page, "Đăng xuất") {
+		t.Errorf("the oversized forms ended the session or the server:\n%.300s", text(page))
 	}
 }
