@@ -405,6 +405,9 @@ func TestWebOutgoingDocumentOnAPhone(t *testing.T) {
 		chromedp.Click(`a[href="/d/`+docID+`"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#btn-number`, chromedp.ByID),
 		chromedp.Click(`#btn-number`, chromedp.ByID),
+		// A number is never taken back: the page asks first.
+		chromedp.WaitVisible(`#btn-confirm`, chromedp.ByID),
+		chromedp.Click(`#btn-confirm`, chromedp.ByID),
 		chromedp.WaitVisible(`#btn-seal`, chromedp.ByID),
 	)
 	b.run("seal",
@@ -412,7 +415,8 @@ func TestWebOutgoingDocumentOnAPhone(t *testing.T) {
 		// The page reloads itself when the seal signature lands.
 		chromedp.WaitVisible(`#btn-issue`, chromedp.ByID),
 	)
-	b.run("issue", chromedp.Click(`#btn-issue`, chromedp.ByID), chromedp.WaitVisible(`.state-issued`, chromedp.ByQuery))
+	b.run("issue", chromedp.Click(`#btn-issue`, chromedp.ByID), chromedp.WaitVisible(`#btn-confirm`, chromedp.ByID),
+		chromedp.Click(`#btn-confirm`, chromedp.ByID), chromedp.WaitVisible(`.state-issued`, chromedp.ByQuery))
 	var symbol string
 	b.run("symbol", chromedp.Text(`.facts dd`, &symbol, chromedp.ByQuery))
 	if !strings.HasPrefix(symbol, "01/QĐ-UBND") {

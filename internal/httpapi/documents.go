@@ -281,6 +281,8 @@ type DraftCreate struct {
 	Urgency         document.Urgency         `json:"urgency"`
 	Confidentiality document.Confidentiality `json:"confidentiality"`
 	Recipients      []string                 `json:"recipients"`
+	// RecipientNames are recipients outside the system, as text.
+	RecipientNames []string `json:"recipient_names"`
 }
 
 func (api *API) createDraft(c *gin.Context) {
@@ -293,7 +295,8 @@ func (api *API) createDraft(c *gin.Context) {
 	}
 	d, err := api.Workflow.CreateDraft(c.Request.Context(), actor(c), workflow.DraftInput{
 		UnitID: meta.UnitID, TypeCode: meta.Type, Subject: meta.Subject, Urgency: meta.Urgency,
-		Confidentiality: meta.Confidentiality, Recipients: meta.Recipients, File: up.file,
+		Confidentiality: meta.Confidentiality, Recipients: meta.Recipients,
+		RecipientNames: meta.RecipientNames, File: up.file,
 	})
 	if err != nil {
 		api.Files.Discard(c.Request.Context(), up.file)
@@ -342,6 +345,9 @@ func (api *API) addAttachment(c *gin.Context) {
 // Recipients is the body of PUT /documents/:id/recipients.
 type Recipients struct {
 	UnitIDs []string `json:"unit_ids"`
+	// Names, when present, replaces the recipients named as text too;
+	// absent, they stay.
+	Names *[]string `json:"names,omitempty"`
 }
 
 func (api *API) setRecipients(c *gin.Context) {
@@ -349,7 +355,13 @@ func (api *API) setRecipients(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	if err := api.Workflow.SetRecipients(c.Request.Context(), actor(c), c.Param("id"), req.UnitIDs); err != nil {
+	var err error
+	if req.Names != nil {
+		err = api.Workflow.SetRecipientList(c.Request.Context(), actor(c), c.Param("id"), workflow.RecipientList{UnitIDs: req.UnitIDs, Names: *req.Names})
+	} else {
+		err = api.Workflow.SetRecipients(c.Request.Context(), actor(c), c.Param("id"), req.UnitIDs)
+	}
+	if err != nil {
 		api.fail(c, err)
 		return
 	}

@@ -185,6 +185,7 @@ func (s *Server) formFail(c *gin.Context, err error) {
 
 // draftForm is the new-draft page's data.
 type draftForm struct {
+	draftFields
 	Dir       *directory
 	Units     []*document.Unit // where I may draft
 	Reviewers []*document.User
@@ -192,7 +193,12 @@ type draftForm struct {
 	Office    bool
 	Error     string
 	Detail    string
+	// Values are what was typed into a refused form.
+	Values formValues
 }
+
+// FieldError names the field the form's error is about.
+func (df *draftForm) FieldError() (string, string, string) { return df.ErrorField, df.Error, df.Detail }
 
 func (s *Server) draftForm(c *gin.Context) (*draftForm, bool) {
 	dir, err := s.directory(c)
@@ -207,6 +213,7 @@ func (s *Server) draftForm(c *gin.Context) (*draftForm, bool) {
 			df.Units = append(df.Units, u)
 		}
 	}
+	df.RecipientUnits = dir.UnitList
 	df.Reviewers = s.usersWithRole(c.Request.Context(), dir, document.RoleReviewer)
 	df.Signers = s.usersWithRole(c.Request.Context(), dir, document.RoleSigner)
 	return df, true
@@ -218,50 +225,81 @@ func (s *Server) newDraftPage(c *gin.Context) {
 	}
 }
 
-// createDraft makes the draft, names its signer and, when reviewers are
-// chosen, submits it: the drafter's whole job in one form.
+// createDraft makes the draft, names its signer (in the capacity chosen)
+// and its recipients and, when reviewers are chosen, submits it: the
+// drafter's whole job in one form. A refused form is shown again with the
+// error beside its field and everything typed kept (the file must be
+// chosen again: browsers never prefill a file input).
 func (s *Server) createDraft(c *gin.Context) {
 	f, err := s.readMultipart(c, true, 0, s.checkUpload(c, func(f *form) workflow.UploadTarget {
 		return workflow.UploadTarget{Kind: workflow.UploadDraft, UnitID: f.get("unit")}
 	}))
 	if err != nil {
-		s.formFail(c, err)
+		if errors.Is(err, errCSRF) {
+			s.formFail(c, err)
+			return
+		}
+		s.draftFormError(c, f, err)
 		return
 	}
 	ctx := c.Request.Context()
 	a := actor(c)
+	capacity := document.Capacity(f.get("capacity"))
+	if !capacity.Valid() {
+		s.opt.Files.Discard(ctx, *f.file)
+		s.draftFormError(c, f, document.FieldErrorf("capacity", document.EINVALID, "unknown signing capacity %q", capacity))
+		return
+	}
 	d, err := s.opt.Workflow.CreateDraft(ctx, a, workflow.DraftInput{UnitID: f.get("unit"), TypeCode: f.get("type"),
 		Subject: f.get("subject"), Urgency: document.Urgency(f.get("urgency")), File: *f.file,
-		Confidentiality: document.Confidentiality(f.get("confidentiality"))})
+		Confidentiality: document.Confidentiality(f.get("confidentiality")),
+		Recipients:      nonEmpty(f.fields["recipient"]), RecipientNames: recipientNames(f.get("recipient_names"))})
 	if d == nil {
 		s.opt.Files.Discard(ctx, *f.file)
+		s.draftFormError(c, f, err)
+		return
 	}
 	if err == nil && f.get("signer") != "" {
-		_, err = s.opt.Workflow.AssignSignerAs(ctx, a, d.ID, f.get("signer"), document.CapacityInPerson, "")
+		_, err = s.opt.Workflow.AssignSignerAs(ctx, a, d.ID, f.get("signer"), capacity, f.get("principal"))
 	}
 	if err == nil && len(nonEmpty(f.fields["reviewer"])) > 0 {
 		_, err = s.opt.Workflow.SubmitForReview(ctx, a, d.ID, nonEmpty(f.fields["reviewer"]))
 	}
 	if err != nil {
-		if d != nil {
-			// The draft exists; its page says what is left to do.
-			status, msg, detail := s.failure(c, err)
-			c.Params = append(c.Params, gin.Param{Key: "id", Value: d.ID})
-			s.documentPage(c, status, msg, detail)
-			return
-		}
+		// The draft exists; its page says what is left to do, with the
+		// error beside the form it is about.
 		status, msg, detail := s.failure(c, err)
-		if status >= 500 {
-			s.fail(c, err)
-			return
-		}
-		if df, ok := s.draftForm(c); ok {
-			df.Error, df.Detail = msg, detail
-			s.render(c, status, "new", df)
-		}
+		c.Params = append(c.Params, gin.Param{Key: "id", Value: d.ID})
+		s.documentPageWith(c, status, msg, detail, httperr.Classify(ctx, err).Field, formValues(f.fields))
 		return
 	}
+	s.flash(c, "flash.draft")
 	c.Redirect(http.StatusSeeOther, "/d/"+d.ID)
+}
+
+// draftFormError shows the new-draft form again with err beside its field
+// and the fields as they were typed.
+func (s *Server) draftFormError(c *gin.Context, f *form, err error) {
+	status, msg, detail := s.failure(c, err)
+	if status >= 500 || status == 499 {
+		s.fail(c, err)
+		return
+	}
+	df, ok := s.draftForm(c)
+	if !ok {
+		return
+	}
+	df.Error, df.Detail, df.ErrorField = msg, detail, httperr.Classify(c.Request.Context(), err).Field
+	if f != nil {
+		df.Values = formValues(f.fields)
+		df.Capacity, df.Principal = f.get("capacity"), f.get("principal")
+		df.Chosen = nonEmpty(f.fields["recipient"])
+		df.RecipientNamesText = f.get("recipient_names")
+	}
+	if df.ErrorField == "" && files.IsBadFile(err) {
+		df.ErrorField = "file"
+	}
+	s.render(c, status, "new", df)
 }
 
 func (s *Server) newIncomingPage(c *gin.Context) {

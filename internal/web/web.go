@@ -58,6 +58,7 @@ type Workflow interface {
 	UploadDraftVersion(ctx context.Context, a workflow.Actor, docID string, f workflow.File) (*document.Version, error)
 	AddAttachment(ctx context.Context, a workflow.Actor, docID, name, contentType string, f workflow.File) (*document.Attachment, error)
 	SetRecipients(ctx context.Context, a workflow.Actor, docID string, unitIDs []string) error
+	SetRecipientList(ctx context.Context, a workflow.Actor, docID string, r workflow.RecipientList) error
 	SubmitForReview(ctx context.Context, a workflow.Actor, docID string, reviewerIDs []string) (*document.Document, error)
 	Approve(ctx context.Context, a workflow.Actor, docID, comment string) (*document.Document, error)
 	Return(ctx context.Context, a workflow.Actor, docID, comment string) (*document.Document, error)
@@ -206,6 +207,7 @@ func routes() []route {
 		{Method: "GET", Path: "/d/:id/v/:seq/verify", Handler: (*Server).verifyPage},
 		{Method: "GET", Path: "/d/:id/v/:seq/verify.json", Handler: (*Server).verifyJSON},
 		{Method: "GET", Path: "/d/:id/a/:att", Handler: (*Server).attachmentFile},
+		{Method: "POST", Path: "/d/:id/revise", Upload: true, Handler: (*Server).reviseDraft},
 		{Method: "POST", Path: "/d/:id/:action", Handler: (*Server).documentAction},
 
 		{Method: "GET", Path: "/new", Handler: (*Server).newDraftPage},
