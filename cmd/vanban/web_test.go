@@ -275,6 +275,9 @@ func TestWebOutgoingDocumentOnAPhone(t *testing.T) {
 		Password: pass, Roles: []httpapi.GrantJSON{{UnitID: admin2.user.OrgID, Role: document.RoleClerk}}}, nil); err != nil {
 		t.Fatalf("create the other organization's clerk: %v", err)
 	}
+	// The clerks' roles wait for a second administrator, whom these
+	// organizations do not have.
+	grantPendingRoles(t, dataDir, org, admin2.user.OrgID)
 	// A drafter of another unit of the same organization: the office's
 	// documents are not hers to see.
 	var finance httpapi.UnitJSON

@@ -302,13 +302,46 @@ func (s *Server) draftFormError(c *gin.Context, f *form, err error) {
 	s.render(c, status, "new", df)
 }
 
+// incomingForm is the registration page's data.
+type incomingForm struct {
+	Dir                       *directory
+	Today                     string
+	Error, Detail, ErrorField string
+	Values                    formValues
+}
+
+// FieldError names the field the form's error is about.
+func (f *incomingForm) FieldError() (string, string, string) { return f.ErrorField, f.Error, f.Detail }
+
 func (s *Server) newIncomingPage(c *gin.Context) {
-	dir, err := s.directory(c)
-	if err != nil {
-		s.fail(c, err)
+	s.incomingPage(c, http.StatusOK, nil, nil)
+}
+
+// incomingPage shows the registration form, with a refused form's error
+// beside its field and what was typed kept.
+func (s *Server) incomingPage(c *gin.Context, status int, f *form, err error) {
+	dir, derr := s.directory(c)
+	if derr != nil {
+		s.fail(c, derr)
 		return
 	}
-	s.render(c, http.StatusOK, "incoming", map[string]any{"Dir": dir, "Today": s.opt.Now().In(document.VietnamTime).Format("02/01/2006")})
+	data := &incomingForm{Dir: dir, Today: s.opt.Now().In(document.VietnamTime).Format("02/01/2006")}
+	if err != nil {
+		var msg, detail string
+		status, msg, detail = s.failure(c, err)
+		if status >= 500 || status == 499 {
+			s.fail(c, err)
+			return
+		}
+		data.Error, data.Detail, data.ErrorField = msg, detail, httperr.Classify(c.Request.Context(), err).Field
+		if data.ErrorField == "" && files.IsBadFile(err) {
+			data.ErrorField = "file"
+		}
+		if f != nil {
+			data.Values = formValues(f.fields)
+		}
+	}
+	s.render(c, status, "incoming", data)
 }
 
 func (s *Server) registerIncoming(c *gin.Context) {
@@ -316,14 +349,18 @@ func (s *Server) registerIncoming(c *gin.Context) {
 		return workflow.UploadTarget{Kind: workflow.UploadIncoming, UnitID: incomingUnit(c, f)}
 	}))
 	if err != nil {
-		s.formFail(c, err)
+		if errors.Is(err, errCSRF) {
+			s.formFail(c, err)
+			return
+		}
+		s.incomingPage(c, 0, f, err)
 		return
 	}
 	var senderDate time.Time
 	if v := f.get("sender_date"); v != "" {
 		if senderDate, err = parseDate(v); err != nil {
 			s.opt.Files.Discard(c.Request.Context(), *f.file)
-			s.errorPage(c, http.StatusUnprocessableEntity, s.lang(c).T("err.invalid"), "sender_date: a date")
+			s.incomingPage(c, 0, f, document.FieldErrorf("sender_date", document.EINVALID, "the sender's date must be a date (dd/mm/yyyy)"))
 			return
 		}
 	}
@@ -332,9 +369,10 @@ func (s *Server) registerIncoming(c *gin.Context) {
 		SenderName: f.get("sender"), SenderSymbol: f.get("symbol"), SenderDate: senderDate, File: *f.file})
 	if err != nil {
 		s.opt.Files.Discard(c.Request.Context(), *f.file)
-		s.fail(c, err)
+		s.incomingPage(c, 0, f, err)
 		return
 	}
+	s.flash(c, "flash.registered")
 	c.Redirect(http.StatusSeeOther, "/d/"+d.ID)
 }
 
