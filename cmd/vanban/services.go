@@ -31,8 +31,6 @@ import (
 	"vanban/signing"
 	"vanban/signing/pades"
 	"vanban/signing/tsa"
-	"vanban/signing/verify"
-	"vanban/storage"
 )
 
 // services are the application's use cases wired to the database, the blob
@@ -45,7 +43,7 @@ type services struct {
 	archive   *archive.Service
 	signing   *signsession.Service
 	providers map[string]signing.Provider
-	validator *blobValidator
+	validator *files.Validator
 	webhooks  *webhook.Deliverer
 	// webhookTargets are the addresses webhooks may reach.
 	webhookTargets *webhook.Targets
@@ -92,17 +90,13 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	}
 	if tsaURL != "" {
 		opts.TSA = &tsa.Client{URL: tsaURL, HTTPClient: httpClient}
-		opts.Level = pades.LevelBT
 	}
-	if cfg.PadesLevel != "" {
-		if opts.Level, err = pades.ParseLevel(cfg.PadesLevel); err != nil {
-			s.closeProviders()
-			return nil, fmt.Errorf("VANBAN_PADES_LEVEL: %w", err)
-		}
-	}
-	if opts.Level >= pades.LevelBT && opts.TSA == nil {
+	if opts.Level, err = signsession.ChooseLevel(cfg.PadesLevel, opts.TSA != nil); err != nil {
 		s.closeProviders()
-		return nil, errors.New("VANBAN_PADES_LEVEL " + opts.Level.String() + " needs VANBAN_TSA_URL")
+		if errors.Is(err, signsession.ErrLevelNeedsTSA) {
+			return nil, errors.New("VANBAN_PADES_LEVEL " + cfg.PadesLevel + " needs VANBAN_TSA_URL")
+		}
+		return nil, fmt.Errorf("VANBAN_PADES_LEVEL: %w", err)
 	}
 	if opts.TSA != nil {
 		// Needed by B-LT and above, and by the seal, which embeds the
@@ -124,7 +118,7 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	}
 	s.archive = archive.New(s.workflow, a.db, a.blobs, archiveOpts)
 	s.flows = &recordsWorkflow{Service: s.workflow, archive: s.archive}
-	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates}
+	s.validator = &files.Validator{Blobs: a.blobs, Roots: roots, Intermediates: intermediates}
 	if opts.TSA != nil && cfg.AuditAnchorInterval > 0 {
 		s.anchorer = &audit.Anchorer{Store: a.db, TSA: opts.TSA, Key: a.auditKey, File: auditAnchorFile(cfg),
 			Interval: cfg.AuditAnchorInterval, Logger: a.log.With("component", "audit-anchor")}
@@ -276,26 +270,3 @@ func isSelfSigned(c *x509.Certificate) bool {
 	return c.CheckSignatureFrom(c) == nil
 }
 
-// blobValidator validates the signatures of stored PDFs against the
-// configured trust anchors, reading only the parts of the file it needs.
-type blobValidator struct {
-	blobs         storage.Store
-	roots         *x509.CertPool
-	intermediates []*x509.Certificate
-}
-
-func (v *blobValidator) Validate(ctx context.Context, key string) (*verify.Report, error) {
-	f, err := v.blobs.Open(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	// Online: a signature made at B-T carries no revocation data, so the
-	// validator asks the responders named in the certificates; without it
-	// every such signature would be INDETERMINATE/TRY_LATER.
-	rep, err := verify.Verify(ctx, f, f.Size(), verify.Options{Roots: v.roots, Intermediates: v.intermediates, Online: true})
-	if errors.Is(err, verify.ErrUnreadable) {
-		return nil, document.Errorf(document.EINVALID, "the stored PDF cannot be read for validation: %v", err)
-	}
-	return rep, err
-}
