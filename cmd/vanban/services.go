@@ -269,4 +269,3 @@ func trustAnchors(files []string, dev *DevServices) (*x509.CertPool, []*x509.Cer
 func isSelfSigned(c *x509.Certificate) bool {
 	return c.CheckSignatureFrom(c) == nil
 }
-
