@@ -57,6 +57,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	phoneSet := false
+	fs.Visit(func(f *flag.Flag) { phoneSet = phoneSet || f.Name == "phone" })
+	if def, ok := devApprovingSigner[*provider]; ok && !phoneSet {
+		*phone = def // the simulator's signer who approves at once
+	}
 	pdf := demoPDF
 	if *pdfPath != "" {
 		b, err := os.ReadFile(*pdfPath)

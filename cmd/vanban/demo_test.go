@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,10 +32,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// runDemoAgainst initialises an organization in the server's database,
-// serves vanban with the given flags and drives the demo over HTTP. The
-// final PDF must satisfy the independent validators too.
-func runDemoAgainst(t *testing.T, serveFlags ...string) {
+// demoRun is a served vanban after the demo: its archived document is in
+// final, the development root in root.
+type demoRun struct {
+	s           *servedVanban
+	final, root string
+	serveFlags  []string
+}
+
+// demoArchived initialises an organization in the server's database, serves
+// vanban with the given flags and drives the demo over HTTP, leaving the
+// server running.
+func demoArchived(t testing.TB, serveFlags ...string) *demoRun {
 	t.Helper()
 	clearServeEnv(t)
 	t.Setenv("VANBAN_ADMIN_PASSWORD", "mật-khẩu-quản-trị-demo")
@@ -55,17 +64,32 @@ func runDemoAgainst(t *testing.T, serveFlags ...string) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
 	}
-	// Archived means B-LTA: with the server stopped (no OCSP, CRL or TSA
-	// to reach) our validator says TOTAL-PASSED for both signatures and
-	// the document time-stamp, from what the file carries.
-	code, rootPEM := httpGet(t, s.URL+"/dev/pki/root.pem")
-	if code != 200 {
-		t.Fatalf("root.pem: %d", code)
+	resp, err := http.Get(s.URL + "/dev/pki/root.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootPEM, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("root.pem: %d %v", resp.StatusCode, err)
 	}
 	root := filepath.Join(t.TempDir(), "root.pem")
 	if err := os.WriteFile(root, rootPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return &demoRun{s: s, final: final, root: root, serveFlags: serveFlags}
+}
+
+// runDemoAgainst runs the demo and checks its archived document: offline
+// TOTAL-PASSED, the independent validators agree, the objects retained.
+func runDemoAgainst(t *testing.T, serveFlags ...string) {
+	t.Helper()
+	d := demoArchived(t, serveFlags...)
+	s, final, root := d.s, d.final, d.root
+	var out, errb lockedBuffer
+	// Archived means B-LTA: with the server stopped (no OCSP, CRL or TSA
+	// to reach) our validator says TOTAL-PASSED for both signatures and
+	// the document time-stamp, from what the file carries.
 	s.stop(t)
 	checkArchivedRetention(t, serveFlags)
 	out = lockedBuffer{}
@@ -98,15 +122,19 @@ func runDemoAgainst(t *testing.T, serveFlags ...string) {
 	if err := signtest.QPDFCheck(t, final); err != nil {
 		t.Error(err)
 	}
-	verifyOffline(t, rootPEM, final)
+	rootPEM, err := os.ReadFile(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifyFinalOffline(t, rootPEM, final)
 }
 
-// verifyOffline validates the final PDF as a recipient without network
+// verifyFinalOffline validates the final PDF as a recipient without network
 // access would on the day of issue: only the development root is
 // trusted, nothing is fetched. The seal's B-LT /DSS must carry the
 // certificates and OCSP/CRL data of the leader's, the seal's and the
 // time-stamps' chains.
-func verifyOffline(t *testing.T, rootPEM []byte, path string) {
+func verifyFinalOffline(t *testing.T, rootPEM []byte, path string) {
 	t.Helper()
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(rootPEM) {

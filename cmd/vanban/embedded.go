@@ -80,6 +80,9 @@ type DevServices struct {
 	// by the development CA in <data-dir>/dev, opened with a generated
 	// passphrase file next to it.
 	SealURI string
+	// Remote are the simulated remote-signing services (smartca, ...),
+	// each configured as the provider of its name (devproviders.go).
+	Remote map[string]devProvider
 
 	// ExchangeURI is the transport URI of the exchange hub mounted under
 	// /dev/exchange/ (liên thông văn bản between this installation's
@@ -133,6 +136,11 @@ func (d *DevServices) Close() {
 	}
 	if d != nil && d.exchangeHub != nil {
 		d.exchangeHub.Close()
+	}
+	if d != nil {
+		for _, r := range d.Remote {
+			r.close()
+		}
 	}
 }
 
@@ -200,6 +208,12 @@ func startDevServices(router *gin.Engine, cfg *config.Config, addr net.Addr, log
 		return nil, fmt.Errorf("development exchange hub in %s: %w", dir, err)
 	}
 
+	remote, err := mountDevProviders(router, base, dir, pki, log)
+	if err != nil {
+		sim.Close()
+		exchangeHub.Close()
+		return nil, fmt.Errorf("development remote-signing simulators in %s: %w", dir, err)
+	}
 	q := url.Values{
 		"ap-id":       {devAPID},
 		"ap-pwd-file": {apPwdFile},
@@ -218,6 +232,7 @@ func startDevServices(router *gin.Engine, cfg *config.Config, addr net.Addr, log
 		SealURI:      sealURI,
 		ExchangeURI:  exchangeURI,
 		exchangeHub:  exchangeHub,
+		Remote:       remote,
 		pki:          pki,
 		sim:          sim,
 	}
@@ -231,6 +246,9 @@ func startDevServices(router *gin.Engine, cfg *config.Config, addr net.Addr, log
 	fmt.Fprintf(stdout, "development root CA at %s, time-stamps at %s\n", d.RootPEMURL, d.TSAURL)
 	fmt.Fprintf(stdout, "mobile signer URI: %s\n", d.MobileSignerURI(devSampleMSISDN))
 	fmt.Fprintf(stdout, "seal signer URI: %s\n", d.SealURI)
+	for name, r := range remote {
+		fmt.Fprintf(stdout, "%s simulator at %s (virtual phones at %s<user id>)\n", name, r.SimulatorURL, r.PhonePageURL)
+	}
 	return d, nil
 }
 

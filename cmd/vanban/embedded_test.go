@@ -410,19 +410,7 @@ func TestPDFSignMobilePrintsVerificationCode(t *testing.T) {
 	uri := srv.line(t, "mobile signer URI: ")
 	msisdn := "84987654320" // an ordinary number: waits for the phone
 	uri = strings.Replace(uri, "msisdn="+devSampleMSISDN, "msisdn="+msisdn, 1)
-	// The phone page opens only with the per-request secret, which the
-	// simulator logs with the request for whoever runs it.
-	var phone, phoneKey string
-	linkRE := regexp.MustCompile(`"phone":"(/dev/mssp/phone/` + msisdn + `)\?k=([0-9a-f]+)"`)
-	phoneLink := func() bool {
-		m := linkRE.FindStringSubmatch(srv.stdout.String() + srv.stderr.String())
-		if m == nil {
-			return false
-		}
-		phone = srv.URL + m[1]
-		phoneKey = "?k=" + m[2]
-		return true
-	}
+	phone := srv.URL + "/dev/mssp/phone/" + msisdn
 
 	dir := t.TempDir()
 	in := signtest.CorpusFileNamed(t, "libreoffice-form.pdf").Path
@@ -433,22 +421,37 @@ func TestPDFSignMobilePrintsVerificationCode(t *testing.T) {
 		done <- run(context.Background(), []string{"pdf", "sign", "--in", in, "--out", out, "--signer", uri, "--timeout", "2m"}, stdout, stderr)
 	}()
 
-	var pending mssp.PendingRequest
+	// The phone page opens a request only with the link's secret; whoever
+	// runs the simulator finds the link in the server's log, as the web
+	// pages show it to the signer. Anonymous, the phone shows nothing.
+	var link string
+	linkRE := regexp.MustCompile(`"msg":"mssp: request".*?"msisdn":"` + msisdn + `".*?"phone":"([^"]+)"`)
 	waitFor(t, "the request on the virtual phone", 60*time.Second, func() bool {
-		if phone == "" && !phoneLink() {
+		m := linkRE.FindStringSubmatch(srv.stderr.String())
+		if m == nil {
 			return false
 		}
-		_, b := httpGet(t, phone+"/status"+phoneKey)
-		var st mssp.PhoneState
-		if err := json.Unmarshal(b, &st); err != nil {
-			t.Fatalf("phone status: %v: %s", err, b)
-		}
-		if st.Pending == nil {
-			return false
-		}
-		pending = *st.Pending
+		link = srv.URL + m[1]
 		return true
 	})
+	var anon mssp.PhoneState
+	if _, b := httpGet(t, phone+"/status"); json.Unmarshal(b, &anon) != nil || anon.Pending != nil {
+		t.Fatalf("the anonymous phone status shows the request: %s", b)
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	codeRE := regexp.MustCompile(`id="code">(\d{4})<`)
+	cm := codeRE.FindSubmatch(page)
+	if cm == nil {
+		t.Fatalf("the phone page from the link shows no verification code:\n%s", page)
+	}
+	pending := mssp.PendingRequest{VerificationCode: string(cm[1])}
 	if len(pending.VerificationCode) != 4 {
 		t.Fatalf("phone shows verification code %q", pending.VerificationCode)
 	}
@@ -461,24 +464,11 @@ func TestPDFSignMobilePrintsVerificationCode(t *testing.T) {
 	default:
 	}
 
-	// Type the PIN as the phone page does: open it with its secret, then
-	// post the form with its hidden key and CSRF token (a cookie).
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar}
-	page, err := browser.Get(phone + phoneKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(page.Body)
-	page.Body.Close()
 	form := url.Values{"pin": {"1234"}}
-	for _, m := range regexp.MustCompile(`<input type="hidden" name="(k|csrf)" value="([^"]*)">`).FindAllStringSubmatch(string(body), -1) {
-		form.Set(m[1], m[2])
+	for _, m := range regexp.MustCompile(`name="(k|csrf)" value="([^"]*)"`).FindAllSubmatch(page, 2) {
+		form.Set(string(m[1]), string(m[2]))
 	}
-	if form.Get("k") == "" || form.Get("csrf") == "" {
-		t.Fatalf("the phone page has no PIN form with its key and CSRF token:\n%s", body)
-	}
-	resp, err := browser.PostForm(phone+"/pin", form)
+	resp, err = browser.PostForm(phone+"/pin", form)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,8 @@ func commands() map[string]command {
 		"migrate":  {"apply database migrations and exit", runMigrate},
 		"pdf":      {"sign, verify or extend PDFs (PAdES B-B to B-LTA) with any signer URI", runPDF},
 		"mssp-sim": {"run the ETSI TS 102 204 mobile-signature simulator with its virtual phones", runMSSPSim},
-		"audit":    {"verify the hash chain of the audit log (audit verify)", runAudit},
+		"audit":    {"verify the audit log against its seal and anchors, or anchor its head (audit verify|anchor)", runAudit},
+		"evidence": {"check an evidence package offline (evidence verify FILE.zip)", runEvidence},
 		"init":     {"create an organization and its first administrator", runInit},
 		"demo":     {"drive one document through every outgoing state over the HTTP API of a running server", runDemo},
 		"version": {"print the version", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -25,11 +25,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer a.Close()
 
-	metrics := httpapi.NewMetricsRegistry()
+	// The registry is made here so the services opened below can add
+	// their own metrics to /metrics.
+	registry := httpapi.NewMetricsRegistry()
 	router := httpapi.NewRouter(httpapi.Options{
 		Logger:           log,
 		Version:          version,
-		Registry:         metrics,
+		Registry:         registry,
 		MetricsToken:     cfg.MetricsToken,
 		TrustedProxies:   cfg.TrustedProxies,
 		MetricsElsewhere: cfg.MetricsAddr != "",
@@ -66,6 +68,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ln.Close()
 		return err
 	}
+	registry.MustRegister(newArchiveCollector(svc.archive.Metrics))
 	svc.mountAPI(router, a)
 	// The workers stop after the HTTP server, so a request in flight can
 	// still hand them work; svc.Close waits for them.
@@ -81,7 +84,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("listening on VANBAN_METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", httpapi.MetricsHandler(metrics, cfg.MetricsToken, false))
+		mux.Handle("GET /metrics", httpapi.MetricsHandler(registry, cfg.MetricsToken, false))
 		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = msrv.Serve(mln) }()
 		defer msrv.Close()

@@ -21,8 +21,12 @@ import (
 	"vanban/internal/auth"
 	"vanban/internal/config"
 	"vanban/internal/document"
+	"vanban/internal/evidence"
 	"vanban/internal/files"
 	"vanban/internal/httpapi"
+	"vanban/internal/interchange"
+	"vanban/internal/records"
+	"vanban/internal/render"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
 	"vanban/internal/web"
@@ -49,11 +53,19 @@ type services struct {
 	webhookTargets *webhook.Targets
 	// anchorer time-stamps the audit head; nil without a TSA.
 	anchorer *audit.Anchorer
+	exchange *interchange.Service[*store.Tx]
+	evidence *evidence.Builder
+	records  *records.Service
 	log      *slog.Logger
 	wg       sync.WaitGroup
 	// dev links the web pages to the virtual phones; nil when off.
 	dev *DevServices
 	web *web.Server
+	// pdfium is the one bounded PDFium pool: page images and the
+	// layout proposed for uploaded drafts.
+	pdfium *render.Engine
+	// over runs notifications (oversight.go).
+	over *oversightState
 }
 
 // openServices opens the configured signing providers (plus the
@@ -63,6 +75,9 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	uris := map[string]string{}
 	if dev != nil {
 		uris["sim"], uris["seal"] = dev.MobileURI, dev.SealURI
+		for name, r := range dev.Remote {
+			uris[name] = r.URI
+		}
 	}
 	for name, uri := range cfg.Signers {
 		uris[name] = uri // configured providers win over development ones
@@ -110,15 +125,27 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 		return nil, err
 	}
 	s.workflow = workflow.New[*store.Tx](a.db, cal)
+	s.pdfium = render.New(render.Options{CacheDir: filepath.Join(cfg.DataDir, "cache", "pages", "wazero"), Logger: a.log})
+	proposer := &signsession.Proposer{Engine: s.pdfium, Blobs: a.blobs, Default: opts.Layout}
+	s.workflow.Proposer, opts.Covers = proposer, proposer
 	s.signing = signsession.New(a.db, s.workflow, a.blobs, s.providers, opts)
-	archiveOpts := archive.Options{Revocation: pades.CollectRevocation(roots, httpClient), Roots: roots,
-		Intermediates: intermediates, Logger: a.log.With("component", "archive")}
-	if opts.TSA != nil {
-		archiveOpts.TSA = opts.TSA
-	}
-	s.archive = archive.New(s.workflow, a.db, a.blobs, archiveOpts)
+	s.archive = newArchiveService(a, s.workflow, opts.TSA, httpClient, roots, intermediates)
 	s.flows = &recordsWorkflow{Service: s.workflow, archive: s.archive}
 	s.validator = &files.Validator{Blobs: a.blobs, Roots: roots, Intermediates: intermediates}
+	s.evidence = &evidence.Builder{Workflow: s.workflow, Audit: a.db, Blobs: a.blobs, Validator: s.validator,
+		Sealer: &orgSealer{db: a.db, providers: s.providers, tsa: opts.TSA},
+		OrgName: func(ctx context.Context, orgID string) (string, error) {
+			o, err := a.db.Organization(ctx, orgID)
+			if err != nil {
+				return "", err
+			}
+			return o.Name, nil
+		}}
+	if opts.TSA != nil {
+		// Packages end their audit links at an anchor, taken on demand.
+		s.evidence.Anchorer = &audit.Anchorer{Store: a.db, TSA: opts.TSA, Key: a.auditKey, File: auditAnchorFile(cfg)}
+	}
+	s.records = records.New(a.db, s.flows, a.blobs, &orgSealer{db: a.db, providers: s.providers, tsa: opts.TSA}, a.log.With("component", "records"))
 	if opts.TSA != nil && cfg.AuditAnchorInterval > 0 {
 		s.anchorer = &audit.Anchorer{Store: a.db, TSA: opts.TSA, Key: a.auditKey, File: auditAnchorFile(cfg),
 			Interval: cfg.AuditAnchorInterval, Logger: a.log.With("component", "audit-anchor")}
@@ -128,6 +155,10 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 		return nil, &config.Error{Setting: "VANBAN_WEBHOOK_ALLOW", Value: cfg.WebhookAllow, Reason: err.Error()}
 	}
 	s.webhooks = webhook.New(a.db, webhook.Options{Targets: s.webhookTargets, Logger: a.log.With("component", "webhook"), UserAgent: "vanban/" + version})
+	if s.exchange, err = openExchange(a, dev, s); err != nil {
+		s.closeProviders()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -150,6 +181,20 @@ func (s *services) start(ctx context.Context) {
 			s.log.Error("signing worker stopped", "err", err)
 		}
 	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.archive.RunRenewals(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("archive renewal stopped", "err", err)
+		}
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.records.RunNotifications(ctx, time.Hour); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("hand-over notifications stopped", "err", err)
+		}
+	}()
 	if s.anchorer != nil {
 		s.wg.Add(1)
 		go func() {
@@ -166,6 +211,14 @@ func (s *services) start(ctx context.Context) {
 			s.log.Error("webhook deliverer stopped", "err", err)
 		}
 	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.exchange.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("document exchange stopped", "err", err)
+		}
+	}()
+	s.startOversight(ctx)
 }
 
 // Close waits for the workers (after their context ended) and closes the
@@ -175,6 +228,9 @@ func (s *services) Close() {
 	s.closeProviders()
 	if s.web != nil {
 		s.web.Close()
+	}
+	if s.pdfium != nil {
+		s.pdfium.Close()
 	}
 }
 
@@ -203,6 +259,8 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		Workflow:       s.flows,
 		Directory:      a.db,
 		Records:        a.db,
+		Evidence:       s.evidence,
+		RecordFiles:    s.records,
 		Blobs:          a.blobs,
 		Signing:        s.signing,
 		Providers:      s.providerNames(),
@@ -217,6 +275,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		WebhookTargets: s.webhookTargets,
 		Files:          fs,
 		Oversight:      s.oversight(a),
+		Exchange:       s.exchange,
 	}
 	api.Mount(router)
 	s.mountWeb(router, a, api)
@@ -226,7 +285,8 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 // same sessions as the API.
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
 	opt := web.Options{Workflow: s.flows, Admin: api.Admin, Signing: s.signing, Validator: s.validator,
-		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), Logger: a.log, Records: a.db}
+		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), PDFium: s.pdfium, Logger: a.log, Records: a.db}
+	opt.Oversight = s.webOversight(a)
 	if s.dev != nil {
 		opt.PhonePageURL, opt.PhoneKey = s.dev.PhonePageURL, s.dev.PhoneKey
 	}

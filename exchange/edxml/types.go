@@ -220,7 +220,7 @@ type Package struct {
 	Attachments []Attachment `json:"attachments,omitempty"`
 }
 
-// Bussiness returns the package's business type, DocNew when absent.
+// BussinessDocType returns the package's business type, DocNew when absent.
 func (p *Package) BussinessDocType() BussinessDocType {
 	if b := p.Header.TraceHeaderList.Bussiness; b != nil {
 		return b.BussinessDocType

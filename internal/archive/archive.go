@@ -27,6 +27,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/crypto/ocsp"
+
 	"vanban/internal/document"
 	"vanban/internal/workflow"
 	"vanban/signing/pades"
@@ -48,8 +50,8 @@ type Workflow interface {
 type Records interface {
 	SaveArchiveRecord(ctx context.Context, r *document.ArchiveRecord) error
 	ArchiveRecord(ctx context.Context, documentID string) (*document.ArchiveRecord, error)
-	ClaimRenewals(ctx context.Context, owner string, now, leaseUntil time.Time, c document.RenewalCriteria, limit int) ([]*document.ArchiveRecord, error)
-	ReleaseRenewal(ctx context.Context, owner, documentID, lastError string) error
+	ClaimRenewals(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*document.ArchiveRecord, error)
+	ReleaseRenewal(ctx context.Context, owner, documentID, lastError string, retryAt time.Time) error
 	Versions(ctx context.Context, documentID string) ([]*document.Version, error)
 	Attachments(ctx context.Context, documentID string) ([]*document.Attachment, error)
 }
@@ -72,6 +74,8 @@ type Options struct {
 	Roots         *x509.CertPool
 	Intermediates []*x509.Certificate
 	Retention     RetentionPolicy
+	// Renewal says when the proof is renewed (renew.go).
+	Renewal RenewalPolicy
 	// MaxPDF bounds the PDF handled in memory (default 256 MiB).
 	MaxPDF int64
 	Logger *slog.Logger
@@ -100,6 +104,7 @@ func New(wf Workflow, rec Records, blobs storage.Store, opt Options) *Service {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	opt.Renewal.defaults()
 	return &Service{wf: wf, rec: rec, blobs: blobs, opt: opt, Metrics: &Metrics{}}
 }
 
@@ -130,9 +135,10 @@ func (s *Service) Archive(ctx context.Context, a workflow.Actor, docID string) (
 		proof   *proofInfo
 		note    = map[string]any{"retain_until": until.Format(time.RFC3339), "permanent": permanent}
 	)
+	tExtend := time.Now()
 	if latest != nil {
 		basedOn = latest.Seq
-		file, proof, err = s.extend(ctx, latest, until, now)
+		file, proof, err = s.extend(ctx, latest, until)
 		switch {
 		case errors.Is(err, pades.ErrNoSignature):
 			// An unsigned PDF (a paper document scanned on arrival) has no
@@ -146,9 +152,11 @@ func (s *Service) Archive(ctx context.Context, a workflow.Actor, docID string) (
 			note["lta"] = "B-LTA"
 		}
 	}
+	tRetain := time.Now()
 	if err := s.retainAll(ctx, docID, until, file.BlobKey); err != nil {
 		return nil, err
 	}
+	tState := time.Now()
 	out, err := s.wf.ArchiveWith(ctx, a, docID, basedOn, file, note)
 	if err != nil {
 		return nil, err
@@ -159,11 +167,15 @@ func (s *Service) Archive(ctx context.Context, a workflow.Actor, docID string) (
 		rec.ProofVersion = basedOn + 1
 		rec.ProofUntil, rec.ProofHashBits, rec.ProofKeyBits = proof.until, proof.hashBits, proof.keyBits
 	}
+	rec.NextCheck = s.nextCheck(rec, now, false)
 	if err := s.rec.SaveArchiveRecord(ctx, rec); err != nil {
 		return nil, err
 	}
 	s.Metrics.add(&s.Metrics.Archived, 1)
 	s.Metrics.observe(time.Since(start))
+	s.opt.Logger.Info("document archived", "doc", docID, "lta", note["lta"], "retain_until", until,
+		"check_ms", tExtend.Sub(start).Milliseconds(), "lta_ms", tRetain.Sub(tExtend).Milliseconds(),
+		"retain_ms", tState.Sub(tRetain).Milliseconds(), "state_ms", time.Since(tState).Milliseconds())
 	return out, nil
 }
 
@@ -213,7 +225,7 @@ func (s *Service) retainAll(ctx context.Context, docID string, until time.Time, 
 // extend raises the PDF of v to B-LTA (or, when it already is, renews its
 // archive time-stamp), checks that the result verifies TOTAL-PASSED
 // offline, and stores it under retention until until.
-func (s *Service) extend(ctx context.Context, v *document.Version, until, now time.Time) (workflow.File, *proofInfo, error) {
+func (s *Service) extend(ctx context.Context, v *document.Version, until time.Time) (workflow.File, *proofInfo, error) {
 	if s.opt.TSA == nil || s.opt.Revocation == nil {
 		return workflow.File{}, nil, document.Errorf(document.ECONFLICT, "archiving needs a time-stamping authority and revocation data (VANBAN_TSA_URL)")
 	}
@@ -231,11 +243,12 @@ func (s *Service) extend(ctx context.Context, v *document.Version, until, now ti
 	case err != nil:
 		return workflow.File{}, nil, document.Errorf(document.ECONFLICT, "the signatures cannot be made long-term now: %v", err)
 	}
-	proof, err := proofOf(rec.token())
+	proof, err := s.proofOf(ctx, rec.token())
 	if err != nil {
 		return workflow.File{}, nil, fmt.Errorf("archive: the new document time-stamp: %w", err)
 	}
-	if err := s.checkOffline(ctx, out.Bytes(), now); err != nil {
+	// Valid as of its own time-stamp: that is what is being kept.
+	if err := s.checkOffline(ctx, out.Bytes(), proof.at); err != nil {
 		return workflow.File{}, nil, err
 	}
 	obj, err := s.blobs.PutContentAddressed(ctx, bytes.NewReader(out.Bytes()), storage.PutOptions{ContentType: "application/pdf", RetainUntil: until})
@@ -304,14 +317,20 @@ func (r *recordingTSA) token() []byte {
 	return r.last
 }
 
-// proofInfo is what a document time-stamp can prove: until its TSA
-// chain's first expiry, with a hash and a key of some strength.
+// proofInfo is what a document time-stamp can prove: until the first
+// expiry among its TSA chain and the responders that vouch for that chain
+// (after which its revocation data can no longer be checked), with a hash
+// and a key of some strength.
 type proofInfo struct {
+	at                time.Time // the token's time
 	until             time.Time
 	hashBits, keyBits int
 }
 
-func proofOf(token []byte) (*proofInfo, error) {
+// proofOf reads a new document time-stamp token. Its TSA chain's
+// validation data is collected now too (the next renewal embeds it), to
+// learn when the responders' own certificates end.
+func (s *Service) proofOf(ctx context.Context, token []byte) (*proofInfo, error) {
 	if token == nil {
 		return nil, errors.New("no token was obtained")
 	}
@@ -322,9 +341,33 @@ func proofOf(token []byte) (*proofInfo, error) {
 	if tok.Signer == nil {
 		return nil, errors.New("the token does not carry its TSA certificate")
 	}
-	p := &proofInfo{until: tok.Signer.NotAfter, hashBits: tok.Hash.Size() * 8, keyBits: SecurityBits(tok.Signer.PublicKey)}
+	p := &proofInfo{at: tok.Time, until: tok.Signer.NotAfter, hashBits: tok.Hash.Size() * 8, keyBits: SecurityBits(tok.Signer.PublicKey)}
+	chain := []*x509.Certificate{tok.Signer}
 	for _, c := range tok.Certificates {
+		if !c.Equal(tok.Signer) {
+			chain = append(chain, c)
+		}
+	}
+	for _, c := range chain {
 		if c.NotAfter.Before(p.until) {
+			p.until = c.NotAfter
+		}
+	}
+	ev, err := s.opt.Revocation(ctx, chain)
+	if err != nil {
+		return nil, fmt.Errorf("validation data of the TSA chain: %w", err)
+	}
+	for _, der := range ev.OCSPs {
+		resp, err := ocsp.ParseResponse(der, nil)
+		if err != nil {
+			continue // the evidence is checked by the validator; here only dates matter
+		}
+		if resp.Certificate != nil && resp.Certificate.NotAfter.Before(p.until) {
+			p.until = resp.Certificate.NotAfter
+		}
+	}
+	for _, der := range ev.Certs {
+		if c, err := x509.ParseCertificate(der); err == nil && c.NotAfter.Before(p.until) {
 			p.until = c.NotAfter
 		}
 	}
@@ -358,3 +401,6 @@ func SecurityBits(pub crypto.PublicKey) int {
 	}
 	return 0
 }
+
+// SetClock replaces the service's clock; tests move it years ahead.
+func (s *Service) SetClock(now func() time.Time) { s.opt.Now = now }

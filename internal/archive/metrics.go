@@ -29,10 +29,16 @@ func (m *Metrics) observe(d time.Duration) {
 	m.mu.Unlock()
 }
 
-// Snapshot returns a copy of the counters.
-func (m *Metrics) Snapshot() Metrics {
+// MetricsSnapshot is the value of the counters at one moment.
+type MetricsSnapshot struct {
+	Archived, ArchiveFailures, Renewed, RenewalFailures, RetentionRenewed int64
+	ArchiveSeconds                                                        float64
+}
+
+// Snapshot returns the counters.
+func (m *Metrics) Snapshot() MetricsSnapshot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return Metrics{Archived: m.Archived, ArchiveFailures: m.ArchiveFailures, Renewed: m.Renewed,
+	return MetricsSnapshot{Archived: m.Archived, ArchiveFailures: m.ArchiveFailures, Renewed: m.Renewed,
 		RenewalFailures: m.RenewalFailures, RetentionRenewed: m.RetentionRenewed, ArchiveSeconds: m.ArchiveSeconds}
 }

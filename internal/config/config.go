@@ -72,6 +72,16 @@ type Config struct {
 	// UploadQuota is how many bytes one person may upload per 24 hours
 	// (VANBAN_UPLOAD_QUOTA); 0 turns the quota off.
 	UploadQuota int64
+	// Exchange is the transport URI of the document interconnection axis
+	// (hub: or vdxp:); empty means none, or the development hub when the
+	// development services run.
+	Exchange string
+	// RenewalMargin and RenewalMinStrength say when the proof of archived
+	// documents is renewed (internal/archive RenewalPolicy).
+	RenewalMargin      time.Duration
+	RenewalMinStrength int
+	// Notify: e-mail and chat for notices (notify.go).
+	Notify Notify
 }
 
 // Setting describes one configuration setting, for the README and --help.
@@ -105,8 +115,11 @@ var Settings = []Setting{
 	{Env: "VANBAN_TSA_URL", Flag: "tsa-url", Usage: "RFC 3161 time-stamping authority for PAdES B-T and above (default: the development TSA when it runs)"},
 	{Env: "VANBAN_TRUST_PEM", Flag: "trust-pem", Usage: "comma-separated PEM files of trust anchors for validating signatures (the development root is added when it runs)"},
 	{Env: "VANBAN_PADES_LEVEL", Flag: "pades-level", Default: "B-T with a TSA, else B-B", Usage: "PAdES level of new signatures: B-B, B-T, B-LT or B-LTA"},
+	{Env: "VANBAN_EXCHANGE", Flag: "exchange", Usage: "document interconnection axis (liên thông văn bản) as a transport URI: hub:https://hub/?system=ID&secret-env=VAR or vdxp:https://axis/api?system=ID&secret-env=VAR (default: the development hub when it runs)", Secret: true},
 	{Env: "VANBAN_AUDIT_ANCHOR_INTERVAL", Flag: "audit-anchor-interval", Default: "1h", Usage: "how often the head of the audit chain is time-stamped by the TSA (and sealed into <data-dir>/audit-anchors.jsonl); 0 turns it off"},
 	{Env: "VANBAN_UPLOAD_QUOTA", Flag: "upload-quota", Default: "2GiB", Usage: "bytes one person may upload (drafts, revisions, received documents, attachments) in any 24 hours, e.g. 500MiB or 2GiB; refused uploads do not count; 0 turns the quota off"},
+	{Env: "VANBAN_RENEWAL_MARGIN", Flag: "renewal-margin", Default: "4320h", Usage: "archived documents get a new document time-stamp with fresh validation data when their newest one stops being provable within this (180 days), and permanent ones their retention extended"},
+	{Env: "VANBAN_RENEWAL_MIN_STRENGTH", Flag: "renewal-min-strength", Default: "112", Usage: "bits of security (NIST SP 800-57) below which an archived document's newest time-stamp (hash or TSA key) is renewed at once"},
 	{Env: "VANBAN_DEV_SERVICES", Flag: "dev-services", Default: "auto", Usage: "auto, on or off: serve the development PKI and SIM simulator under /dev/ (auto: on with SQLite and local disk and a loopback VANBAN_ADDR); never in production"},
 	{Env: "VANBAN_DEV_SERVICES_ON_NETWORK", Flag: "dev-services-on-network", Default: "no", Usage: "yes lets VANBAN_DEV_SERVICES=on serve the development PKI and SIM simulator on a non-loopback VANBAN_ADDR, where anyone who reaches the server can sign with development keys"},
 }
@@ -285,6 +298,10 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 		}
 		c.Signers[name] = uri
 	}
+	c.Exchange = str("VANBAN_EXCHANGE", "")
+	if c.Exchange != "" && !strings.HasPrefix(c.Exchange, "hub:") && !strings.HasPrefix(c.Exchange, "vdxp:") {
+		errs = append(errs, &Error{Setting: "VANBAN_EXCHANGE", Reason: "want hub:https://... or vdxp:https://..."})
+	}
 	c.TSAURL = str("VANBAN_TSA_URL", "")
 	if c.TSAURL != "" {
 		if u, err := url.Parse(c.TSAURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -312,10 +329,19 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 		(c.AuditAnchorInterval > 0 && c.AuditAnchorInterval < time.Second) {
 		errs = append(errs, &Error{Setting: "VANBAN_AUDIT_ANCHOR_INTERVAL", Value: ai, Reason: "want a duration of at least 1s such as 1h, or 0 for off"})
 	}
+	rm := str("VANBAN_RENEWAL_MARGIN", "4320h")
+	if c.RenewalMargin, err = time.ParseDuration(rm); err != nil || c.RenewalMargin <= 0 {
+		errs = append(errs, &Error{Setting: "VANBAN_RENEWAL_MARGIN", Value: rm, Reason: "want a positive duration such as 4320h"})
+	}
+	ms := str("VANBAN_RENEWAL_MIN_STRENGTH", "112")
+	if c.RenewalMinStrength, err = strconv.Atoi(ms); err != nil || c.RenewalMinStrength < 80 || c.RenewalMinStrength > 256 {
+		errs = append(errs, &Error{Setting: "VANBAN_RENEWAL_MIN_STRENGTH", Value: ms, Reason: "want bits of security between 80 and 256, such as 112 or 128"})
+	}
 	c.PadesLevel = str("VANBAN_PADES_LEVEL", "")
 	if c.PadesLevel != "" && !oneOf(c.PadesLevel, "B-B", "B-T", "B-LT", "B-LTA") {
 		errs = append(errs, &Error{Setting: "VANBAN_PADES_LEVEL", Value: c.PadesLevel, Reason: "want B-B, B-T, B-LT or B-LTA"})
 	}
+	errs = append(errs, c.loadNotify(str)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

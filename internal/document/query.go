@@ -31,6 +31,14 @@ type Query struct {
 	// Overdue selects open incoming documents whose deadline has passed at
 	// the given time.
 	OverdueAt time.Time
+	// DueFrom, with OverdueAt, selects open incoming documents whose
+	// deadline falls in [DueFrom, OverdueAt): due this week, not yet late.
+	DueFrom time.Time
+	// Urgency selects one độ khẩn mark.
+	Urgency Urgency
+	// HandlingUnitID selects incoming documents handled by that unit
+	// exactly (the receiving unit until the leader names one).
+	HandlingUnitID string
 
 	Viewer Viewer
 

@@ -24,17 +24,8 @@ type ArchiveRecord struct {
 	ProofKeyBits  int
 	Renewals      int
 	RenewedAt     time.Time
+	// NextCheck is when the renewal job looks at the record again.
+	NextCheck time.Time
 	// LastError is the last failure of the renewal job, "" after success.
 	LastError string
-}
-
-// RenewalCriteria say which archive records are due for renewal.
-type RenewalCriteria struct {
-	// ProofBefore: the newest time-stamp stops being provable before this.
-	ProofBefore time.Time
-	// MinHashBits, MinKeyBits: a time-stamp weaker than these is renewed.
-	MinHashBits, MinKeyBits int
-	// RetentionBefore: a permanent record whose retention ends before
-	// this has it extended.
-	RetentionBefore time.Time
 }

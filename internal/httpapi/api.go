@@ -155,6 +155,13 @@ type API struct {
 	// Oversight: registers' printouts, reports, notifications, dashboard
 	// and the public lookup (oversight.go).
 	Oversight Oversight
+	// Exchange is the document interconnection; nil answers 503 on its routes.
+	Exchange Exchange
+	// Evidence builds evidence packages (evidence.go); nil answers 503.
+	Evidence EvidenceBuilder
+	// Files keeps the file list and the retention schedule (records.go);
+	// nil answers 503 on those routes.
+	RecordFiles RecordFiles
 
 	// The use cases shared with the pages. Mount makes them from the
 	// fields above when they are nil (Directory must then be a *store.DB).
@@ -190,7 +197,7 @@ type route struct {
 
 // routes is the whole API in one table.
 func routes() []route {
-	return []route{
+	return append([]route{
 		{Method: "POST", Path: "/auth/login", Summary: "Sign in with a password (sets the session cookie)", Tag: "auth", Public: true, Body: "Login", Response: "LoginResult", Handler: (*API).login},
 		{Method: "POST", Path: "/auth/logout", Summary: "Sign out", Tag: "auth", Status: 204, Handler: (*API).logout},
 		{Method: "GET", Path: "/me", Summary: "The signed-in user with their roles", Tag: "auth", Response: "Me", Handler: (*API).me},
@@ -227,6 +234,7 @@ func routes() []route {
 		{Method: "POST", Path: "/documents", Summary: "Create an outgoing draft from an uploaded PDF", Tag: "outgoing", Multipart: true, Response: "Document", Status: 201, Handler: (*API).createDraft},
 		{Method: "GET", Path: "/documents/:id", Summary: "A document with versions, recipients and review", Tag: "documents", Response: "DocumentView", Handler: (*API).getDocument},
 		{Method: "GET", Path: "/documents/:id/timeline", Summary: "Who did what and when, with durations", Tag: "documents", Response: "Timeline", Handler: (*API).timeline},
+		{Method: "GET", Path: "/documents/:id/evidence", Summary: "Evidence package (ZIP): final PDF, validation report, timeline, exchange, audit entries with chain links, sealed manifest", Tag: "documents", Handler: (*API).downloadEvidence},
 		{Method: "GET", Path: "/documents/:id/versions/:seq/file", Summary: "Download a version's PDF", Tag: "documents", Handler: (*API).downloadVersion},
 		{Method: "GET", Path: "/documents/:id/versions/:seq/link", Summary: "A short-lived download link for a version", Tag: "documents", Response: "Link", Handler: (*API).versionLink},
 		{Method: "GET", Path: "/documents/:id/versions/:seq/verification", Summary: "Validation report of a version's signatures", Tag: "documents", Response: "VerificationReport", Handler: (*API).verifyVersion},
@@ -269,7 +277,7 @@ func routes() []route {
 		{Method: "GET", Path: "/signing/sessions/:id", Summary: "One signing session's status", Tag: "signing", Response: "SigningSession", Handler: (*API).getSession},
 		{Method: "POST", Path: "/signing/sessions/:id/cancel", Summary: "Cancel a pending signing session", Tag: "signing", Response: "SigningSession", Handler: (*API).cancelSession},
 		{Method: "POST", Path: "/signing/callback/:provider", Summary: "Completion callback from a signing provider (authenticated by the provider)", Tag: "signing", Public: true, Status: 204, Handler: (*API).signingCallback},
-	}
+	}, append(exchangeRoutes(), recordRoutes()...)...) // exchange.go, records.go
 }
 
 // Mount adds the API under /api/v1 and its OpenAPI document at

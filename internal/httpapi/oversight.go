@@ -10,6 +10,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"vanban/internal/document"
+	"vanban/internal/lookup"
+	"vanban/internal/notify"
 	"vanban/internal/reports"
 )
 
@@ -17,6 +19,12 @@ import (
 // and reports. A nil service answers 503 on its routes.
 type Oversight struct {
 	Reports *reports.Service
+	// Notifications are the person's notices and channel choices; Hub
+	// streams new notices to open pages.
+	Notifications Notifications
+	Hub           *notify.Hub
+	// Lookup attaches one-stop dossier codes and answers their status.
+	Lookup *lookup.Service
 }
 
 var errNoOversight = errors.New("this service is not configured")
@@ -24,10 +32,12 @@ var errNoOversight = errors.New("this service is not configured")
 // oversightRoutes are the registers' printouts and the reports; Mount adds
 // them to the one route table.
 func oversightRoutes() []route {
-	return []route{
+	rs := []route{
 		{Method: "GET", Path: "/registers/:id/print", Summary: "A register in the Appendix IV form, as PDF (format=pdf, A4 landscape) or XLSX (format=xlsx), for the year or the days from..to (dd/mm/yyyy)", Tag: "registers", Handler: (*API).printRegister},
 		{Method: "GET", Path: "/reports/processing", Summary: "Incoming and outgoing processing by unit over the days from..to (dd/mm/yyyy), as JSON, PDF or XLSX (format)", Tag: "registers", Response: "ProcessingReport", Handler: (*API).processingReport},
 	}
+	rs = append(rs, lookupRoutes()...)
+	return append(rs, notifyRoutes()...)
 }
 
 func init() {

@@ -2,6 +2,7 @@ package officeconv
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -17,9 +18,28 @@ import (
 // bounds make the document refused, not skipped.
 const (
 	maxParts    = 2000
-	maxPartSize = 256 << 20 // uncompressed bytes of one XML part
-	maxScanned  = 512 << 20 // uncompressed bytes of all scanned parts
+	maxPartSize = 64 << 20  // uncompressed bytes of one XML part
+	maxScanned  = 256 << 20 // uncompressed bytes of all XML parts
 )
+
+// linkNames are the element and attribute names that can refer outside
+// the package. Names cannot be written with character references (only
+// values can), so a part without any of them needs no parsing: a document
+// of a million plain paragraphs is checked in milliseconds, and only a
+// part that may link is tokenized.
+var linkNames = map[string][][]byte{
+	".docx": {[]byte("instr"), []byte("href"), []byte("src")},
+	".odt":  {[]byte("href"), []byte("dde")},
+}
+
+func mayLink(data []byte, ext string) bool {
+	for _, n := range linkNames[ext] {
+		if bytes.Contains(data, n) {
+			return true
+		}
+	}
+	return false
+}
 
 // hyperlinkRel is the only external relationship LibreOffice does not
 // load: a clickable link is kept in the PDF, never fetched.
@@ -56,20 +76,27 @@ func checkPackage(ctx context.Context, file, ext string) error {
 			return &Error{Kind: ErrFailed, Detail: name + ": " + err.Error()}
 		}
 		limit := min(int64(maxPartSize), budget)
-		lr := &io.LimitedReader{R: rc, N: limit + 1}
-		switch {
-		case isRels:
-			err = checkRelationships(lr, name)
-		case ext == ".docx":
-			err = checkWordXML(lr, name)
-		default:
-			err = checkODFXML(lr, name)
-		}
+		data, err := io.ReadAll(io.LimitReader(rc, limit+1))
 		rc.Close()
-		if lr.N <= 0 {
+		if err != nil {
+			return &Error{Kind: ErrFailed, Detail: name + ": " + err.Error()}
+		}
+		if int64(len(data)) > limit {
 			return &Error{Kind: ErrTooLarge, Detail: name + " is too large to check"}
 		}
-		budget -= limit + 1 - lr.N
+		budget -= int64(len(data))
+		if !isRels && !mayLink(data, ext) {
+			continue
+		}
+		d := &tokens{d: xml.NewDecoder(bytes.NewReader(data)), ctx: ctx}
+		switch {
+		case isRels:
+			err = checkRelationships(d, name)
+		case ext == ".docx":
+			err = checkWordXML(d, name)
+		default:
+			err = checkODFXML(d, name)
+		}
 		if err != nil {
 			return err
 		}
@@ -88,10 +115,26 @@ func xmlErr(name string, err error) error {
 	return &Error{Kind: ErrFailed, Detail: name + " is not well-formed XML: " + err.Error()}
 }
 
+// tokens reads XML tokens and gives up when ctx ends, so a large part
+// that needs parsing cannot outlast the conversion's limit.
+type tokens struct {
+	d   *xml.Decoder
+	ctx context.Context
+	n   int
+}
+
+func (t *tokens) Token() (xml.Token, error) {
+	if t.n++; t.n%4096 == 0 {
+		if err := t.ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return t.d.RawToken()
+}
+
 // checkRelationships refuses external relationships of any type but
 // hyperlink (images, OLE objects, frames, subdocuments, templates).
-func checkRelationships(r io.Reader, name string) error {
-	d := xml.NewDecoder(r)
+func checkRelationships(d *tokens, name string) error {
 	for {
 		tok, err := d.Token()
 		if errors.Is(err, io.EOF) {
@@ -127,9 +170,9 @@ func checkRelationships(r io.Reader, name string) error {
 // checkWordXML refuses Word fields that include or link other files
 // (INCLUDEPICTURE "http://...", LINK, DDE), in field instructions and in
 // simple fields, and VML image data pointing outside the package.
-func checkWordXML(r io.Reader, name string) error {
-	d := xml.NewDecoder(r)
+func checkWordXML(d *tokens, name string) error {
 	inInstr := false
+	var field []byte // instruction text so far: a field may be split over runs
 	for {
 		tok, err := d.Token()
 		if errors.Is(err, io.EOF) {
@@ -142,6 +185,9 @@ func checkWordXML(r io.Reader, name string) error {
 		case xml.StartElement:
 			if t.Name.Local == "instrText" {
 				inInstr = true
+			}
+			if t.Name.Local == "fldChar" {
+				field = field[:0] // a new field begins or ends
 			}
 			for _, a := range t.Attr {
 				if a.Name.Local == "instr" && linkFields.MatchString(a.Value) {
@@ -156,8 +202,13 @@ func checkWordXML(r io.Reader, name string) error {
 				inInstr = false
 			}
 		case xml.CharData:
-			if inInstr && linkFields.Match(t) {
-				return external(name, strings.TrimSpace(string(t)))
+			if inInstr {
+				if field = append(field, t...); linkFields.Match(field) {
+					return external(name, strings.TrimSpace(string(field)))
+				}
+				if len(field) > 4096 {
+					field = field[len(field)-64:]
+				}
 			}
 		}
 	}
@@ -170,8 +221,7 @@ var odfLinkElements = map[string]bool{"a": true}
 // checkODFXML refuses xlink:href attributes (images, objects, section
 // sources, linked text, DDE) that point outside the package: anything with
 // a URL scheme, an absolute path, or a relative path leaving the package.
-func checkODFXML(r io.Reader, name string) error {
-	d := xml.NewDecoder(r)
+func checkODFXML(d *tokens, name string) error {
 	for {
 		tok, err := d.Token()
 		if errors.Is(err, io.EOF) {

@@ -61,6 +61,10 @@ type Block struct {
 	// horizontal extent.
 	Gap    Rect `json:"gap"`
 	Column Rect `json:"column"`
+	// Beside are the boxes of the text lines left of the block at its
+	// height (the recipients, "Nơi nhận"), which the seal's text must
+	// not cover.
+	Beside []Rect `json:"beside,omitempty"`
 }
 
 // Proposal is what was found; nil members were not.
@@ -376,6 +380,11 @@ func findBlock(segs []*segment, pt *render.PageText) *Block {
 	}
 	if b.Name != nil {
 		b.Column.LLY = b.Name.Box.LLY
+	}
+	for _, s := range segs {
+		if s.box.URX < b.Column.LLX && s.box.URY > b.Column.LLY-60 && s.box.LLY < b.Column.URY+60 {
+			b.Beside = append(b.Beside, s.box)
+		}
 	}
 	return b
 }

@@ -211,6 +211,10 @@ func (s *Service) prepareSeal(ctx context.Context, sess *store.SigningSession) e
 	}
 	defer src.Close()
 	t := s.now()
+	l, err := s.signedLayout(ctx, sess.DocumentID)
+	if err != nil {
+		return err
+	}
 	seal, err := s.imageOf(ctx, store.ImageOfOrg, org.ID)
 	if err != nil {
 		return err
@@ -223,7 +227,7 @@ func (s *Service) prepareSeal(ctx context.Context, sess *store.SigningSession) e
 	// signature, and the organization and signing time in 10 pt on its
 	// left, off the red ring.
 	ap := &pades.Appearance{Image: seal, Placement: appearance.ImageRight, FontSize: 10,
-		Lines: append(wrapName(org.Name, 28), t.In(document.VietnamTime).Format(time.RFC3339))}
+		Lines: append(sealNameLines(org.Name, l.Seal), t.In(document.VietnamTime).Format(time.RFC3339))}
 	opts := pades.Options{
 		Chain: chain, Hash: s.opts.Hash, Level: s.sealLevel(), TSA: s.opts.TSA, Revocation: s.opts.Revocation,
 		FieldName: FieldSeal, Reason: "Ban hành", Location: org.Place, Name: org.Name, SigningTime: t, Appearance: ap,

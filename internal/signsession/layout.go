@@ -31,7 +31,7 @@ const SealDiameter = 36 / 25.4 * 72
 
 // sealTextWidth is the room left of the seal for its information
 // (organization, signing time) in 10 pt.
-const sealTextWidth = 125
+const sealTextWidth = 140
 
 // maxPageSize bounds layout coordinates: A0 is 2384 x 3370 points.
 const maxPageSize = 3370
@@ -83,6 +83,34 @@ func (s *Service) SetLayout(ctx context.Context, a workflow.Actor, docID string,
 	if err := l.Validate(); err != nil {
 		return err
 	}
+	if l.Cover {
+		// A cover may hide only the template's placeholders or blank
+		// paper: otherwise the issued PDF would lack text the reviewer
+		// approved, and every validator would call it a permitted fill.
+		if s.opts.Covers == nil {
+			return document.Errorf(document.EINVALID, "this server cannot check what a cover hides; set the layout without cover")
+		}
+		v, err := s.wf.Get(ctx, a, docID)
+		if err != nil {
+			return err
+		}
+		if len(v.Versions) == 0 {
+			return document.Errorf(document.ECONFLICT, "the document has no version to place the layout on")
+		}
+		f, err := s.blobs.Open(ctx, v.Versions[len(v.Versions)-1].BlobKey)
+		if err != nil {
+			return err
+		}
+		pdf, err := io.ReadAll(io.NewSectionReader(f, 0, f.Size()))
+		f.Close()
+		if err != nil {
+			return err
+		}
+		if err := s.opts.Covers.CheckCovers(ctx, a.UserID, pdf, l); err != nil {
+			return err
+		}
+	}
+	l.Proposed = false // a person set it: a revised upload keeps it
 	b, err := json.Marshal(l)
 	if err != nil {
 		return err
@@ -148,7 +176,7 @@ func LayoutFromProposal(p *placement.Proposal, def Layout) (l Layout, ok bool) {
 			l.Block = ""
 			l.Signature = pades.Rect{LLX: b.Column.LLX, LLY: b.Column.LLY, URX: b.Column.URX, URY: b.Column.URY}
 		}
-		l.Seal = sealRect(l.Signature, b.Gap)
+		l.Seal = sealRect(l.Signature, b.Gap, b.Beside)
 	}
 	l.AttachmentPages = p.Attachments
 	for i, w := range p.Pages {
@@ -170,7 +198,7 @@ func LayoutFromProposal(p *placement.Proposal, def Layout) (l Layout, ok bool) {
 // one third into the handwritten signature as it will be drawn (centred in
 // the gap, at most twice as wide as high), vertically centred on the gap,
 // with room for its text on its left.
-func sealRect(sig pades.Rect, gap placement.Rect) pades.Rect {
+func sealRect(sig pades.Rect, gap placement.Rect, beside []placement.Rect) pades.Rect {
 	gw, gh := gap.Width(), gap.Height()
 	if gw <= 0 || gh <= 0 {
 		gw, gh = sig.Width(), sig.Height()
@@ -183,7 +211,16 @@ func sealRect(sig pades.Rect, gap placement.Rect) pades.Rect {
 		cy = (sig.LLY + sig.URY) / 2
 	}
 	d := SealDiameter
-	return pades.Rect{LLX: math.Max(right-d-sealTextWidth, 0), LLY: math.Max(cy-d/2, 0), URX: right, URY: cy + d/2}
+	r := pades.Rect{LLX: math.Max(right-d-sealTextWidth, 0), LLY: math.Max(cy-d/2, 0), URX: right, URY: cy + d/2}
+	// The text (three 10 pt lines, centred on the seal) stays clear of
+	// the recipients' lines on its left: it then wraps or shrinks.
+	textTop, textBottom := cy+20, cy-20
+	for _, o := range beside {
+		if o.URY > textBottom && o.LLY < textTop && o.URX+4 > r.LLX {
+			r.LLX = math.Min(o.URX+4, r.URX-d-40)
+		}
+	}
+	return r
 }
 
 // maxProposalPages bounds the pages read to propose a layout.
@@ -245,6 +282,13 @@ func (p *Proposer) ProposeLayout(ctx context.Context, userID string, f workflow.
 	if err != nil || !ok {
 		return "", err
 	}
+	if l.Cover {
+		if err := p.CheckCovers(ctx, userID, data, l); document.ErrorCode(err) == document.EINVALID {
+			l.Cover = false // propose the places, not a cover over text
+		} else if err != nil {
+			return "", err
+		}
+	}
 	if err := l.Validate(); err != nil {
 		return "", err
 	}
@@ -297,15 +341,20 @@ func (s *Service) signedLayout(ctx context.Context, docID string) (Layout, error
 	return l, nil
 }
 
-// wrapName breaks an organization's name longer than width characters
-// into two lines at the space nearest its middle, so that its 10 pt text
-// stays narrow beside the seal.
-func wrapName(name string, width int) []string {
-	name = strings.Join(strings.Fields(name), " ")
-	rs := []rune(name)
-	if len(rs) <= width {
+// sealNameLines is the organization's name as the seal's text shows it:
+// one line when it fits in 10 pt left of the seal, else two.
+func sealNameLines(name string, seal pades.Rect) []string {
+	avail := seal.Width() - seal.Height() - 5
+	if appearance.MustDefaultFont().NewEncoder().Width(name, appearance.DefaultFontSize) <= avail {
 		return []string{name}
 	}
+	return wrapName(name)
+}
+
+// wrapName breaks a name into two lines at the space nearest its middle.
+func wrapName(name string) []string {
+	name = strings.Join(strings.Fields(name), " ")
+	rs := []rune(name)
 	best := -1
 	for i, r := range rs {
 		if r == ' ' && (best < 0 || abs(i-len(rs)/2) < abs(best-len(rs)/2)) {
@@ -323,4 +372,115 @@ func abs(i int) int {
 		return -i
 	}
 	return i
+}
+
+// CoverChecker checks that a layout's covers hide nothing of the page but
+// the template's placeholders (Proposer implements it).
+type CoverChecker interface {
+	CheckCovers(ctx context.Context, userID string, pdf []byte, l Layout) error
+}
+
+var _ CoverChecker = (*Proposer)(nil)
+
+// CheckCovers refuses (EINVALID) a layout whose number or date field,
+// painted white, would hide text of the page other than the template's
+// own number and date lines, or anything drawn there (ink in the page as
+// rendered now, at review time).
+func (p *Proposer) CheckCovers(ctx context.Context, userID string, pdf []byte, l Layout) error {
+	if !l.Cover {
+		return nil
+	}
+	type cover struct {
+		name string
+		page int
+		rect pades.Rect
+	}
+	covers := []cover{{"number", l.NumberPage, l.Number}, {"date", l.DatePage, l.Date}}
+	var problem error
+	err := p.Engine.Open(ctx, userID, pdf, func(d *render.Document) error {
+		first, err := d.Text(1)
+		if err != nil {
+			return err
+		}
+		found := placement.Propose([]*render.PageText{first})
+		for _, c := range covers {
+			page := c.page
+			if page == 0 {
+				page = 1
+			}
+			if page > d.PageCount() {
+				problem = document.Errorf(document.EINVALID, "layout %s: page %d of %d", c.name, page, d.PageCount())
+				return nil
+			}
+			pt := first
+			if page != 1 {
+				if pt, err = d.Text(page); err != nil {
+					return err
+				}
+			}
+			var allowed []render.Rect
+			for _, ln := range []*placement.Line{found.Number, found.Date} {
+				if ln != nil && ln.Page == page {
+					b := ln.Box
+					allowed = append(allowed, render.Rect{LLX: b.LLX - 2, LLY: b.LLY - 2, URX: b.URX + 2, URY: b.URY + 2})
+				}
+			}
+			r := render.Rect{LLX: c.rect.LLX, LLY: c.rect.LLY, URX: c.rect.URX, URY: c.rect.URY}
+			inAllowed := func(b render.Rect) bool {
+				for _, a := range allowed {
+					if b.LLX >= a.LLX && b.URX <= a.URX && b.LLY >= a.LLY && b.URY <= a.URY {
+						return true
+					}
+				}
+				return false
+			}
+			var hidden []render.Char
+			for _, ch := range pt.Chars {
+				if ch.R == ' ' || !ch.Box.Intersects(r) || inAllowed(ch.Box) {
+					continue
+				}
+				ov := (math.Min(ch.Box.URX, r.URX) - math.Max(ch.Box.LLX, r.LLX)) * (math.Min(ch.Box.URY, r.URY) - math.Max(ch.Box.LLY, r.LLY))
+				if ov > 0.2*ch.Box.Width()*ch.Box.Height() {
+					hidden = append(hidden, ch)
+				}
+			}
+			if len(hidden) > 0 {
+				problem = document.Errorf(document.EINVALID, "layout %s: the cover would hide text of page %d (%q); covers may hide only the template's number and date lines", c.name, page,
+					strings.TrimSpace((&render.PageText{Chars: hidden}).String()))
+				return nil
+			}
+			// Ink: anything drawn under the cover outside those lines
+			// (a scanned line, a rule, an image).
+			img, err := d.Render(page, 72)
+			if err != nil {
+				return err
+			}
+			pw, ph, err := d.PageSize(page)
+			if err != nil {
+				return err
+			}
+			sx, sy := float64(img.Rect.Dx())/pw, float64(img.Rect.Dy())/ph
+			dark := 0
+			for y := math.Max(r.LLY, 0); y < math.Min(r.URY, ph); y += 1 / sy {
+				for x := math.Max(r.LLX, 0); x < math.Min(r.URX, pw); x += 1 / sx {
+					if inAllowed(render.Rect{LLX: x, LLY: y, URX: x, URY: y}) {
+						continue
+					}
+					c := img.RGBAAt(int(x*sx), img.Rect.Dy()-1-int(y*sy))
+					if int(c.R)+int(c.G)+int(c.B) < 3*160 {
+						dark++
+					}
+				}
+			}
+			if dark > 3 {
+				problem = document.Errorf(document.EINVALID, "layout %s: the cover would hide something drawn on page %d (%d dark points outside the template's lines)", c.name, page, dark)
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return problem
 }

@@ -407,6 +407,10 @@ func (s *Service) startProvider(ctx context.Context, sess *store.SigningSession)
 	if err != nil {
 		return s.failWith(ctx, sess, err)
 	}
+	if _, ok := s.batchStarter(sess); ok && sess.ProviderTxID != "" {
+		// Started with its batch: confirmed with the others, not sent again.
+		return s.resumeBatchMember(ctx, sess)
+	}
 	st, err := loadState(sess)
 	if err != nil {
 		return s.failWith(ctx, sess, err)

@@ -119,7 +119,7 @@ func DefaultLayout() Layout {
 		// The seal's real size (about 110 pt) at the right of its
 		// rectangle, over the signature's left third; its text on the
 		// left.
-		Seal:     pades.Rect{LLX: 175, LLY: 105, URX: 410, URY: 215},
+		Seal:     pades.Rect{LLX: 155, LLY: 105, URX: 410, URY: 215},
 		Number:   pades.Rect{LLX: 60, LLY: 730, URX: 280, URY: 750},
 		Date:     pades.Rect{LLX: 290, LLY: 730, URX: 560, URY: 750},
 		FontSize: 13,
@@ -142,6 +142,9 @@ type Options struct {
 	SealLevel pades.Level
 
 	Layout Layout // default DefaultLayout()
+	// Covers checks what a layout's covers hide when one is set
+	// (SetLayout); without it a layout with cover is refused.
+	Covers CoverChecker
 	// SealImage is the organization's seal, a red transparent PNG; nil
 	// draws the text (organization and signing time) only.
 	SealImage []byte

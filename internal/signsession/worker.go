@@ -125,10 +125,12 @@ func (s *Service) startNextQueued(ctx context.Context, signerID string) error {
 		}
 		out, err := s.startQueued(ctx, sess)
 		s.release(sess.ID)
-		if err != nil || out == nil || out.State != store.SigningFailed {
+		if err != nil || out == nil || out.State.Active() {
 			return err
 		}
-		// It failed before reaching the phone: the next one may go.
+		// It ended at once (failed before reaching the phone, or a batch
+		// member completed by the batch's one confirmation): the next
+		// one may go.
 	}
 	return nil
 }
@@ -139,6 +141,13 @@ func (s *Service) startQueued(ctx context.Context, sess *store.SigningSession) (
 	if sess.PadesState == "" {
 		var err error
 		if sess, err = s.prepareQueued(ctx, sess); err != nil || sess.State != store.SigningQueued {
+			return sess, err
+		}
+	}
+	if bs, ok := s.batchStarter(sess); ok && sess.ProviderTxID == "" {
+		// One confirmation for the whole batch (batchprovider.go).
+		var err error
+		if sess, err = s.startBatchAtProvider(ctx, bs, sess); err != nil || sess.State != store.SigningQueued || sess.ProviderTxID == "" {
 			return sess, err
 		}
 	}
@@ -411,6 +420,9 @@ func (s *Service) HandleCallback(ctx context.Context, providerName string, r *ht
 	cp, ok := p.(signing.CallbackParser)
 	if !ok {
 		return nil, document.Errorf(document.ENOTFOUND, "signing provider %q takes no callbacks", providerName)
+	}
+	if bp, ok := p.(signing.BatchCallbackParser); ok {
+		return s.handleBatchCallback(ctx, providerName, p, bp, r)
 	}
 	res, err := cp.ParseCallback(r)
 	if err != nil {

@@ -21,17 +21,18 @@ type archiveRow struct {
 	ProofKeyBits  int           `db:"proof_key_bits"`
 	Renewals      int           `db:"renewals"`
 	RenewedAt     sql.NullInt64 `db:"renewed_at"`
+	NextCheck     int64         `db:"next_check"`
 	LastError     string        `db:"last_error"`
 }
 
 const archiveColumns = `document_id, org_id, archived_by, archived_at, permanent, retain_until, proof_version,
-	proof_until, proof_hash_bits, proof_key_bits, renewals, renewed_at, last_error`
+	proof_until, proof_hash_bits, proof_key_bits, renewals, renewed_at, next_check, last_error`
 
 func (r archiveRow) record() *document.ArchiveRecord {
 	return &document.ArchiveRecord{DocumentID: r.DocumentID, OrgID: r.OrgID, ArchivedBy: r.ArchivedBy, ArchivedAt: fromMicros(r.ArchivedAt),
 		Permanent: r.Permanent != 0, RetainUntil: fromMicros(r.RetainUntil), ProofVersion: r.ProofVersion,
 		ProofUntil: fromMicros(r.ProofUntil), ProofHashBits: r.ProofHashBits, ProofKeyBits: r.ProofKeyBits,
-		Renewals: r.Renewals, RenewedAt: fromNullMicros(r.RenewedAt), LastError: r.LastError}
+		Renewals: r.Renewals, RenewedAt: fromNullMicros(r.RenewedAt), NextCheck: fromMicros(r.NextCheck), LastError: r.LastError}
 }
 
 func boolInt(b bool) int {
@@ -46,18 +47,18 @@ func boolInt(b bool) int {
 func (db *DB) SaveArchiveRecord(ctx context.Context, r *document.ArchiveRecord) error {
 	return db.WithTx(ctx, func(tx *Tx) error {
 		res, err := tx.exec(ctx, `UPDATE archive_records SET permanent = ?, retain_until = ?, proof_version = ?, proof_until = ?,
-			proof_hash_bits = ?, proof_key_bits = ?, renewals = ?, renewed_at = ?, last_error = ? WHERE document_id = ?`,
+			proof_hash_bits = ?, proof_key_bits = ?, renewals = ?, renewed_at = ?, next_check = ?, last_error = ? WHERE document_id = ?`,
 			boolInt(r.Permanent), micros(r.RetainUntil), r.ProofVersion, micros(r.ProofUntil), r.ProofHashBits, r.ProofKeyBits,
-			r.Renewals, nullMicros(r.RenewedAt), r.LastError, r.DocumentID)
+			r.Renewals, nullMicros(r.RenewedAt), micros(r.NextCheck), r.LastError, r.DocumentID)
 		if err != nil {
 			return dbError("save archive record", err, "archive record")
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
 			return nil
 		}
-		_, err = tx.exec(ctx, `INSERT INTO archive_records (`+archiveColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err = tx.exec(ctx, `INSERT INTO archive_records (`+archiveColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.DocumentID, r.OrgID, r.ArchivedBy, micros(r.ArchivedAt), boolInt(r.Permanent), micros(r.RetainUntil), r.ProofVersion,
-			micros(r.ProofUntil), r.ProofHashBits, r.ProofKeyBits, r.Renewals, nullMicros(r.RenewedAt), r.LastError)
+			micros(r.ProofUntil), r.ProofHashBits, r.ProofKeyBits, r.Renewals, nullMicros(r.RenewedAt), micros(r.NextCheck), r.LastError)
 		return dbError("save archive record", err, "archive record")
 	})
 }
@@ -74,19 +75,19 @@ func (db *DB) ArchiveRecord(ctx context.Context, documentID string) (*document.A
 	})
 }
 
-// ClaimRenewals leases up to limit due records to owner until leaseUntil
-// and returns them. Records leased by another live owner are skipped
-// (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite serialises writers), so a
-// record is claimed by one node at a time; an expired lease, left by a
-// node that crashed, is claimed again.
-func (db *DB) ClaimRenewals(ctx context.Context, owner string, now, leaseUntil time.Time, c document.RenewalCriteria, limit int) ([]*document.ArchiveRecord, error) {
+// ClaimRenewals leases up to limit records due at now (next_check reached)
+// to owner until leaseUntil and returns them, the most urgent first.
+// Records leased by another live owner are skipped (FOR UPDATE SKIP LOCKED
+// on PostgreSQL; SQLite serialises writers), so a record is claimed by one
+// node at a time; an expired lease, left by a node that crashed, is
+// claimed again.
+func (db *DB) ClaimRenewals(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*document.ArchiveRecord, error) {
 	return write(db, ctx, func(tx *Tx) ([]*document.ArchiveRecord, error) {
 		var rows []archiveRow
 		err := tx.selectRows(ctx, &rows, `SELECT `+archiveColumns+` FROM archive_records r
-			WHERE r.lease_until < ? AND (r.proof_until < ? OR r.proof_hash_bits < ? OR r.proof_key_bits < ?
-				OR (r.permanent = 1 AND r.retain_until < ?))
-			ORDER BY r.proof_until, r.document_id LIMIT ?`+tx.dialect.lockSkipLocked("r"),
-			micros(now), micros(c.ProofBefore), c.MinHashBits, c.MinKeyBits, micros(c.RetentionBefore), limit)
+			WHERE r.next_check <= ? AND r.lease_until < ?
+			ORDER BY r.next_check, r.document_id LIMIT ?`+tx.dialect.lockSkipLocked("r"),
+			micros(now), micros(now), limit)
 		if err != nil {
 			return nil, dbError("claim renewals", err, "archive records")
 		}
@@ -102,13 +103,20 @@ func (db *DB) ClaimRenewals(ctx context.Context, owner string, now, leaseUntil t
 	})
 }
 
-// ReleaseRenewal ends owner's lease on a record (after a renewal or a
-// failure, with its message, "" for none); a lease taken over by another
+// ReleaseRenewal ends owner's lease on a record. After a failure (lastError
+// not "") the record is looked at again at retryAt; after a success the
+// record was saved with its own next check. A lease taken over by another
 // owner meanwhile is left alone.
-func (db *DB) ReleaseRenewal(ctx context.Context, owner, documentID, lastError string) error {
+func (db *DB) ReleaseRenewal(ctx context.Context, owner, documentID, lastError string, retryAt time.Time) error {
 	return db.WithTx(ctx, func(tx *Tx) error {
-		_, err := tx.exec(ctx, `UPDATE archive_records SET lease_owner = '', lease_until = 0, last_error = ?
-			WHERE document_id = ? AND lease_owner = ?`, lastError, documentID, owner)
+		var err error
+		if lastError == "" {
+			_, err = tx.exec(ctx, `UPDATE archive_records SET lease_owner = '', lease_until = 0
+				WHERE document_id = ? AND lease_owner = ?`, documentID, owner)
+		} else {
+			_, err = tx.exec(ctx, `UPDATE archive_records SET lease_owner = '', lease_until = 0, last_error = ?, next_check = ?
+				WHERE document_id = ? AND lease_owner = ?`, lastError, micros(retryAt), documentID, owner)
+		}
 		return dbError("release renewal", err, "archive record")
 	})
 }

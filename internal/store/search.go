@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"vanban/internal/document"
@@ -77,39 +78,22 @@ func (tx *Tx) SearchDocuments(ctx context.Context, q document.Query) ([]*documen
 	if !q.To.IsZero() {
 		cond("d.created_at < ?", micros(q.To))
 	}
+	if q.Urgency != "" {
+		cond("d.urgency = ?", string(q.Urgency))
+	}
+	if q.HandlingUnitID != "" {
+		cond("COALESCE(d.handling_unit_id, d.unit_id) = ?", q.HandlingUnitID)
+	}
+	if !q.DueFrom.IsZero() {
+		cond("d.deadline >= ?", micros(q.DueFrom))
+	}
 	if !q.OverdueAt.IsZero() {
 		cond("d.direction = ? AND d.deadline IS NOT NULL AND d.deadline < ? AND d.state NOT IN (?, ?)",
 			string(document.Incoming), micros(q.OverdueAt), string(document.StateCompleted), string(document.StateArchived))
 	}
-	// Visibility, as workflow's canView: an ordinary document for the
-	// people of its unit or handling unit (a grant there or above: a
-	// prefix of the unit's path) and the people named on it; a secret one
-	// for the people named on it, its reviewers and the clerks of its
-	// unit. The reviewer rule is an uncorrelated IN, evaluated once per
-	// query (a hashed subplan on PostgreSQL), not once per candidate row,
-	// and it starts from the organization's few secret documents (the
-	// partial index documents_secret; hence the literal), not from the
-	// reviewer's steps, which for a busy reviewer number in the tens of
-	// thousands.
-	vis := []string{"d.created_by = ?", "d.signer_id = ?", "d.leader_id = ?", "d.handler_id = ?",
-		`d.id IN (SELECT sd.id FROM documents sd JOIN review_steps rv ON rv.document_id = sd.id
-			WHERE sd.org_id = ? AND sd.confidentiality <> 'thuong' AND rv.reviewer_id = ?)`}
-	args = append(args, q.Viewer.UserID, q.Viewer.UserID, q.Viewer.UserID, q.Viewer.UserID, q.OrgID, q.Viewer.UserID)
-	if len(q.Viewer.UnitPaths) > 0 {
-		var cover []string
-		args = append(args, string(document.ConfidentialityNormal))
-		for _, p := range q.Viewer.UnitPaths {
-			cover = append(cover, "u.path LIKE ? ESCAPE '\\'",
-				"d.handling_unit_id IN (SELECT hu.id FROM units hu WHERE hu.path LIKE ? ESCAPE '\\')")
-			args = append(args, escapeLike(p)+"%", escapeLike(p)+"%")
-		}
-		vis = append(vis, "(d.confidentiality = ? AND ("+strings.Join(cover, " OR ")+"))")
-	}
-	for _, p := range q.Viewer.ClerkPaths {
-		vis = append(vis, "u.path LIKE ? ESCAPE '\\'")
-		args = append(args, escapeLike(p)+"%")
-	}
-	where = append(where, "("+strings.Join(vis, " OR ")+")")
+	vis, visArgs := visibility(q.OrgID, q.Viewer)
+	where = append(where, vis)
+	args = append(args, visArgs...)
 	if !q.AfterCreated.IsZero() || q.AfterID != "" {
 		cond("(d.created_at < ? OR (d.created_at = ? AND d.id > ?))", micros(q.AfterCreated), micros(q.AfterCreated), q.AfterID)
 	}
@@ -125,6 +109,58 @@ func (tx *Tx) SearchDocuments(ctx context.Context, q document.Query) ([]*documen
 		return nil, dbError("search documents", err, "documents")
 	}
 	return documentsOf(rows), nil
+}
+
+// visibility is the condition, on documents d joined with their unit u,
+// that viewer may see a document of organization orgID, and its arguments.
+// SearchDocuments and the dashboard's figures use the same rule, so a
+// count never includes a document its list would not show.
+func visibility(orgID string, viewer document.Viewer) (string, []any) {
+	// A role at the organization's root unit covers every unit, and
+	// every handling unit, of the organization: the clerks of the whole
+	// organization see all its documents, the others all its ordinary
+	// ones. Said so directly, the condition costs nothing per row, where
+	// the general one below is a chain of LIKEs and subqueries.
+	root := "/" + orgID + "/"
+	if slices.Contains(viewer.ClerkPaths, root) {
+		return "1 = 1", nil
+	}
+	var args []any
+	if slices.Contains(viewer.UnitPaths, root) {
+		viewer.UnitPaths = []string{root}
+	}
+	// Visibility, as workflow's canView: an ordinary document for the
+	// people of its unit or handling unit (a grant there or above: a
+	// prefix of the unit's path) and the people named on it; a secret one
+	// for the people named on it, its reviewers and the clerks of its
+	// unit. The reviewer rule is an uncorrelated IN, evaluated once per
+	// query (a hashed subplan on PostgreSQL), not once per candidate row,
+	// and it starts from the organization's few secret documents (the
+	// partial index documents_secret; hence the literal), not from the
+	// reviewer's steps, which for a busy reviewer number in the tens of
+	// thousands.
+	vis := []string{"d.created_by = ?", "d.signer_id = ?", "d.leader_id = ?", "d.handler_id = ?",
+		`d.id IN (SELECT sd.id FROM documents sd JOIN review_steps rv ON rv.document_id = sd.id
+			WHERE sd.org_id = ? AND sd.confidentiality <> 'thuong' AND rv.reviewer_id = ?)`}
+	args = append(args, viewer.UserID, viewer.UserID, viewer.UserID, viewer.UserID, orgID, viewer.UserID)
+	if slices.Contains(viewer.UnitPaths, root) {
+		vis = append(vis, "d.confidentiality = ?")
+		args = append(args, string(document.ConfidentialityNormal))
+	} else if len(viewer.UnitPaths) > 0 {
+		var cover []string
+		args = append(args, string(document.ConfidentialityNormal))
+		for _, p := range viewer.UnitPaths {
+			cover = append(cover, "u.path LIKE ? ESCAPE '\\'",
+				"d.handling_unit_id IN (SELECT hu.id FROM units hu WHERE hu.path LIKE ? ESCAPE '\\')")
+			args = append(args, escapeLike(p)+"%", escapeLike(p)+"%")
+		}
+		vis = append(vis, "(d.confidentiality = ? AND ("+strings.Join(cover, " OR ")+"))")
+	}
+	for _, p := range viewer.ClerkPaths {
+		vis = append(vis, "u.path LIKE ? ESCAPE '\\'")
+		args = append(args, escapeLike(p)+"%")
+	}
+	return "(" + strings.Join(vis, " OR ") + ")", args
 }
 
 // escapeLike escapes the LIKE wildcards in s, with backslash as the escape

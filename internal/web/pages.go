@@ -622,10 +622,12 @@ func (s *Server) search(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	form := map[string]string{}
-	for _, k := range []string{"q", "symbol", "number", "type", "signer", "unit", "from", "to", "dir", "after", "after_id"} {
+	for _, k := range []string{"q", "symbol", "number", "type", "signer", "unit", "from", "to", "dir", "after", "after_id",
+		"state", "urgency", "deadline", "hunit", "handler"} {
 		form[k] = strings.TrimSpace(c.Query(k))
 	}
-	data := map[string]any{"Dir": dir, "Form": form, "Signers": s.usersWithRole(ctx, dir, document.RoleSigner)}
+	data := map[string]any{"Dir": dir, "Form": form, "Signers": s.usersWithRole(ctx, dir, document.RoleSigner),
+		"Filters": dashboardFilterFields(form)}
 	searched := false
 	for k, v := range form {
 		if v != "" && k != "after" && k != "after_id" {
@@ -645,6 +647,10 @@ func (s *Server) search(c *gin.Context) {
 				return
 			}
 			q.Number = n
+		}
+		if err := dashboardFilters(&q, form, s.opt.Now()); err != nil {
+			s.errorPage(c, http.StatusUnprocessableEntity, s.lang(c).T("err.invalid"), err.Error())
+			return
 		}
 		for key, dst := range map[string]*time.Time{"from": &q.From, "to": &q.To} {
 			if form[key] == "" {

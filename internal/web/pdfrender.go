@@ -31,6 +31,8 @@ type Renderer struct {
 	blobs  storage.Store
 	log    *slog.Logger
 	engine *render.Engine
+	// ownEngine: Close closes the engine (not a shared one).
+	ownEngine bool
 	// mu serialises work on one cache key so that two viewers of a fresh
 	// page do not render it twice.
 	mu    sync.Mutex
@@ -44,18 +46,31 @@ type lockEntry struct {
 
 // NewRenderer caches under dir (a temporary directory when empty).
 func NewRenderer(dir string, blobs storage.Store, log *slog.Logger) *Renderer {
+	return newRenderer(dir, blobs, log, nil)
+}
+
+// newRenderer uses engine, shared with others, when not nil.
+func newRenderer(dir string, blobs storage.Store, log *slog.Logger, engine *render.Engine) *Renderer {
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "vanban-pages")
 	}
-	return &Renderer{dir: dir, blobs: blobs, log: log, locks: map[string]*lockEntry{},
-		engine: render.New(render.Options{CacheDir: filepath.Join(dir, "wazero"), Logger: log})}
+	r := &Renderer{dir: dir, blobs: blobs, log: log, locks: map[string]*lockEntry{}, engine: engine}
+	if engine == nil {
+		r.engine = render.New(render.Options{CacheDir: filepath.Join(dir, "wazero"), Logger: log})
+		r.ownEngine = true
+	}
+	return r
 }
 
 // Engine is the PDFium engine behind the cache, for text extraction.
 func (r *Renderer) Engine() *render.Engine { return r.engine }
 
 // Close releases PDFium.
-func (r *Renderer) Close() { r.engine.Close() }
+func (r *Renderer) Close() {
+	if r.ownEngine {
+		r.engine.Close()
+	}
+}
 
 func (r *Renderer) lock(key string) func() {
 	r.mu.Lock()

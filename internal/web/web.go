@@ -23,6 +23,7 @@ import (
 	"vanban/internal/document"
 	"vanban/internal/files"
 	"vanban/internal/officeconv"
+	"vanban/internal/render"
 	"vanban/internal/signsession"
 	"vanban/internal/workflow"
 	"vanban/signing/verify"
@@ -87,6 +88,8 @@ type Signing interface {
 	Get(ctx context.Context, a workflow.Actor, sessionID string) (*signsession.Session, error)
 	ListForSigner(ctx context.Context, a workflow.Actor) ([]*signsession.Session, error)
 	Cancel(ctx context.Context, a workflow.Actor, sessionID string) (*signsession.Session, error)
+	Layout(ctx context.Context, a workflow.Actor, docID string) (signsession.Layout, error)
+	SetLayout(ctx context.Context, a workflow.Actor, docID string, l signsession.Layout) error
 }
 
 // Validator validates the signatures of a stored PDF.
@@ -110,6 +113,8 @@ type Options struct {
 	// CacheDir holds rendered page images (by version SHA-256 and page)
 	// and the compiled PDF renderer.
 	CacheDir string
+	// PDFium is the shared bounded PDF engine; nil makes one of its own.
+	PDFium *render.Engine
 	// PhonePageURL is the prefix of the SIM simulator's virtual phone pages
 	// (development services), "" when they are not running.
 	PhonePageURL string
@@ -121,6 +126,8 @@ type Options struct {
 	// MaxUpload bounds an uploaded file; default 200 MiB.
 	MaxUpload int64
 	Now       func() time.Time
+	// Oversight: the dashboard and the public lookup (dashboard.go).
+	Oversight Oversight
 	// Records gives an archived document's retention date; may be nil.
 	Records Records
 }
@@ -159,7 +166,7 @@ func New(opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opt: opt, pages: pages, renderer: NewRenderer(opt.CacheDir, opt.Blobs, opt.Logger)}
+	s := &Server{opt: opt, pages: pages, renderer: newRenderer(opt.CacheDir, opt.Blobs, opt.Logger, opt.PDFium)}
 	if p, err := exec.LookPath("soffice"); err == nil {
 		if s.office, err = officeconv.New(officeconv.Options{Soffice: p, MaxInput: opt.MaxUpload, Timeout: 90 * time.Second}); err == nil {
 			s.soffice = p
@@ -208,6 +215,8 @@ func routes() []route {
 		{Method: "GET", Path: "/d/:id/v/:seq/verify.json", Handler: (*Server).verifyJSON},
 		{Method: "GET", Path: "/d/:id/a/:att", Handler: (*Server).attachmentFile},
 		{Method: "POST", Path: "/d/:id/revise", Upload: true, Handler: (*Server).reviseDraft},
+		{Method: "GET", Path: "/d/:id/layout", Handler: (*Server).layoutPage},
+		{Method: "POST", Path: "/d/:id/layout", Handler: (*Server).saveLayout},
 		{Method: "POST", Path: "/d/:id/:action", Handler: (*Server).documentAction},
 
 		{Method: "GET", Path: "/new", Handler: (*Server).newDraftPage},
@@ -278,7 +287,7 @@ func (s *Server) Mount(r *gin.Engine) {
 		c.Data(http.StatusOK, "image/svg+xml", icon)
 	})
 	g := r.Group("/", securityHeaders)
-	for _, rt := range routes() {
+	for _, rt := range append(routes(), oversightRoutes()...) {
 		h := rt.Handler
 		handlers := []gin.HandlerFunc{}
 		if !rt.Public {

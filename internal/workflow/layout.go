@@ -13,7 +13,9 @@ import (
 // layoutJSON is validated by the caller (the signing session service owns
 // its meaning). A drafter or a clerk of the document's unit sets it, before
 // the leader signs. Returns ECONFLICT after signing has started, EFORBIDDEN,
-// ENOTFOUND.
+// ENOTFOUND. A changed layout after submission returns the document to
+// draft (it is reviewed again); setting the same layout again changes
+// nothing.
 func (s *Service[T]) SetSigningLayout(ctx context.Context, a Actor, docID, layoutJSON string) error {
 	_, err := s.run(ctx, a, docID, func(c *call[T]) error {
 		if c.doc.Direction != document.Outgoing {
@@ -27,11 +29,37 @@ func (s *Service[T]) SetSigningLayout(ctx context.Context, a Actor, docID, layou
 		if !c.grants.Allows(document.RoleDrafter, *c.unit) && !c.grants.Allows(document.RoleClerk, *c.unit) {
 			return document.Errorf(document.EFORBIDDEN, "setting the signing layout needs the drafter or clerk role in unit %s", c.unit.Abbrev)
 		}
+		old, err := c.tx.DocumentLayout(c.ctx, c.doc.ID)
+		if err != nil {
+			return err
+		}
+		if sameJSON(old, layoutJSON) {
+			return nil
+		}
 		if err := c.tx.SetDocumentLayout(c.ctx, c.doc.ID, layoutJSON, c.user.ID); err != nil {
 			return err
 		}
 		c.change["layout"] = layoutJSON
-		return c.audit("layout", c.doc.ID)
+		if c.doc.State == document.StateDraft {
+			return c.audit("layout", c.doc.ID)
+		}
+		// The reviewers approved the page with the old layout (what its
+		// covers hide, where the signature goes): a new one goes back to
+		// the drafter and through review again.
+		if c.doc.State == document.StateInReview {
+			steps, i, err := c.pendingStep()
+			if err != nil {
+				return err
+			}
+			if err := c.tx.DecideReview(c.ctx, c.doc.ID, steps[i].Round, steps[i].Seq, document.ReviewReturned, layoutChanged, c.now); err != nil {
+				return err
+			}
+		}
+		if err := c.move(document.ActionReturn); err != nil {
+			return err
+		}
+		c.change["comment"] = layoutChanged
+		return c.save("layout")
 	})
 	return err
 }
@@ -83,4 +111,22 @@ func (c *call[T]) applyProposal(layoutJSON string) error {
 	}
 	c.change["layout"] = "proposed"
 	return nil
+}
+
+// layoutChanged is the comment of a document returned because its layout
+// changed after it was submitted.
+const layoutChanged = "Bố cục ký (vị trí số, ngày, chữ ký, dấu) đã thay đổi sau khi trình; văn bản cần duyệt lại. / The signing layout changed after submission; the document needs review again."
+
+// sameJSON reports whether two JSON texts hold the same value.
+func sameJSON(a, b string) bool {
+	if a == "" || b == "" {
+		return a == b
+	}
+	var va, vb any
+	if json.Unmarshal([]byte(a), &va) != nil || json.Unmarshal([]byte(b), &vb) != nil {
+		return a == b
+	}
+	ja, _ := json.Marshal(va)
+	jb, _ := json.Marshal(vb)
+	return string(ja) == string(jb)
 }

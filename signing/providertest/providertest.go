@@ -14,6 +14,8 @@
 //   - Capabilities tell the truth (Cancel and Callback match the optional
 //     interfaces, the algorithms fit the signer's key);
 //   - forged signatures (another key, another hash) never come out signed;
+//   - a batch (signing.BatchStarter) is one prompt on the device and one
+//     verified signature per digest, and a retried batch is the same;
 //   - every error is a *signing.Error with a kind.
 //
 // A provider's test file describes how to drive it with a Harness (which
@@ -101,6 +103,7 @@ func Run(t *testing.T, h Harness) {
 		{"Cancellation", testCancellation},
 		{"ForgedWrongKey", func(t *testing.T, h *Harness) { testForged(t, h, h.WrongKey) }},
 		{"ForgedOtherHash", func(t *testing.T, h *Harness) { testForged(t, h, h.OtherHash) }},
+		{"Batch", testBatch},
 		{"Declined", testDeclined},
 		{"NoCertificate", testNoCertificate},
 	}
@@ -255,6 +258,9 @@ func testCapabilities(t *testing.T, h *Harness) {
 	}
 	if _, ok := h.Provider.(signing.CallbackParser); caps.Callback != ok {
 		t.Fatalf("Capabilities.Callback is %v but implementing signing.CallbackParser is %v", caps.Callback, ok)
+	}
+	if _, ok := h.Provider.(signing.BatchStarter); caps.Batch != ok {
+		t.Fatalf("Capabilities.Batch is %v but implementing signing.BatchStarter is %v", caps.Batch, ok)
 	}
 	if caps.MaxDisplayText < 0 {
 		t.Fatalf("MaxDisplayText %d", caps.MaxDisplayText)
@@ -563,5 +569,64 @@ func testNoCertificate(t *testing.T, h *Harness) {
 	}
 	if se := checkTyped(t, "Certificates", err); se.Kind != signing.KindNoCertificate {
 		t.Fatalf("Certificates(%q): kind %v, want no_certificate", h.NoCertificate, se.Kind)
+	}
+}
+
+// testBatch checks a BatchStarter: three digests are one request on the
+// device, a retry of the batch is the same transactions, and each digest
+// gets its own signature.
+func testBatch(t *testing.T, h *Harness) {
+	bs, ok := h.Provider.(signing.BatchStarter)
+	if !ok {
+		return // the contract is only that Capabilities.Batch says so
+	}
+	ctx := h.ctx(t)
+	var reqs []signing.Request
+	var chain []*x509.Certificate
+	for range 3 {
+		var r signing.Request
+		r, chain = pin(t, ctx, h.Provider, h.Signer, crypto.SHA256)
+		reqs = append(reqs, r)
+	}
+	before := 0
+	if h.DeviceRequests != nil {
+		before = h.DeviceRequests(h.Signer)
+	}
+	ss, err := bs.StartBatch(ctx, reqs)
+	if err != nil {
+		t.Fatalf("StartBatch: %v", err)
+	}
+	if len(ss) != len(reqs) {
+		t.Fatalf("StartBatch returned %d sessions for %d requests", len(ss), len(reqs))
+	}
+	again, err := bs.StartBatch(ctx, reqs)
+	if err != nil {
+		t.Fatalf("StartBatch again: %v", err)
+	}
+	ids := map[string]bool{}
+	for i := range ss {
+		if again[i].TxID != ss[i].TxID {
+			t.Fatalf("a retried batch changed transaction %d", i)
+		}
+		ids[ss[i].TxID] = true
+	}
+	if len(ids) != len(ss) {
+		t.Fatal("two requests of a batch share a transaction id")
+	}
+	if h.DeviceRequests != nil {
+		if n := h.DeviceRequests(h.Signer) - before; n != 1 {
+			t.Fatalf("a batch put %d requests on the device, want 1", n)
+		}
+	}
+	for i, s := range ss {
+		signed(t, reqs[i], chain, h.await(t, ctx, h.Provider, h.Signer, s, i == 0))
+	}
+	// Another user's request, or the same key twice, cannot join a batch.
+	dup := []signing.Request{reqs[0], reqs[0]}
+	dup[1].Digest = Digest(t, crypto.SHA256)
+	if _, err := bs.StartBatch(ctx, dup); err == nil {
+		t.Fatal("a batch with one idempotency key twice was accepted")
+	} else if se := checkTyped(t, "StartBatch", err); se.Kind != signing.KindBadRequest {
+		t.Fatalf("duplicate key in a batch: kind %v", se.Kind)
 	}
 }

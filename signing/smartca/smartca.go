@@ -55,7 +55,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -213,7 +212,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil || base.Host == "" {
 		return nil, badRequest(fmt.Sprintf("service URL %q is not an absolute URL", cfg.BaseURL), err)
 	}
-	if err := CheckTransport(base); err != nil {
+	if err := signing.CheckTransport(base); err != nil {
 		return nil, withProvider(err)
 	}
 	if cfg.SPID == "" || cfg.SPPassword == "" {
@@ -238,25 +237,6 @@ func New(cfg Config) (*Client, error) {
 		cfg.Now = time.Now
 	}
 	return &Client{cfg: cfg, base: base.String(), certs: map[string]cachedCert{}}, nil
-}
-
-// CheckTransport refuses plain http except to this machine: credentials and
-// signatures need https.
-func CheckTransport(u *url.URL) error {
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		host := u.Hostname()
-		if host == "localhost" {
-			return nil
-		}
-		if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-			return nil
-		}
-		return &signing.Error{Kind: signing.KindBadRequest, Message: "refusing plain http to " + host + ": credentials and signatures need https"}
-	}
-	return &signing.Error{Kind: signing.KindBadRequest, Message: "service URL scheme " + u.Scheme + " is not https"}
 }
 
 // Close releases idle connections.

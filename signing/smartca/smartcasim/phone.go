@@ -210,6 +210,9 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasSuffix(base, "/") {
 		base += "/"
 	}
+	if s.opts.PhonePath != "" {
+		base = strings.TrimSuffix(s.opts.PhonePath, "phone/")
+	}
 	type row struct{ Name, User string }
 	var rows []row
 	for _, sc := range Scenarios() {

@@ -181,6 +181,9 @@ type Options struct {
 	CallbackURL, CallbackSecret string
 	// Issuer issues users' keys; nil uses an in-memory CA.
 	Issuer IssuerFunc
+	// KeyDir, if set, keeps each user's key and chain in
+	// KeyDir/<user>.pem, so users keep their certificates across restarts.
+	KeyDir string
 	// Names gives users' common names; others get "Người dùng <id>".
 	Names map[string]string
 	// AutoApprove confirms every request of an ordinary user after
@@ -371,7 +374,13 @@ func (s *Server) user(id string) (*user, error) {
 	var key crypto.Signer
 	var chain []*x509.Certificate
 	var err error
-	if s.opts.Issuer != nil {
+	stored := false
+	if s.opts.KeyDir != "" {
+		key, chain, stored = loadKey(s.opts.KeyDir, id)
+	}
+	if stored {
+		// kept from an earlier run
+	} else if s.opts.Issuer != nil {
 		key, chain, err = s.opts.Issuer(id, name)
 	} else {
 		var k *rsa.PrivateKey
@@ -383,6 +392,11 @@ func (s *Server) user(id string) (*user, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("smartcasim: issuing %s's key: %w", id, err)
+	}
+	if s.opts.KeyDir != "" && !stored {
+		if err := saveKey(s.opts.KeyDir, id, key, chain); err != nil {
+			return nil, fmt.Errorf("smartcasim: keeping %s's key: %w", id, err)
+		}
 	}
 	nu := &user{id: id, key: key, chain: chain}
 	if scenarioOf(id) == ScenarioWrongKey {
