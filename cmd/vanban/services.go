@@ -37,7 +37,6 @@ import (
 	"vanban/signing"
 	"vanban/signing/pades"
 	"vanban/signing/tsa"
-	"vanban/signing/verify"
 	"vanban/storage"
 )
 
@@ -51,7 +50,7 @@ type services struct {
 	archive   *archive.Service
 	signing   *signsession.Service
 	providers map[string]signing.Provider
-	validator *blobValidator
+	validator *files.Validator
 	// visualEngine renders revisions for the validator's visual check.
 	visualEngine *render.Engine
 	webhooks     *webhook.Deliverer
@@ -113,17 +112,13 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	}
 	if tsaURL != "" {
 		opts.TSA = &tsa.Client{URL: tsaURL, HTTPClient: httpClient}
-		opts.Level = pades.LevelBT
 	}
-	if cfg.PadesLevel != "" {
-		if opts.Level, err = pades.ParseLevel(cfg.PadesLevel); err != nil {
-			s.closeProviders()
-			return nil, fmt.Errorf("VANBAN_PADES_LEVEL: %w", err)
-		}
-	}
-	if opts.Level >= pades.LevelBT && opts.TSA == nil {
+	if opts.Level, err = signsession.ChooseLevel(cfg.PadesLevel, opts.TSA != nil); err != nil {
 		s.closeProviders()
-		return nil, errors.New("VANBAN_PADES_LEVEL " + opts.Level.String() + " needs VANBAN_TSA_URL")
+		if errors.Is(err, signsession.ErrLevelNeedsTSA) {
+			return nil, errors.New("VANBAN_PADES_LEVEL " + cfg.PadesLevel + " needs VANBAN_TSA_URL")
+		}
+		return nil, fmt.Errorf("VANBAN_PADES_LEVEL: %w", err)
 	}
 	if opts.TSA != nil {
 		// Needed by B-LT and above, and by the seal, which embeds the
@@ -149,7 +144,7 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	// nothing, and PDFium starts only when one comes.
 	s.visualEngine = render.New(render.Options{CacheDir: filepath.Join(a.cfg.DataDir, "cache", "verify", "wazero"), Workers: 1,
 		Logger: a.log.With("component", "visual-check")})
-	s.validator = &blobValidator{blobs: a.blobs, roots: roots, intermediates: intermediates, visual: visualcheck.New(s.visualEngine)}
+	s.validator = &files.Validator{Blobs: a.blobs, Roots: roots, Intermediates: intermediates, Visual: visualcheck.New(s.visualEngine)}
 	// Received documents (registered or delivered) are verified on receipt.
 	s.workflow.Validator, s.workflow.Logger = s.validator, a.log.With("component", "verify")
 	s.evidence = &evidence.Builder{Workflow: s.workflow, Audit: a.db, Blobs: a.blobs, Validator: s.validator,
@@ -288,7 +283,8 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		provs = append(provs, admin.Provider{Name: name, PerSigner: !s.providers[name].Capabilities().Synchronous})
 	}
 	adm := &admin.Service{DB: a.db, Providers: provs, Passwords: passwords, Logger: a.log}
-	fs := &files.Store{Blobs: a.blobs, Referenced: a.db.BlobReferenced, Logger: a.log}
+	fs := &files.Store{Blobs: a.blobs, Referenced: a.db.BlobReferenced, Logger: a.log,
+		Quota: files.Quota{Bytes: a.cfg.UploadQuota, Used: a.db.UploadedBytes}}
 	api := &httpapi.API{
 		Workflow:       s.flows,
 		Directory:      a.db,
@@ -362,29 +358,4 @@ func trustAnchors(files []string, dev *DevServices) (*x509.CertPool, []*x509.Cer
 
 func isSelfSigned(c *x509.Certificate) bool {
 	return c.CheckSignatureFrom(c) == nil
-}
-
-// blobValidator validates the signatures of stored PDFs against the
-// configured trust anchors, reading only the parts of the file it needs.
-type blobValidator struct {
-	blobs         storage.Store
-	roots         *x509.CertPool
-	intermediates []*x509.Certificate
-	visual        verify.VisualChecker
-}
-
-func (v *blobValidator) Validate(ctx context.Context, key string) (*verify.Report, error) {
-	f, err := v.blobs.Open(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	// Online: a signature made at B-T carries no revocation data, so the
-	// validator asks the responders named in the certificates; without it
-	// every such signature would be INDETERMINATE/TRY_LATER.
-	rep, err := verify.Verify(ctx, f, f.Size(), verify.Options{Roots: v.roots, Intermediates: v.intermediates, Online: true, Visual: v.visual})
-	if errors.Is(err, verify.ErrUnreadable) {
-		return nil, document.Errorf(document.EINVALID, "the stored PDF cannot be read for validation: %v", err)
-	}
-	return rep, err
 }

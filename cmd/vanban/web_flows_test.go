@@ -40,8 +40,8 @@ const flowPass = "mat-khau-luong-web-1"
 // newOffice starts vanban with the development services (the SIM
 // simulator signs) and creates a drafter and a handler in the office, a
 // reviewer, a leader whose phone is the simulator's auto-approving number,
-// and a clerk.
-func newOffice(t *testing.T) *office {
+// and a clerk. serveArgs are more flags for serve.
+func newOffice(t *testing.T, serveArgs ...string) *office {
 	t.Helper()
 	clearServeEnv(t)
 	adminPass := "mật-khẩu-quản-trị-luồng"
@@ -52,7 +52,7 @@ func newOffice(t *testing.T) *office {
 		"--org-name", "Ủy ban nhân dân xã Thành Long", "--place", "Thành Long"}, &out, &errb); code != 0 {
 		t.Fatalf("init: %d\n%s\n%s", code, &out, &errb)
 	}
-	o := &office{s: serveVanban(t, "--data-dir", dataDir), dataDir: dataDir, ids: map[string]string{}, people: map[string]*person{}}
+	o := &office{s: serveVanban(t, append([]string{"--data-dir", dataDir}, serveArgs...)...), dataDir: dataDir, ids: map[string]string{}, people: map[string]*person{}}
 	ctx := context.Background()
 	d := &demo{base: o.s.URL, out: io.Discard, started: time.Now()}
 	var err error
@@ -79,7 +79,10 @@ func newOffice(t *testing.T) *office {
 			t.Fatalf("create %s: %v", p.user, err)
 		}
 		o.ids[p.user] = u.ID
-		if o.people[p.user], err = d.login(ctx, p.user, flowPass); err != nil {
+	}
+	grantPendingRoles(t, dataDir, o.org)
+	for user := range o.ids {
+		if o.people[user], err = d.login(ctx, user, flowPass); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -522,30 +525,40 @@ func TestWebIncomingFlow(t *testing.T) {
 	}
 	routeCount := func() int { return queueCount(clerk.get("/"), "q.route") }
 
-	// Mistakes: a 4xx page in Vietnamese, never a 500, and nothing
-	// registered.
+	// Mistakes: the form again in Vietnamese, the error beside its field
+	// and what was typed kept, never a 500, and nothing registered; a
+	// forged post gets the error page.
 	for _, tc := range []struct {
 		what   string
 		parts  []part
 		status int
 		says   []string
+		field  string // the field whose error is shown beside it
 	}{
-		{"a date that does not exist", withFile(fields("31/02/2026"), demoPDF, "cv.pdf"), 422, []string{"Thông tin chưa hợp lệ.", "sender_date"}},
-		{"a date in another format", withFile(fields("2026.11.27"), demoPDF, "cv.pdf"), 422, []string{"Thông tin chưa hợp lệ."}},
-		{"no file part", fields(senderDate), 422, []string{"Thông tin chưa hợp lệ."}},
-		{"the file input left empty", withFile(fields(senderDate), []byte{}, ""), 422, []string{"Thông tin chưa hợp lệ.", "choose a file"}},
-		{"a file that is not a PDF", withFile(fields(senderDate), []byte("xin chào, đây không phải PDF"), "cv.txt"), 422, []string{"Tệp tải lên không phải PDF hợp lệ."}},
-		{"no sender", withFile(append(fields(senderDate)[:1], fields(senderDate)[2:]...), demoPDF, "cv.pdf"), 422, []string{"Thông tin chưa hợp lệ."}},
-		{"no CSRF field", withFile(fields(senderDate)[1:], demoPDF, "cv.pdf"), 403, []string{"Biểu mẫu đã cũ"}},
-		{"the CSRF field after the file", append(withFile(fields(senderDate)[1:], demoPDF, "cv.pdf"), part{name: "csrf_token", value: csrf}), 403, []string{"Biểu mẫu đã cũ"}},
-		{"a wrong CSRF token", withFile(append([]part{{name: "csrf_token", value: "sai"}}, fields(senderDate)[1:]...), demoPDF, "cv.pdf"), 403, []string{"Biểu mẫu đã cũ"}},
+		{"a date that does not exist", withFile(fields("31/02/2026"), demoPDF, "cv.pdf"), 422, []string{"Thông tin chưa hợp lệ."}, "sender_date"},
+		{"a date in another format", withFile(fields("2026.11.27"), demoPDF, "cv.pdf"), 422, []string{"Thông tin chưa hợp lệ."}, "sender_date"},
+		{"no file part", fields(senderDate), 422, []string{"Thông tin chưa hợp lệ."}, "file"},
+		{"the file input left empty", withFile(fields(senderDate), []byte{}, ""), 422, []string{"Thông tin chưa hợp lệ.", "choose a file"}, "file"},
+		{"a file that is not a PDF", withFile(fields(senderDate), []byte("xin chào, đây không phải PDF"), "cv.txt"), 422, []string{"Tệp tải lên không phải PDF hợp lệ."}, "file"},
+		{"no sender", withFile(append(fields(senderDate)[:1], fields(senderDate)[2:]...), demoPDF, "cv.pdf"), 422, []string{"Thông tin chưa hợp lệ."}, "sender"},
+		{"no CSRF field", withFile(fields(senderDate)[1:], demoPDF, "cv.pdf"), 403, []string{"Không thực hiện được", "Biểu mẫu đã cũ"}, ""},
+		{"the CSRF field after the file", append(withFile(fields(senderDate)[1:], demoPDF, "cv.pdf"), part{name: "csrf_token", value: csrf}), 403, []string{"Không thực hiện được", "Biểu mẫu đã cũ"}, ""},
+		{"a wrong CSRF token", withFile(append([]part{{name: "csrf_token", value: "sai"}}, fields(senderDate)[1:]...), demoPDF, "cv.pdf"), 403, []string{"Không thực hiện được", "Biểu mẫu đã cũ"}, ""},
 	} {
 		resp, page := clerk.postMultipart("/incoming/new", tc.parts)
 		if resp.StatusCode != tc.status {
 			t.Errorf("registration with %s: %d, want %d\n%.600s", tc.what, resp.StatusCode, tc.status, text(page))
 			continue
 		}
-		wantText(t, "registration with "+tc.what, page, append([]string{"Không thực hiện được"}, tc.says...)...)
+		wantText(t, "registration with "+tc.what, page, tc.says...)
+		if tc.field != "" {
+			if !strings.Contains(page, `id="`+tc.field+`-error"`) || !strings.Contains(page, `action="/incoming/new"`) {
+				t.Errorf("registration with %s: the form is not shown again with the error beside %s:\n%.1500s", tc.what, tc.field, page)
+			}
+			if !strings.Contains(page, subject) || !strings.Contains(page, `value="`+symbol+`"`) {
+				t.Errorf("registration with %s: the form lost what was typed", tc.what)
+			}
+		}
 	}
 	if n := routeCount(); n != 0 {
 		t.Fatalf("refused registrations left %d documents to route", n)
@@ -633,8 +646,12 @@ func TestWebIncomingFlow(t *testing.T) {
 			t.Errorf("assigning with %s: %d, want 422\n%.600s", bad.what, resp.StatusCode, text(page))
 			continue
 		}
-		// The document page again, with the reason and the form.
+		// The document page again, with the reason beside the deadline
+		// and the instruction as it was typed.
 		wantText(t, "assigning with "+bad.what, page, "Thông tin chưa hợp lệ.", subject, "Phân công xử lý")
+		if !strings.Contains(page, `id="deadline-error"`) || !strings.Contains(page, "Giao Văn phòng tham mưu kế hoạch, báo cáo trước hạn</textarea>") {
+			t.Errorf("assigning with %s: no error beside the deadline, or the instruction lost:\n%.2000s", bad.what, page)
+		}
 	}
 	if st := o.doc(t, "chutich", id).State; st != document.StateRouted {
 		t.Fatalf("refused assignments moved the document to %s", st)
@@ -763,5 +780,30 @@ func TestWebIncomingFlow(t *testing.T) {
 	}
 	if strings.Join(actions, " ") != "register route assign assign start complete" {
 		t.Errorf("timeline.json steps %v", actions)
+	}
+}
+
+// grantPendingRoles gives the roles waiting for a second administrator
+// (the clerk's, since the two-person rule) directly in the served
+// database, as `vanban init` grants the first administrator's: these
+// tests have one administrator per organization.
+func grantPendingRoles(t *testing.T, dataDir string, orgIDs ...string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dataDir, "vanban.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, org := range orgIDs {
+		pending, err := db.PendingRoleRequests(ctx, org)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range pending {
+			if err := db.GrantRole(ctx, r.UserID, r.UnitID, r.Role); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

@@ -275,6 +275,9 @@ func TestWebOutgoingDocumentOnAPhone(t *testing.T) {
 		Password: pass, Roles: []httpapi.GrantJSON{{UnitID: admin2.user.OrgID, Role: document.RoleClerk}}}, nil); err != nil {
 		t.Fatalf("create the other organization's clerk: %v", err)
 	}
+	// The clerks' roles wait for a second administrator, whom these
+	// organizations do not have.
+	grantPendingRoles(t, dataDir, org, admin2.user.OrgID)
 	// A drafter of another unit of the same organization: the office's
 	// documents are not hers to see.
 	var finance httpapi.UnitJSON
@@ -405,6 +408,9 @@ func TestWebOutgoingDocumentOnAPhone(t *testing.T) {
 		chromedp.Click(`a[href="/d/`+docID+`"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#btn-number`, chromedp.ByID),
 		chromedp.Click(`#btn-number`, chromedp.ByID),
+		// A number is never taken back: the page asks first.
+		chromedp.WaitVisible(`#btn-confirm`, chromedp.ByID),
+		chromedp.Click(`#btn-confirm`, chromedp.ByID),
 		chromedp.WaitVisible(`#btn-seal`, chromedp.ByID),
 	)
 	b.run("seal",
@@ -412,7 +418,8 @@ func TestWebOutgoingDocumentOnAPhone(t *testing.T) {
 		// The page reloads itself when the seal signature lands.
 		chromedp.WaitVisible(`#btn-issue`, chromedp.ByID),
 	)
-	b.run("issue", chromedp.Click(`#btn-issue`, chromedp.ByID), chromedp.WaitVisible(`.state-issued`, chromedp.ByQuery))
+	b.run("issue", chromedp.Click(`#btn-issue`, chromedp.ByID), chromedp.WaitVisible(`#btn-confirm`, chromedp.ByID),
+		chromedp.Click(`#btn-confirm`, chromedp.ByID), chromedp.WaitVisible(`.state-issued`, chromedp.ByQuery))
 	var symbol string
 	b.run("symbol", chromedp.Text(`.facts dd`, &symbol, chromedp.ByQuery))
 	if !strings.HasPrefix(symbol, "01/QĐ-UBND") {

@@ -67,7 +67,17 @@ func (s *Service) Directory(ctx context.Context, a workflow.Actor) (*Directory, 
 // SetUserImage records a leader's handwritten signature image (already
 // stored and checked as a PNG), by the leader or an administrator.
 func (s *Service) SetUserImage(ctx context.Context, a workflow.Actor, userID string, f workflow.File) error {
-	err := s.read(ctx, a, func(c *call) error {
+	if err := s.CheckUserImage(ctx, a, userID); err != nil {
+		return err
+	}
+	return s.DB.SetSignatureImage(ctx, store.ImageOfUser, userID, f.BlobKey, f.SHA256, a.UserID)
+}
+
+// CheckUserImage answers, before the image is stored, whether the actor may
+// set userID's signature image (the leader or an administrator).
+// Returns EFORBIDDEN, ENOTFOUND.
+func (s *Service) CheckUserImage(ctx context.Context, a workflow.Actor, userID string) error {
+	return s.read(ctx, a, func(c *call) error {
 		u, err := c.target(userID)
 		if err != nil {
 			return err
@@ -77,10 +87,13 @@ func (s *Service) SetUserImage(ctx context.Context, a workflow.Actor, userID str
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return s.DB.SetSignatureImage(ctx, store.ImageOfUser, userID, f.BlobKey, f.SHA256, a.UserID)
+}
+
+// CheckSealImage answers, before the image is stored, whether the actor
+// may set the organization's seal image (an administrator). Returns
+// EFORBIDDEN.
+func (s *Service) CheckSealImage(ctx context.Context, a workflow.Actor) error {
+	return s.read(ctx, a, func(c *call) error { return c.requireOrgAdmin() })
 }
 
 // SetSealImage records the organization's seal image, by an administrator.

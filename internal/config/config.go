@@ -69,6 +69,9 @@ type Config struct {
 	// AuditAnchorInterval is how often serve time-stamps the head of the
 	// audit chain (internal/audit Anchorer).
 	AuditAnchorInterval time.Duration
+	// UploadQuota is how many bytes one person may upload per 24 hours
+	// (VANBAN_UPLOAD_QUOTA); 0 turns the quota off.
+	UploadQuota int64
 	// Exchange is the transport URI of the document interconnection axis
 	// (hub: or vdxp:); empty means none, or the development hub when the
 	// development services run.
@@ -114,6 +117,7 @@ var Settings = []Setting{
 	{Env: "VANBAN_PADES_LEVEL", Flag: "pades-level", Default: "B-T with a TSA, else B-B", Usage: "PAdES level of new signatures: B-B, B-T, B-LT or B-LTA"},
 	{Env: "VANBAN_EXCHANGE", Flag: "exchange", Usage: "document interconnection axis (liên thông văn bản) as a transport URI: hub:https://hub/?system=ID&secret-env=VAR or vdxp:https://axis/api?system=ID&secret-env=VAR (default: the development hub when it runs)", Secret: true},
 	{Env: "VANBAN_AUDIT_ANCHOR_INTERVAL", Flag: "audit-anchor-interval", Default: "1h", Usage: "how often the head of the audit chain is time-stamped by the TSA (and sealed into <data-dir>/audit-anchors.jsonl); 0 turns it off"},
+	{Env: "VANBAN_UPLOAD_QUOTA", Flag: "upload-quota", Default: "2GiB", Usage: "bytes one person may upload (drafts, revisions, received documents, attachments) in any 24 hours, e.g. 500MiB or 2GiB; refused uploads do not count; 0 turns the quota off"},
 	{Env: "VANBAN_RENEWAL_MARGIN", Flag: "renewal-margin", Default: "4320h", Usage: "archived documents get a new document time-stamp with fresh validation data when their newest one stops being provable within this (180 days), and permanent ones their retention extended"},
 	{Env: "VANBAN_RENEWAL_MIN_STRENGTH", Flag: "renewal-min-strength", Default: "112", Usage: "bits of security (NIST SP 800-57) below which an archived document's newest time-stamp (hash or TSA key) is renewed at once"},
 	{Env: "VANBAN_DEV_SERVICES", Flag: "dev-services", Default: "auto", Usage: "auto, on or off: serve the development PKI and SIM simulator under /dev/ (auto: on with SQLite and local disk and a loopback VANBAN_ADDR); never in production"},
@@ -314,6 +318,12 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 			c.TrustFiles = append(c.TrustFiles, f)
 		}
 	}
+	quota := str("VANBAN_UPLOAD_QUOTA", "2GiB")
+	if n, err := parseBytes(quota); err != nil {
+		errs = append(errs, &Error{Setting: "VANBAN_UPLOAD_QUOTA", Value: quota, Reason: "want a size such as 500MiB, 2GiB or 0"})
+	} else {
+		c.UploadQuota = n
+	}
 	ai := str("VANBAN_AUDIT_ANCHOR_INTERVAL", "1h")
 	if c.AuditAnchorInterval, err = time.ParseDuration(ai); err != nil || c.AuditAnchorInterval < 0 ||
 		(c.AuditAnchorInterval > 0 && c.AuditAnchorInterval < time.Second) {
@@ -445,4 +455,26 @@ func oneOf(v string, options ...string) bool {
 		}
 	}
 	return false
+}
+
+// parseBytes reads a size: a number of bytes, or a number with KiB, MiB,
+// GiB or TiB (KB, MB, GB, TB are read as the same binary units).
+func parseBytes(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"TB", 40}, {"GB", 30}, {"MB", 20}, {"KB", 10}, {"B", 0}}
+	shift := uint(0)
+	for _, u := range units {
+		if len(v) > len(u.suffix) && strings.EqualFold(v[len(v)-len(u.suffix):], u.suffix) {
+			v, shift = strings.TrimSpace(v[:len(v)-len(u.suffix)]), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)>>shift {
+		return 0, fmt.Errorf("not a size: %q", v)
+	}
+	return n << shift, nil
 }

@@ -113,15 +113,15 @@ func (d *Document) Validate() error {
 	case d.OrgID == "" || d.UnitID == "":
 		return Errorf(EINVALID, "document needs an organization and a unit")
 	case d.TypeCode == "":
-		return Errorf(EINVALID, "document type is required")
+		return FieldErrorf("type", EINVALID, "document type is required")
 	case strings.TrimSpace(d.Subject) == "":
-		return Errorf(EINVALID, "subject (trích yếu) is required")
+		return FieldErrorf("subject", EINVALID, "subject (trích yếu) is required")
 	case len(d.Subject) > 2000:
-		return Errorf(EINVALID, "subject is %d bytes, longer than 2000", len(d.Subject))
+		return FieldErrorf("subject", EINVALID, "subject is %d bytes, longer than 2000", len(d.Subject))
 	case !d.Urgency.Valid():
-		return Errorf(EINVALID, "urgency %q is not one of thuong, khan, thuong-khan, hoa-toc", d.Urgency)
+		return FieldErrorf("urgency", EINVALID, "urgency %q is not one of thuong, khan, thuong-khan, hoa-toc", d.Urgency)
 	case !d.Confidentiality.Valid():
-		return Errorf(EINVALID, "confidentiality %q is not one of thuong, mat, toi-mat, tuyet-mat", d.Confidentiality)
+		return FieldErrorf("confidentiality", EINVALID, "confidentiality %q is not one of thuong, mat, toi-mat, tuyet-mat", d.Confidentiality)
 	case d.CreatedBy == "":
 		return Errorf(EINVALID, "document has no creator")
 	}

@@ -40,7 +40,9 @@ type Store struct {
 	// attachment or a signature image; a refused upload whose bytes are
 	// referenced is kept. Nil keeps every valid refused upload.
 	Referenced func(ctx context.Context, key string) (bool, error)
-	Logger     *slog.Logger
+	// Quota bounds what one person uploads (see Limit); zero is none.
+	Quota  Quota
+	Logger *slog.Logger
 }
 
 // officeMagic are the formats a converter takes, with the bytes each must

@@ -22,10 +22,12 @@ import (
 // Workflow is what the API needs of the use cases;
 // *workflow.Service[*store.Tx] is one.
 type Workflow interface {
+	CheckUpload(ctx context.Context, a workflow.Actor, t workflow.UploadTarget) error
 	CreateDraft(ctx context.Context, a workflow.Actor, in workflow.DraftInput) (*document.Document, error)
 	UploadDraftVersion(ctx context.Context, a workflow.Actor, docID string, f workflow.File) (*document.Version, error)
 	AddAttachment(ctx context.Context, a workflow.Actor, docID, name, contentType string, f workflow.File) (*document.Attachment, error)
 	SetRecipients(ctx context.Context, a workflow.Actor, docID string, unitIDs []string) error
+	SetRecipientList(ctx context.Context, a workflow.Actor, docID string, r workflow.RecipientList) error
 	SubmitForReview(ctx context.Context, a workflow.Actor, docID string, reviewerIDs []string) (*document.Document, error)
 	Approve(ctx context.Context, a workflow.Actor, docID, comment string) (*document.Document, error)
 	Return(ctx context.Context, a workflow.Actor, docID, comment string) (*document.Document, error)

@@ -278,19 +278,25 @@ type DraftCreate struct {
 	Urgency         document.Urgency         `json:"urgency"`
 	Confidentiality document.Confidentiality `json:"confidentiality"`
 	Recipients      []string                 `json:"recipients"`
+	// RecipientNames are recipients outside the system, as text.
+	RecipientNames []string `json:"recipient_names"`
 }
 
 func (api *API) createDraft(c *gin.Context) {
 	var meta DraftCreate
-	up, ok := api.readUpload(c, &meta, true)
+	up, ok := api.readUpload(c, &meta, true, 0, api.checkUpload(c, func() workflow.UploadTarget {
+		return workflow.UploadTarget{Kind: workflow.UploadDraft, UnitID: meta.UnitID}
+	}))
 	if !ok {
 		return
 	}
 	d, err := api.Workflow.CreateDraft(c.Request.Context(), actor(c), workflow.DraftInput{
 		UnitID: meta.UnitID, TypeCode: meta.Type, Subject: meta.Subject, Urgency: meta.Urgency,
-		Confidentiality: meta.Confidentiality, Recipients: meta.Recipients, File: up.file,
+		Confidentiality: meta.Confidentiality, Recipients: meta.Recipients,
+		RecipientNames: meta.RecipientNames, File: up.file,
 	})
 	if err != nil {
+		api.Files.Discard(c.Request.Context(), up.file)
 		api.fail(c, err)
 		return
 	}
@@ -298,12 +304,15 @@ func (api *API) createDraft(c *gin.Context) {
 }
 
 func (api *API) uploadVersion(c *gin.Context) {
-	up, ok := api.readUpload(c, nil, true)
+	up, ok := api.readUpload(c, nil, true, 0, api.checkUpload(c, func() workflow.UploadTarget {
+		return workflow.UploadTarget{Kind: workflow.UploadVersion, DocID: c.Param("id")}
+	}))
 	if !ok {
 		return
 	}
 	v, err := api.Workflow.UploadDraftVersion(c.Request.Context(), actor(c), c.Param("id"), up.file)
 	if err != nil {
+		api.Files.Discard(c.Request.Context(), up.file)
 		api.fail(c, err)
 		return
 	}
@@ -311,7 +320,9 @@ func (api *API) uploadVersion(c *gin.Context) {
 }
 
 func (api *API) addAttachment(c *gin.Context) {
-	up, ok := api.readUpload(c, nil, false)
+	up, ok := api.readUpload(c, nil, false, 0, api.checkUpload(c, func() workflow.UploadTarget {
+		return workflow.UploadTarget{Kind: workflow.UploadAttachment, DocID: c.Param("id")}
+	}))
 	if !ok {
 		return
 	}
@@ -321,6 +332,7 @@ func (api *API) addAttachment(c *gin.Context) {
 	}
 	a, err := api.Workflow.AddAttachment(c.Request.Context(), actor(c), c.Param("id"), name, up.contentType, up.file)
 	if err != nil {
+		api.Files.Discard(c.Request.Context(), up.file)
 		api.fail(c, err)
 		return
 	}
@@ -330,6 +342,9 @@ func (api *API) addAttachment(c *gin.Context) {
 // Recipients is the body of PUT /documents/:id/recipients.
 type Recipients struct {
 	UnitIDs []string `json:"unit_ids"`
+	// Names, when present, replaces the recipients named as text too;
+	// absent, they stay.
+	Names *[]string `json:"names,omitempty"`
 }
 
 func (api *API) setRecipients(c *gin.Context) {
@@ -337,7 +352,13 @@ func (api *API) setRecipients(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	if err := api.Workflow.SetRecipients(c.Request.Context(), actor(c), c.Param("id"), req.UnitIDs); err != nil {
+	var err error
+	if req.Names != nil {
+		err = api.Workflow.SetRecipientList(c.Request.Context(), actor(c), c.Param("id"), workflow.RecipientList{UnitIDs: req.UnitIDs, Names: *req.Names})
+	} else {
+		err = api.Workflow.SetRecipients(c.Request.Context(), actor(c), c.Param("id"), req.UnitIDs)
+	}
+	if err != nil {
 		api.fail(c, err)
 		return
 	}
@@ -474,7 +495,9 @@ type IncomingRegistered struct {
 
 func (api *API) registerIncoming(c *gin.Context) {
 	var meta IncomingCreate
-	up, ok := api.readUpload(c, &meta, true)
+	up, ok := api.readUpload(c, &meta, true, 0, api.checkUpload(c, func() workflow.UploadTarget {
+		return workflow.UploadTarget{Kind: workflow.UploadIncoming, UnitID: meta.UnitID}
+	}))
 	if !ok {
 		return
 	}
@@ -482,6 +505,7 @@ func (api *API) registerIncoming(c *gin.Context) {
 	if meta.SenderDate != "" {
 		t, err := parseDay(meta.SenderDate)
 		if err != nil {
+			api.Files.Discard(c.Request.Context(), up.file)
 			invalid(c, map[string]string{"sender_date": "a date as YYYY-MM-DD"})
 			return
 		}
@@ -494,6 +518,7 @@ func (api *API) registerIncoming(c *gin.Context) {
 		SenderDate: senderDate, File: up.file,
 	})
 	if err != nil {
+		api.Files.Discard(ctx, up.file)
 		api.fail(c, err)
 		return
 	}

@@ -52,6 +52,9 @@ type env struct {
 	fin    *document.Unit // A's TC
 	users  map[string]*document.User
 	tokens map[string]string
+	// blobDir is the local blob store's directory, to see what uploads
+	// left behind.
+	blobDir string
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -71,13 +74,14 @@ func (v noRoots) Validate(ctx context.Context, key string) (*verify.Report, erro
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
 	ctx := context.Background()
-	blobs, err := local.New(filepath.Join(t.TempDir(), "blobs"), local.Options{LinkSecret: bytes.Repeat([]byte("k"), 32), LinkBaseURL: "http://127.0.0.1"})
+	blobDir := filepath.Join(t.TempDir(), "blobs")
+	blobs, err := local.New(blobDir, local.Options{LinkSecret: bytes.Repeat([]byte("k"), 32), LinkBaseURL: "http://127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wf := workflow.New[*store.Tx](db, nil)
 	wf.Validator = noRoots{blobs}
-	e := &env{t: t, db: db, users: map[string]*document.User{}, tokens: map[string]string{}}
+	e := &env{t: t, db: db, users: map[string]*document.User{}, tokens: map[string]string{}, blobDir: blobDir}
 	e.api = &httpapi.API{
 		Workflow: wf, Directory: db, Blobs: blobs,
 		Signing:   signsession.New(db, wf, blobs, map[string]signing.Provider{}, signsession.Options{Logger: quiet()}),

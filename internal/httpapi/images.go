@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"vanban/internal/files"
 	"vanban/internal/workflow"
 )
 
@@ -22,9 +23,9 @@ func (api *API) getUserImage(c *gin.Context) {
 }
 
 func (api *API) setUserImage(c *gin.Context) {
-	api.storeImage(c, func(f workflow.File) error {
-		return api.Admin.SetUserImage(c.Request.Context(), actor(c), c.Param("id"), f)
-	})
+	ctx, a, id := c.Request.Context(), actor(c), c.Param("id")
+	api.storeImage(c, func() error { return api.Admin.CheckUserImage(ctx, a, id) },
+		func(f workflow.File) error { return api.Admin.SetUserImage(ctx, a, id, f) })
 }
 
 func (api *API) getSealImage(c *gin.Context) {
@@ -37,16 +38,17 @@ func (api *API) getSealImage(c *gin.Context) {
 }
 
 func (api *API) setSealImage(c *gin.Context) {
-	api.storeImage(c, func(f workflow.File) error {
-		return api.Admin.SetSealImage(c.Request.Context(), actor(c), f)
-	})
+	ctx, a := c.Request.Context(), actor(c)
+	api.storeImage(c, func() error { return api.Admin.CheckSealImage(ctx, a) },
+		func(f workflow.File) error { return api.Admin.SetSealImage(ctx, a, f) })
 }
 
 // storeImage takes an uploaded PNG, checks that it is one (it decodes, at
 // a sensible size) and records it with set; a refused image is removed
-// unless the same bytes back something else.
-func (api *API) storeImage(c *gin.Context, set func(workflow.File) error) {
-	up, ok := api.readUpload(c, nil, false)
+// unless the same bytes back something else. check runs before anything
+// is stored, and the upload is bounded at the size of a signature image.
+func (api *API) storeImage(c *gin.Context, check func() error, set func(workflow.File) error) {
+	up, ok := api.readUpload(c, nil, false, files.MaxImageBytes, check)
 	if !ok {
 		return
 	}

@@ -27,16 +27,22 @@ type upload struct {
 }
 
 // readUpload reads the multipart body. meta (may be nil) receives the
-// metadata part. When wantPDF is set, the file must start like a PDF and
-// open with our reader; otherwise it is refused with 422 and removed again.
-func (api *API) readUpload(c *gin.Context, meta any, wantPDF bool) (*upload, bool) {
+// metadata part. check, when given, runs before the file part is stored
+// (the permission check, which may read meta): a refused request stores
+// nothing. When wantPDF is set, the file must start like a PDF and open
+// with our reader; otherwise it is refused with 422 and removed again. The
+// file is bounded by maxFile (0: MaxUpload) and the person's upload quota.
+func (api *API) readUpload(c *gin.Context, meta any, wantPDF bool, maxFile int64, check func() error) (*upload, bool) {
+	if maxFile <= 0 || maxFile > api.MaxUpload {
+		maxFile = api.MaxUpload
+	}
 	ct, params, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || ct != "multipart/form-data" || params["boundary"] == "" {
 		Problem(c, http.StatusUnsupportedMediaType, "multipart-required", "Cần gửi dạng multipart/form-data / multipart/form-data required",
 			`send a "metadata" JSON part and a "file" part`)
 		return nil, false
 	}
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, api.MaxUpload+maxJSONBody)
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, maxFile+maxJSONBody)
 	mr := multipart.NewReader(body, params["boundary"])
 	var up *upload
 	for {
@@ -65,7 +71,13 @@ func (api *API) readUpload(c *gin.Context, meta any, wantPDF bool) (*upload, boo
 				invalid(c, map[string]string{"file": "send one file per request"})
 				return nil, false
 			}
-			if up, err = api.storePart(c, part, wantPDF); err != nil {
+			if check != nil {
+				if err := check(); err != nil {
+					api.fail(c, err)
+					return nil, false
+				}
+			}
+			if up, err = api.storePart(c, part, wantPDF, maxFile); err != nil {
 				api.badUpload(c, err)
 				return nil, false
 			}
@@ -84,13 +96,17 @@ func (api *API) readUpload(c *gin.Context, meta any, wantPDF bool) (*upload, boo
 // storePart streams the file part into the blob store through files.Store:
 // a PDF is checked and refused (and removed) when it is not one; any other
 // file is stored as bytes, its claimed type kept only as a label.
-func (api *API) storePart(c *gin.Context, part *multipart.Part, wantPDF bool) (*upload, error) {
+func (api *API) storePart(c *gin.Context, part *multipart.Part, wantPDF bool, maxFile int64) (*upload, error) {
 	name := strings.TrimSpace(part.FileName())
 	if len(name) > 255 {
 		name = name[:255]
 	}
-	r := clientReader{&capped{r: part, left: api.MaxUpload, max: api.MaxUpload}}
 	ctx := c.Request.Context()
+	limited, err := api.Files.Limit(ctx, actor(c).UserID, clientReader{part}, maxFile)
+	if err != nil {
+		return nil, err
+	}
+	r := limited
 	if wantPDF {
 		f, err := api.Files.PutPDF(ctx, r, name)
 		if err != nil {
@@ -114,32 +130,6 @@ func (api *API) storePart(c *gin.Context, part *multipart.Part, wantPDF bool) (*
 // our storage while writing it.
 type clientError = httperr.BadRequest
 
-// capped fails a file part larger than max, before the store has taken
-// more than max bytes of it.
-type capped struct {
-	r         io.Reader
-	left, max int64
-}
-
-func (c *capped) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		// One byte past the limit tells a file of exactly the limit from
-		// a larger one.
-		var one [1]byte
-		n, err := c.r.Read(one[:])
-		if n > 0 {
-			return 0, &http.MaxBytesError{Limit: c.max}
-		}
-		return 0, err
-	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	return n, err
-}
-
 // clientReader tags the errors of reading the request body as clientError,
 // so that they are not mistaken for storage errors after the store wraps
 // them.
@@ -159,4 +149,13 @@ func (api *API) badUpload(c *gin.Context, err error) {
 		return
 	}
 	api.fail(c, err)
+}
+
+// checkUpload is the permission pre-check of an upload for a use case of
+// the workflow; target is read when the file part arrives, after the
+// metadata part.
+func (api *API) checkUpload(c *gin.Context, target func() workflow.UploadTarget) func() error {
+	return func() error {
+		return api.Workflow.CheckUpload(c.Request.Context(), actor(c), target())
+	}
 }

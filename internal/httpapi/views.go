@@ -163,14 +163,17 @@ type DocumentView struct {
 	Versions    []VersionJSON    `json:"versions"`
 	Attachments []AttachmentJSON `json:"attachments"`
 	Recipients  []RecipientJSON  `json:"recipients"`
-	Review      []ReviewStepJSON `json:"review"`
+	// RecipientNames are recipients outside the system, as text.
+	RecipientNames []string         `json:"recipient_names"`
+	Review         []ReviewStepJSON `json:"review"`
 	// Retention is set once the document is archived (records.go).
 	Retention *RetentionJSON `json:"retention,omitempty"`
 }
 
 func documentView(v *workflow.View, atts []*document.Attachment) DocumentView {
 	out := DocumentView{Document: documentJSON(v.Document), Versions: []VersionJSON{}, Attachments: []AttachmentJSON{},
-		Recipients: []RecipientJSON{}, Review: []ReviewStepJSON{}}
+		Recipients: []RecipientJSON{}, RecipientNames: []string{}, Review: []ReviewStepJSON{}}
+	out.RecipientNames = append(out.RecipientNames, v.RecipientNames...)
 	for _, ver := range v.Versions {
 		out.Versions = append(out.Versions, versionJSON(ver))
 	}

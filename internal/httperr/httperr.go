@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"vanban/internal/document"
+	"vanban/internal/files"
 	"vanban/storage"
 )
 
@@ -23,6 +24,7 @@ var ErrSigningUnavailable = errors.New("signing is not configured on this server
 // Stable codes beyond the domain's (document.EINVALID, ...).
 const (
 	CodeTooLarge           = "too-large"
+	CodeQuota              = "quota"
 	CodeIntegrity          = "integrity"
 	CodeSigningUnavailable = "signing-unavailable"
 	CodeUnavailable        = "unavailable"
@@ -70,7 +72,11 @@ func Classify(ctx context.Context, err error) Class {
 	}
 	var maxErr *http.MaxBytesError
 	var bad BadRequest
+	var quota *files.QuotaExceeded
 	switch {
+	case errors.As(err, &quota):
+		return Class{Status: http.StatusTooManyRequests, Code: CodeQuota, Title: "Vượt hạn mức tải lên / Upload quota exceeded",
+			Detail: quota.Error(), Field: "file"}
 	case errors.As(err, &maxErr):
 		return Class{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge, Title: "Tệp quá lớn / Too large",
 			Detail: "the upload is larger than " + strconv.FormatInt(maxErr.Limit>>20, 10) + " MiB", Field: "file"}

@@ -8,6 +8,7 @@ import (
 
 	"vanban/internal/admin"
 	"vanban/internal/document"
+	"vanban/internal/files"
 	"vanban/internal/store"
 )
 
@@ -291,21 +292,23 @@ func (s *Server) adminSetSeal(c *gin.Context) {
 
 // adminSealImage takes the organization's seal image (a PNG).
 func (s *Server) adminSealImage(c *gin.Context) {
-	s.imageUpload(c, "/admin", func(f *form) error {
-		return s.opt.Admin.SetSealImage(c.Request.Context(), actor(c), *f.file)
-	})
+	ctx, a := c.Request.Context(), actor(c)
+	s.imageUpload(c, "/admin", func() error { return s.opt.Admin.CheckSealImage(ctx, a) },
+		func(f *form) error { return s.opt.Admin.SetSealImage(ctx, a, *f.file) })
 }
 
 // adminUserImage takes a leader's handwritten signature image (a PNG).
 func (s *Server) adminUserImage(c *gin.Context) {
 	id := c.Param("id")
-	s.imageUpload(c, "/admin/users/"+id, func(f *form) error {
-		return s.opt.Admin.SetUserImage(c.Request.Context(), actor(c), id, *f.file)
-	})
+	ctx, a := c.Request.Context(), actor(c)
+	s.imageUpload(c, "/admin/users/"+id, func() error { return s.opt.Admin.CheckUserImage(ctx, a, id) },
+		func(f *form) error { return s.opt.Admin.SetUserImage(ctx, a, id, *f.file) })
 }
 
-func (s *Server) imageUpload(c *gin.Context, back string, set func(*form) error) {
-	f, err := s.readMultipart(c, true)
+// imageUpload checks the permission before the image is stored, bounds it
+// at the size of a signature image, and removes it again when refused.
+func (s *Server) imageUpload(c *gin.Context, back string, check func() error, set func(*form) error) {
+	f, err := s.readMultipart(c, false, files.MaxImageBytes, func(*form) error { return check() })
 	if err == nil {
 		if err = s.opt.Files.CheckPNG(c.Request.Context(), *f.file); err == nil {
 			err = set(f)

@@ -14,6 +14,8 @@ import (
 
 	"vanban/internal/admin"
 	"vanban/internal/document"
+	"vanban/internal/files"
+	"vanban/internal/httperr"
 	"vanban/internal/render"
 	"vanban/internal/signsession"
 	"vanban/internal/store"
@@ -119,6 +121,7 @@ func (s *Server) inbox(c *gin.Context) {
 
 // docView is the document page's data.
 type docView struct {
+	draftFields
 	V *workflow.View
 	// Verification is the newest report kept for the document (received
 	// documents are verified on registration).
@@ -139,6 +142,17 @@ type docView struct {
 	// RetainUntil is the archived document's retention date (zero if none).
 	RetainUntil     time.Time
 	RetainPermanent bool
+	// Returned is the step that sent this draft back (a reviewer's or the
+	// signer's), with its comment, shown above the forms to revise and
+	// resubmit it; nil for a draft never submitted.
+	Returned *workflow.Step
+	// Values are what was typed into the refused form.
+	Values formValues
+}
+
+// FieldError names the field the page's error is about.
+func (dv *docView) FieldError() (string, string, string) {
+	return dv.ErrorField, dv.Error, dv.ErrorDetail
 }
 
 func (s *Server) document(c *gin.Context) {
@@ -148,6 +162,12 @@ func (s *Server) document(c *gin.Context) {
 // documentPage renders the document with an optional error banner (a
 // refused action shows the page again with the reason).
 func (s *Server) documentPage(c *gin.Context, status int, errMsg, errDetail string) {
+	s.documentPageWith(c, status, errMsg, errDetail, "", nil)
+}
+
+// documentPageWith renders the document with a refused form's error beside
+// field and what was typed into it kept.
+func (s *Server) documentPageWith(c *gin.Context, status int, errMsg, errDetail, field string, values formValues) {
 	ctx := c.Request.Context()
 	v, err := s.opt.Workflow.Get(ctx, actor(c), c.Param("id"))
 	if err != nil {
@@ -161,7 +181,8 @@ func (s *Server) documentPage(c *gin.Context, status int, errMsg, errDetail stri
 	}
 	ws := session(c)
 	d := v.Document
-	dv := &docView{V: v, Dir: dir, Error: errMsg, ErrorDetail: errDetail}
+	dv := &docView{V: v, Dir: dir, Error: errMsg, ErrorDetail: errDetail, Values: values}
+	dv.ErrorField = field
 	if len(v.Versions) > 0 {
 		dv.Version = v.Versions[len(v.Versions)-1]
 		if n, err := s.renderer.PageCount(render.WithUser(ctx, session(c).User.ID), dv.Version.SHA256, dv.Version.BlobKey); err != nil {
@@ -214,9 +235,35 @@ func (s *Server) documentPage(c *gin.Context, status int, errMsg, errDetail stri
 	case document.StateInProgress:
 		dv.CanComplete = d.HandlerID == me
 	}
+	if d.State == document.StateDraft {
+		steps, err := s.opt.Workflow.Timeline(ctx, actor(c), d.ID)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		for i := len(steps) - 1; i >= 0; i-- {
+			if steps[i].Action == string(document.ActionReturn) {
+				dv.Returned = &steps[i]
+				break
+			}
+		}
+	}
 	if dv.CanSubmit {
 		dv.Reviewers = s.usersWithRole(ctx, dir, document.RoleReviewer)
 		dv.Signers = s.usersWithRole(ctx, dir, document.RoleSigner)
+		dv.RecipientUnits = dir.UnitList
+		dv.Capacity, dv.Principal = string(d.SignCapacity), d.PrincipalID
+		for _, r := range v.Recipients {
+			dv.Chosen = append(dv.Chosen, r.UnitID)
+		}
+		dv.RecipientNamesText = strings.Join(v.RecipientNames, "\n")
+		if values != nil {
+			dv.Capacity, dv.Principal = values.Get("capacity"), values.Get("principal")
+			if _, ok := values["recipient_names"]; ok {
+				dv.Chosen = nonEmpty(values["recipient"])
+				dv.RecipientNamesText = values.Get("recipient_names")
+			}
+		}
 	}
 	if dv.CanRoute {
 		dv.Signers = s.usersWithRole(ctx, dir, document.RoleSigner)
@@ -385,6 +432,17 @@ func (s *Server) documentAction(c *gin.Context) {
 	id := c.Param("id")
 	back := "/d/" + id
 	var err error
+	notice := "flash.done"
+	switch action := c.Param("action"); action {
+	case "number", "issue", "archive":
+		// Irreversible: a number is never taken back, an issued document
+		// has reached its recipients, an archived one never changes.
+		if c.PostForm("confirm") != "yes" {
+			s.confirmPage(c, "confirm."+action, c.Request.URL.Path, nil)
+			return
+		}
+		notice = "flash." + action
+	}
 	switch c.Param("action") {
 	case "approve":
 		_, err = s.opt.Workflow.Approve(ctx, a, id, strings.TrimSpace(c.PostForm("comment")))
@@ -396,12 +454,22 @@ func (s *Server) documentAction(c *gin.Context) {
 		}
 		_, err = s.opt.Workflow.Return(ctx, a, id, comment)
 	case "submit":
+		capacity := document.Capacity(c.PostForm("capacity"))
+		if !capacity.Valid() {
+			err = document.FieldErrorf("capacity", document.EINVALID, "unknown signing capacity %q", capacity)
+			break
+		}
 		if signer := c.PostForm("signer"); signer != "" {
-			if _, err = s.opt.Workflow.AssignSignerAs(ctx, a, id, signer, document.CapacityInPerson, ""); err != nil {
+			if _, err = s.opt.Workflow.AssignSignerAs(ctx, a, id, signer, capacity, c.PostForm("principal")); err != nil {
 				break
 			}
 		}
 		_, err = s.opt.Workflow.SubmitForReview(ctx, a, id, nonEmpty(c.PostFormArray("reviewer")))
+		notice = "flash.submitted"
+	case "recipients":
+		err = s.opt.Workflow.SetRecipientList(ctx, a, id, workflow.RecipientList{UnitIDs: nonEmpty(c.PostFormArray("recipient")),
+			Names: recipientNames(c.PostForm("recipient_names"))})
+		notice = "flash.recipients"
 	case "withdraw":
 		_, err = s.opt.Workflow.Withdraw(ctx, a, id, strings.TrimSpace(c.PostForm("reason")))
 	case "sign":
@@ -464,10 +532,45 @@ func (s *Server) documentAction(c *gin.Context) {
 			s.errorPage(c, status, msg, detail)
 			return
 		}
-		s.documentPage(c, status, msg, detail)
+		s.documentPageWith(c, status, msg, detail, httperr.Classify(ctx, err).Field, formValues(c.Request.PostForm))
 		return
 	}
+	s.flash(c, notice)
 	c.Redirect(http.StatusSeeOther, back)
+}
+
+// reviseDraft takes a revised file for a draft (after a return, or before
+// it is first submitted): the permission and state are checked before the
+// file is stored, and a refused file is removed again.
+func (s *Server) reviseDraft(c *gin.Context) {
+	id := c.Param("id")
+	f, err := s.readMultipart(c, true, 0, s.checkUpload(c, func(*form) workflow.UploadTarget {
+		return workflow.UploadTarget{Kind: workflow.UploadVersion, DocID: id}
+	}))
+	if err == nil {
+		if _, err = s.opt.Workflow.UploadDraftVersion(c.Request.Context(), actor(c), id, *f.file); err != nil {
+			s.opt.Files.Discard(c.Request.Context(), *f.file)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, errCSRF) {
+			s.formFail(c, err)
+			return
+		}
+		status, msg, detail := s.failure(c, err)
+		if status == http.StatusNotFound || status >= 500 {
+			s.fail(c, err)
+			return
+		}
+		field := httperr.Classify(c.Request.Context(), err).Field
+		if field == "" && files.IsBadFile(err) {
+			field = "file"
+		}
+		s.documentPageWith(c, status, msg, detail, field, nil)
+		return
+	}
+	s.flash(c, "flash.version")
+	c.Redirect(http.StatusSeeOther, "/d/"+id)
 }
 
 func nonEmpty(xs []string) []string {

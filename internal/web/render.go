@@ -69,6 +69,9 @@ var funcs = template.FuncMap{
 	// str turns the domain's named string types (State, Urgency, ...)
 	// into strings for comparisons.
 	"str": func(v any) string { return fmt.Sprint(v) },
+	// fieldErr places a form's error beside its field (draftfields.go).
+	"fieldErr":  fieldErr,
+	"urgencies": urgencies,
 }
 
 func itoa(n int) string {

@@ -47,19 +47,23 @@ const (
 
 // readMultipart streams the form: the CSRF token must come (as the form's
 // first field, or in the header) before the file is accepted, so that a
-// forged cross-site upload stores nothing; check, when given, sees the
-// fields that came before the file and may refuse before anything is
-// stored (the permission check). The file goes straight into the blob
-// store through files.Store: as a PDF (office documents converted first)
-// when pdf is set, else as bytes.
-func (s *Server) readMultipart(c *gin.Context, pdf bool, check ...func(*form) error) (*form, error) {
+// forged cross-site upload stores nothing; check sees the fields that came
+// before the file and refuses before anything is stored (the permission
+// check: the file input comes last in every upload form). The file goes
+// straight into the blob store through files.Store, bounded by maxFile and
+// by the person's upload quota: as a PDF (office documents converted
+// first) when pdf is set, else as bytes.
+func (s *Server) readMultipart(c *gin.Context, pdf bool, maxFile int64, check func(*form) error) (*form, error) {
 	ws := session(c)
 	csrfOK := s.opt.Auth.CheckCSRF(ws, c.GetHeader(auth.CSRFHeader))
 	_, params, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || params["boundary"] == "" {
 		return nil, httperr.BadRequest{Err: errors.New("send the form as multipart/form-data")}
 	}
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.opt.MaxUpload+maxFieldsBytes)
+	if maxFile <= 0 || maxFile > s.opt.MaxUpload {
+		maxFile = s.opt.MaxUpload
+	}
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, maxFile+maxFieldsBytes)
 	mr := multipart.NewReader(body, params["boundary"])
 	f := &form{fields: map[string][]string{}}
 	nfields, fieldBytes := 0, 0
@@ -98,12 +102,12 @@ func (s *Server) readMultipart(c *gin.Context, pdf bool, check ...func(*form) er
 		if f.file != nil {
 			return f, s.refuseForm(c, f, document.FieldErrorf("file", document.EINVALID, "send one file"))
 		}
-		for _, ch := range check {
-			if err := ch(f); err != nil {
+		if check != nil {
+			if err := check(f); err != nil {
 				return f, err
 			}
 		}
-		stored, err := s.storeFile(c, part, pdf)
+		stored, err := s.storeFile(c, part, pdf, maxFile)
 		if err != nil {
 			return f, err
 		}
@@ -118,6 +122,14 @@ func (s *Server) readMultipart(c *gin.Context, pdf bool, check ...func(*form) er
 	return f, nil
 }
 
+// checkUpload is the permission pre-check of an upload for a use case of
+// the workflow.
+func (s *Server) checkUpload(c *gin.Context, t func(*form) workflow.UploadTarget) func(*form) error {
+	return func(f *form) error {
+		return s.opt.Workflow.CheckUpload(c.Request.Context(), actor(c), t(f))
+	}
+}
+
 var errCSRF = errors.New("csrf token missing or wrong")
 
 // refuseForm removes the stored file of a form refused after it was read.
@@ -128,7 +140,7 @@ func (s *Server) refuseForm(c *gin.Context, f *form, err error) error {
 	return err
 }
 
-func (s *Server) storeFile(c *gin.Context, part *multipart.Part, pdf bool) (workflow.File, error) {
+func (s *Server) storeFile(c *gin.Context, part *multipart.Part, pdf bool, maxFile int64) (workflow.File, error) {
 	ctx := c.Request.Context()
 	br := bufio.NewReaderSize(part, 64<<10)
 	if head, _ := br.Peek(1); len(head) == 0 && part.FileName() == "" {
@@ -136,37 +148,14 @@ func (s *Server) storeFile(c *gin.Context, part *multipart.Part, pdf bool) (work
 		// name and no bytes: no file was chosen, which is not a bad PDF.
 		return workflow.File{}, document.FieldErrorf("file", document.EINVALID, "choose a file to upload")
 	}
-	r := &cappedReader{r: br, left: s.opt.MaxUpload, max: s.opt.MaxUpload}
+	r, err := s.opt.Files.Limit(ctx, actor(c).UserID, br, maxFile)
+	if err != nil {
+		return workflow.File{}, err
+	}
 	if pdf {
 		return s.opt.Files.PutPDF(ctx, r, part.FileName())
 	}
 	return s.opt.Files.PutFile(ctx, r)
-}
-
-// cappedReader fails a file part larger than the upload limit, before the
-// store has taken more than the limit of it.
-type cappedReader struct {
-	r         io.Reader
-	left, max int64
-}
-
-func (c *cappedReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		// One byte past the limit tells a file of exactly the limit from
-		// a larger one.
-		var one [1]byte
-		if n, err := c.r.Read(one[:]); n > 0 {
-			return 0, &http.MaxBytesError{Limit: c.max}
-		} else {
-			return 0, err
-		}
-	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	return n, err
 }
 
 // notPDF refuses an uploaded file that could not be made a PDF.
@@ -196,6 +185,7 @@ func (s *Server) formFail(c *gin.Context, err error) {
 
 // draftForm is the new-draft page's data.
 type draftForm struct {
+	draftFields
 	Dir       *directory
 	Units     []*document.Unit // where I may draft
 	Reviewers []*document.User
@@ -203,7 +193,12 @@ type draftForm struct {
 	Office    bool
 	Error     string
 	Detail    string
+	// Values are what was typed into a refused form.
+	Values formValues
 }
+
+// FieldError names the field the form's error is about.
+func (df *draftForm) FieldError() (string, string, string) { return df.ErrorField, df.Error, df.Detail }
 
 func (s *Server) draftForm(c *gin.Context) (*draftForm, bool) {
 	dir, err := s.directory(c)
@@ -218,6 +213,7 @@ func (s *Server) draftForm(c *gin.Context) (*draftForm, bool) {
 			df.Units = append(df.Units, u)
 		}
 	}
+	df.RecipientUnits = dir.UnitList
 	df.Reviewers = s.usersWithRole(c.Request.Context(), dir, document.RoleReviewer)
 	df.Signers = s.usersWithRole(c.Request.Context(), dir, document.RoleSigner)
 	return df, true
@@ -229,79 +225,162 @@ func (s *Server) newDraftPage(c *gin.Context) {
 	}
 }
 
-// createDraft makes the draft, names its signer and, when reviewers are
-// chosen, submits it: the drafter's whole job in one form.
+// createDraft makes the draft, names its signer (in the capacity chosen)
+// and its recipients and, when reviewers are chosen, submits it: the
+// drafter's whole job in one form. A refused form is shown again with the
+// error beside its field and everything typed kept (the file must be
+// chosen again: browsers never prefill a file input).
 func (s *Server) createDraft(c *gin.Context) {
-	f, err := s.readMultipart(c, true)
+	f, err := s.readMultipart(c, true, 0, s.checkUpload(c, func(f *form) workflow.UploadTarget {
+		return workflow.UploadTarget{Kind: workflow.UploadDraft, UnitID: f.get("unit")}
+	}))
 	if err != nil {
-		s.formFail(c, err)
+		if errors.Is(err, errCSRF) {
+			s.formFail(c, err)
+			return
+		}
+		s.draftFormError(c, f, err)
 		return
 	}
 	ctx := c.Request.Context()
 	a := actor(c)
+	capacity := document.Capacity(f.get("capacity"))
+	if !capacity.Valid() {
+		s.opt.Files.Discard(ctx, *f.file)
+		s.draftFormError(c, f, document.FieldErrorf("capacity", document.EINVALID, "unknown signing capacity %q", capacity))
+		return
+	}
 	d, err := s.opt.Workflow.CreateDraft(ctx, a, workflow.DraftInput{UnitID: f.get("unit"), TypeCode: f.get("type"),
 		Subject: f.get("subject"), Urgency: document.Urgency(f.get("urgency")), File: *f.file,
-		Confidentiality: document.Confidentiality(f.get("confidentiality"))})
+		Confidentiality: document.Confidentiality(f.get("confidentiality")),
+		Recipients:      nonEmpty(f.fields["recipient"]), RecipientNames: recipientNames(f.get("recipient_names"))})
+	if d == nil {
+		s.opt.Files.Discard(ctx, *f.file)
+		s.draftFormError(c, f, err)
+		return
+	}
 	if err == nil && f.get("signer") != "" {
-		_, err = s.opt.Workflow.AssignSignerAs(ctx, a, d.ID, f.get("signer"), document.CapacityInPerson, "")
+		_, err = s.opt.Workflow.AssignSignerAs(ctx, a, d.ID, f.get("signer"), capacity, f.get("principal"))
 	}
 	if err == nil && len(nonEmpty(f.fields["reviewer"])) > 0 {
 		_, err = s.opt.Workflow.SubmitForReview(ctx, a, d.ID, nonEmpty(f.fields["reviewer"]))
 	}
 	if err != nil {
-		if d != nil {
-			// The draft exists; its page says what is left to do.
-			status, msg, detail := s.failure(c, err)
-			c.Params = append(c.Params, gin.Param{Key: "id", Value: d.ID})
-			s.documentPage(c, status, msg, detail)
-			return
-		}
+		// The draft exists; its page says what is left to do, with the
+		// error beside the form it is about.
 		status, msg, detail := s.failure(c, err)
-		if status >= 500 {
-			s.fail(c, err)
-			return
-		}
-		if df, ok := s.draftForm(c); ok {
-			df.Error, df.Detail = msg, detail
-			s.render(c, status, "new", df)
-		}
+		c.Params = append(c.Params, gin.Param{Key: "id", Value: d.ID})
+		s.documentPageWith(c, status, msg, detail, httperr.Classify(ctx, err).Field, formValues(f.fields))
 		return
 	}
+	s.flash(c, "flash.draft")
 	c.Redirect(http.StatusSeeOther, "/d/"+d.ID)
 }
 
-func (s *Server) newIncomingPage(c *gin.Context) {
-	dir, err := s.directory(c)
-	if err != nil {
+// draftFormError shows the new-draft form again with err beside its field
+// and the fields as they were typed.
+func (s *Server) draftFormError(c *gin.Context, f *form, err error) {
+	status, msg, detail := s.failure(c, err)
+	if status >= 500 || status == 499 {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "incoming", map[string]any{"Dir": dir, "Today": s.opt.Now().In(document.VietnamTime).Format("02/01/2006")})
+	df, ok := s.draftForm(c)
+	if !ok {
+		return
+	}
+	df.Error, df.Detail, df.ErrorField = msg, detail, httperr.Classify(c.Request.Context(), err).Field
+	if f != nil {
+		df.Values = formValues(f.fields)
+		df.Capacity, df.Principal = f.get("capacity"), f.get("principal")
+		df.Chosen = nonEmpty(f.fields["recipient"])
+		df.RecipientNamesText = f.get("recipient_names")
+	}
+	if df.ErrorField == "" && files.IsBadFile(err) {
+		df.ErrorField = "file"
+	}
+	s.render(c, status, "new", df)
+}
+
+// incomingForm is the registration page's data.
+type incomingForm struct {
+	Dir                       *directory
+	Today                     string
+	Error, Detail, ErrorField string
+	Values                    formValues
+}
+
+// FieldError names the field the form's error is about.
+func (f *incomingForm) FieldError() (string, string, string) { return f.ErrorField, f.Error, f.Detail }
+
+func (s *Server) newIncomingPage(c *gin.Context) {
+	s.incomingPage(c, http.StatusOK, nil, nil)
+}
+
+// incomingPage shows the registration form, with a refused form's error
+// beside its field and what was typed kept.
+func (s *Server) incomingPage(c *gin.Context, status int, f *form, err error) {
+	dir, derr := s.directory(c)
+	if derr != nil {
+		s.fail(c, derr)
+		return
+	}
+	data := &incomingForm{Dir: dir, Today: s.opt.Now().In(document.VietnamTime).Format("02/01/2006")}
+	if err != nil {
+		var msg, detail string
+		status, msg, detail = s.failure(c, err)
+		if status >= 500 || status == 499 {
+			s.fail(c, err)
+			return
+		}
+		data.Error, data.Detail, data.ErrorField = msg, detail, httperr.Classify(c.Request.Context(), err).Field
+		if data.ErrorField == "" && files.IsBadFile(err) {
+			data.ErrorField = "file"
+		}
+		if f != nil {
+			data.Values = formValues(f.fields)
+		}
+	}
+	s.render(c, status, "incoming", data)
 }
 
 func (s *Server) registerIncoming(c *gin.Context) {
-	f, err := s.readMultipart(c, true)
+	f, err := s.readMultipart(c, true, 0, s.checkUpload(c, func(f *form) workflow.UploadTarget {
+		return workflow.UploadTarget{Kind: workflow.UploadIncoming, UnitID: incomingUnit(c, f)}
+	}))
 	if err != nil {
-		s.formFail(c, err)
+		if errors.Is(err, errCSRF) {
+			s.formFail(c, err)
+			return
+		}
+		s.incomingPage(c, 0, f, err)
 		return
 	}
 	var senderDate time.Time
 	if v := f.get("sender_date"); v != "" {
 		if senderDate, err = parseDate(v); err != nil {
-			s.errorPage(c, http.StatusUnprocessableEntity, s.lang(c).T("err.invalid"), "sender_date: a date")
+			s.opt.Files.Discard(c.Request.Context(), *f.file)
+			s.incomingPage(c, 0, f, document.FieldErrorf("sender_date", document.EINVALID, "the sender's date must be a date (dd/mm/yyyy)"))
 			return
 		}
 	}
-	unit := f.get("unit")
-	if unit == "" {
-		unit = session(c).User.OrgID
-	}
-	d, _, err := s.opt.Workflow.RegisterIncoming(c.Request.Context(), actor(c), workflow.IncomingInput{UnitID: unit,
+	d, _, err := s.opt.Workflow.RegisterIncoming(c.Request.Context(), actor(c), workflow.IncomingInput{UnitID: incomingUnit(c, f),
 		TypeCode: f.get("type"), Subject: f.get("subject"), Urgency: document.Urgency(f.get("urgency")),
 		SenderName: f.get("sender"), SenderSymbol: f.get("symbol"), SenderDate: senderDate, File: *f.file})
 	if err != nil {
-		s.fail(c, err)
+		s.opt.Files.Discard(c.Request.Context(), *f.file)
+		s.incomingPage(c, 0, f, err)
 		return
 	}
+	s.flash(c, "flash.registered")
 	c.Redirect(http.StatusSeeOther, "/d/"+d.ID)
+}
+
+// incomingUnit is the unit an incoming document is registered in: the one
+// chosen, else the organization (whose clerks keep its registers).
+func incomingUnit(c *gin.Context, f *form) string {
+	if unit := f.get("unit"); unit != "" {
+		return unit
+	}
+	return session(c).User.OrgID
 }

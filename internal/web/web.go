@@ -54,10 +54,12 @@ type Auth interface {
 // Workflow is what the pages need of the use cases;
 // *workflow.Service[*store.Tx] is one.
 type Workflow interface {
+	CheckUpload(ctx context.Context, a workflow.Actor, t workflow.UploadTarget) error
 	CreateDraft(ctx context.Context, a workflow.Actor, in workflow.DraftInput) (*document.Document, error)
 	UploadDraftVersion(ctx context.Context, a workflow.Actor, docID string, f workflow.File) (*document.Version, error)
 	AddAttachment(ctx context.Context, a workflow.Actor, docID, name, contentType string, f workflow.File) (*document.Attachment, error)
 	SetRecipients(ctx context.Context, a workflow.Actor, docID string, unitIDs []string) error
+	SetRecipientList(ctx context.Context, a workflow.Actor, docID string, r workflow.RecipientList) error
 	SubmitForReview(ctx context.Context, a workflow.Actor, docID string, reviewerIDs []string) (*document.Document, error)
 	Approve(ctx context.Context, a workflow.Actor, docID, comment string) (*document.Document, error)
 	Return(ctx context.Context, a workflow.Actor, docID, comment string) (*document.Document, error)
@@ -218,6 +220,7 @@ func routes() []route {
 		{Method: "GET", Path: "/d/:id/v/:seq/verify.json", Handler: (*Server).verifyJSON},
 		{Method: "POST", Path: "/d/:id/v/:seq/verify", Handler: (*Server).verifyAgain},
 		{Method: "GET", Path: "/d/:id/a/:att", Handler: (*Server).attachmentFile},
+		{Method: "POST", Path: "/d/:id/revise", Upload: true, Handler: (*Server).reviseDraft},
 		{Method: "GET", Path: "/d/:id/layout", Handler: (*Server).layoutPage},
 		{Method: "GET", Path: "/d/:id/text", Handler: (*Server).documentText},
 		{Method: "GET", Path: "/d/:id/v/:seq/pagew/:n/:width", Handler: (*Server).pageImageWidth},

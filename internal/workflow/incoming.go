@@ -66,15 +66,12 @@ func (s *Service[T]) RegisterIncoming(ctx context.Context, a Actor, in IncomingI
 		if err != nil {
 			return err
 		}
-		unit, err := tx.Unit(ctx, in.UnitID)
+		unit, err := clerkUnit(ctx, tx, user, grants, in.UnitID)
 		if err != nil {
 			return err
 		}
-		if user.OrgID != unit.OrgID || !grants.Allows(document.RoleClerk, *unit) {
-			return document.Errorf(document.EFORBIDDEN, "registering incoming documents in unit %s needs the clerk role", unit.Abbrev)
-		}
 		if strings.TrimSpace(in.SenderName) == "" {
-			return document.Errorf(document.EINVALID, "the sender is required")
+			return document.FieldErrorf("sender", document.EINVALID, "the sender is required")
 		}
 		now := s.now()
 		d := &document.Document{
@@ -168,7 +165,10 @@ func (s *Service[T]) Assign(ctx context.Context, a Actor, docID string, as Assig
 			return err
 		}
 		if unit.OrgID != c.doc.OrgID {
-			return document.Errorf(document.EINVALID, "handling unit %s belongs to another organization", unit.Abbrev)
+			return document.FieldErrorf("unit", document.EINVALID, "handling unit %s belongs to another organization", unit.Abbrev)
+		}
+		if strings.TrimSpace(as.HandlerID) == "" {
+			return document.FieldErrorf("handler", document.EINVALID, "choose who handles the document")
 		}
 		if err := c.requireUserRoleIn(as.HandlerID, document.RoleDrafter, unit); err != nil {
 			return err
@@ -178,7 +178,7 @@ func (s *Service[T]) Assign(ctx context.Context, a Actor, docID string, as Assig
 			deadline = s.calendar.Deadline(c.now, as.WorkingDays)
 		}
 		if deadline.IsZero() || !deadline.After(c.now) {
-			return document.Errorf(document.EINVALID, "the deadline must be in the future")
+			return document.FieldErrorf("deadline", document.EINVALID, "the deadline must be in the future")
 		}
 		c.change["previous_handler"] = c.doc.HandlerID
 		c.doc.HandlerID, c.doc.HandlingUnitID, c.doc.Instruction = as.HandlerID, unit.ID, as.Instruction

@@ -20,6 +20,7 @@ type DraftInput struct {
 	Urgency         document.Urgency         // default thường
 	Confidentiality document.Confidentiality // default thường
 	Recipients      []string                 // recipient unit IDs (nơi nhận)
+	RecipientNames  []string                 // recipients outside the system, as text
 	File            File                     // the draft PDF
 }
 
@@ -34,12 +35,9 @@ func (s *Service[T]) CreateDraft(ctx context.Context, a Actor, in DraftInput) (*
 		if err != nil {
 			return err
 		}
-		unit, err := tx.Unit(ctx, in.UnitID)
+		unit, err := drafterUnit(ctx, tx, user, grants, in.UnitID)
 		if err != nil {
 			return err
-		}
-		if user.OrgID != unit.OrgID || !grants.Allows(document.RoleDrafter, *unit) {
-			return document.Errorf(document.EFORBIDDEN, "drafting in unit %s needs the drafter role there", unit.Abbrev)
 		}
 		if _, err := tx.DocumentType(ctx, in.TypeCode); err != nil {
 			return err
@@ -62,6 +60,14 @@ func (s *Service[T]) CreateDraft(ctx context.Context, a Actor, in DraftInput) (*
 				return err
 			}
 			c.change["recipients"] = in.Recipients
+		}
+		if names, err := document.CleanRecipientNames(in.RecipientNames); err != nil {
+			return err
+		} else if len(names) > 0 {
+			if err := tx.SetRecipientNames(ctx, d.ID, names); err != nil {
+				return err
+			}
+			c.change["recipient_names"] = names
 		}
 		if _, err := c.addVersion(in.File, document.VersionDraft); err != nil {
 			return err
@@ -95,11 +101,8 @@ func (s *Service[T]) UploadDraftVersion(ctx context.Context, a Actor, docID stri
 	var v *document.Version
 	proposal := s.proposeLayout(ctx, a, f)
 	_, err := s.run(ctx, a, docID, func(c *call[T]) error {
-		if err := c.requireDrafter("revising a draft"); err != nil {
+		if err := c.requireDraftRevision(); err != nil {
 			return err
-		}
-		if c.doc.State != document.StateDraft {
-			return document.Errorf(document.ECONFLICT, "only a draft can get a new draft version; the document is %s", c.doc.State)
 		}
 		var err error
 		if v, err = c.addVersion(f, document.VersionDraft); err != nil {
@@ -121,11 +124,8 @@ func (s *Service[T]) AddAttachment(ctx context.Context, a Actor, docID, name, co
 	}
 	att := &document.Attachment{DocumentID: docID, Name: name, ContentType: contentType, BlobKey: f.BlobKey, SHA256: f.SHA256, Size: f.Size}
 	_, err := s.run(ctx, a, docID, func(c *call[T]) error {
-		if err := c.requireDrafter("attaching files"); err != nil {
+		if err := c.requireAttachable(); err != nil {
 			return err
-		}
-		if c.doc.State != document.StateDraft {
-			return document.Errorf(document.ECONFLICT, "attachments can be added to a draft only; the document is %s", c.doc.State)
 		}
 		att.CreatedBy = c.user.ID
 		if err := c.tx.AddAttachment(c.ctx, att); err != nil {
@@ -137,8 +137,34 @@ func (s *Service[T]) AddAttachment(ctx context.Context, a Actor, docID, name, co
 	return att, err
 }
 
-// SetRecipients replaces the recipient units of a document not yet issued.
+// SetRecipients replaces the recipient units of a document not yet issued;
+// the recipients named as text stay.
 func (s *Service[T]) SetRecipients(ctx context.Context, a Actor, docID string, unitIDs []string) error {
+	return s.setRecipients(ctx, a, docID, unitIDs, nil, false)
+}
+
+// RecipientList is the whole Nơi nhận of a document: units in the system
+// (of this organization or another), which receive it when it is issued,
+// and agencies outside it named as text.
+type RecipientList struct {
+	UnitIDs []string
+	Names   []string
+}
+
+// SetRecipientList replaces both the recipient units and the recipients
+// named as text, by the drafter, a drafter of the unit or a clerk, until
+// the document is issued. Returns EINVALID, EFORBIDDEN, ECONFLICT.
+func (s *Service[T]) SetRecipientList(ctx context.Context, a Actor, docID string, r RecipientList) error {
+	return s.setRecipients(ctx, a, docID, r.UnitIDs, r.Names, true)
+}
+
+func (s *Service[T]) setRecipients(ctx context.Context, a Actor, docID string, unitIDs, names []string, withNames bool) error {
+	if withNames {
+		var err error
+		if names, err = document.CleanRecipientNames(names); err != nil {
+			return err
+		}
+	}
 	_, err := s.run(ctx, a, docID, func(c *call[T]) error {
 		if c.user.ID != c.doc.CreatedBy && !c.grants.Allows(document.RoleClerk, *c.unit) {
 			if err := c.requireRole(document.RoleDrafter, "changing recipients"); err != nil {
@@ -153,6 +179,12 @@ func (s *Service[T]) SetRecipients(ctx context.Context, a Actor, docID string, u
 			return err
 		}
 		c.change["recipients"] = unitIDs
+		if withNames {
+			if err := c.tx.SetRecipientNames(c.ctx, c.doc.ID, names); err != nil {
+				return err
+			}
+			c.change["recipient_names"] = names
+		}
 		return c.save("set_recipients")
 	})
 	return err

@@ -77,7 +77,9 @@ type View struct {
 	Document   *document.Document
 	Versions   []*document.Version
 	Recipients []document.Recipient
-	Review     []document.ReviewStep
+	// RecipientNames are the recipients outside the system, as text.
+	RecipientNames []string
+	Review         []document.ReviewStep
 	// Attachments are the files that go with the document (phụ lục).
 	Attachments []*document.Attachment
 }
@@ -96,6 +98,9 @@ func (s *Service[T]) Get(ctx context.Context, a Actor, docID string) (*View, err
 			return err
 		}
 		if v.Recipients, err = tx.Recipients(ctx, docID); err != nil {
+			return err
+		}
+		if v.RecipientNames, err = tx.RecipientNames(ctx, docID); err != nil {
 			return err
 		}
 		if v.Attachments, err = tx.Attachments(ctx, docID); err != nil {

@@ -50,6 +50,8 @@ type Tx interface {
 
 	SetRecipients(ctx context.Context, documentID string, unitIDs []string) error
 	Recipients(ctx context.Context, documentID string) ([]document.Recipient, error)
+	SetRecipientNames(ctx context.Context, documentID string, names []string) error
+	RecipientNames(ctx context.Context, documentID string) ([]string, error)
 	MarkDelivered(ctx context.Context, documentID, unitID, deliveredID string) error
 
 	StartReviewRound(ctx context.Context, documentID string, reviewerIDs []string) ([]document.ReviewStep, error)
