@@ -88,7 +88,10 @@ func mountDevProviders(router *gin.Engine, base, dir string, pki *devpki.PKI, lo
 		Issuer: func(user, cn string) (crypto.Signer, []*x509.Certificate, error) {
 			return pki.IssueSigner(cn, "", "rsa2048", devpki.Person)
 		},
-		KeyDir:    filepath.Join(dir, "smartca-users"),
+		KeyDir: filepath.Join(dir, "smartca-users"),
+		// Its transactions outlive a crash of this process, which it
+		// shares: a confirmation given on the phone is not lost.
+		StateDir:  filepath.Join(dir, "smartca"),
 		Latency:   devSimLatency,
 		PhonePath: devSmartCAPrefix + "phone/",
 		Logger:    log.With("component", "smartca-sim"),

@@ -43,7 +43,11 @@ import (
 // services are the application's use cases wired to the database, the blob
 // store and the signing providers.
 type services struct {
-	workflow *workflow.Service[*store.Tx]
+	// phoneSigners are the providers whose signer ids are phone numbers
+	// (SIM signing through an MSSP); the others name users, CCCDs, tax
+	// codes or agreements, which must not be rewritten as numbers.
+	phoneSigners map[string]bool
+	workflow     *workflow.Service[*store.Tx]
 	// flows is workflow with archiving by archive (records.go): what the
 	// API and the pages use.
 	flows     *recordsWorkflow
@@ -89,7 +93,7 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	for name, uri := range cfg.Signers {
 		uris[name] = uri // configured providers win over development ones
 	}
-	s := &services{providers: map[string]signing.Provider{}, log: a.log, dev: dev, db: a.db, blobs: a.blobs}
+	s := &services{providers: map[string]signing.Provider{}, phoneSigners: map[string]bool{}, log: a.log, dev: dev, db: a.db, blobs: a.blobs}
 	for name, uri := range uris {
 		p, err := signing.Open(uri, signing.OSEnv)
 		if err != nil {
@@ -97,6 +101,7 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 			return nil, fmt.Errorf("VANBAN_SIGNERS: provider %q: %w", name, err)
 		}
 		s.providers[name] = p
+		s.phoneSigners[name] = strings.HasPrefix(uri, "etsi204:")
 	}
 
 	roots, intermediates, err := trustAnchors(cfg.TrustFiles, dev)
@@ -280,7 +285,8 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		Passwords: passwords, Logger: a.log}
 	var provs []admin.Provider
 	for _, name := range s.providerNames() {
-		provs = append(provs, admin.Provider{Name: name, PerSigner: !s.providers[name].Capabilities().Synchronous})
+		provs = append(provs, admin.Provider{Name: name, PerSigner: !s.providers[name].Capabilities().Synchronous,
+			PhoneNumbers: s.phoneSigners[name]})
 	}
 	adm := &admin.Service{DB: a.db, Providers: provs, Passwords: passwords, Logger: a.log}
 	fs := &files.Store{Blobs: a.blobs, Referenced: a.db.BlobReferenced, Logger: a.log,

@@ -31,6 +31,10 @@ type Provider struct {
 	// (a SIM's phone number, a remote-signing credential); the others hold
 	// one key and sign with it whatever the signer id.
 	PerSigner bool
+	// PhoneNumbers: the signer ids are phone numbers, stored in the
+	// international form. Other signer ids (a SmartCA user's CCCD
+	// 001088012345, a tax code, an agreement) are kept as given.
+	PhoneNumbers bool
 }
 
 // Service runs the administration use cases.
@@ -422,8 +426,8 @@ func (s *Service) SigningIdentity(ctx context.Context, a workflow.Actor, userID 
 //   - the provider is configured and is not the one the organization's
 //     seal signature uses;
 //   - a provider that signs for many people (SIM, remote signing) needs the
-//     leader's own signer id; a phone number is stored in the international
-//     form (0912 345 678 becomes 84912345678);
+//     leader's own signer id; for a SIM provider a phone number is stored
+//     in the international form (0912 345 678 becomes 84912345678);
 //   - a provider that holds one key (a key file, a token) is personal only
 //     if nobody else signs with it.
 //
@@ -441,7 +445,7 @@ func (s *Service) SetSigningIdentity(ctx context.Context, a workflow.Actor, user
 		if signer == "" {
 			return nil, document.FieldErrorf("signer", document.EINVALID, "provider %s signs for many people: give the leader's own phone number or account", p.Name)
 		}
-		if document.IsPhoneNumber(signer) {
+		if p.PhoneNumbers && document.IsPhoneNumber(signer) {
 			n, err := document.NormalizePhone(signer)
 			if err != nil {
 				return nil, err

@@ -23,6 +23,11 @@ type PendingRequest struct {
 type PhoneState struct {
 	UserID  string          `json:"user_id"`
 	Pending *PendingRequest `json:"pending,omitempty"`
+	// Requests counts the requests this phone has been shown and
+	// Confirmations those the user confirmed, over every run when the
+	// simulator keeps its state.
+	Requests      int `json:"requests"`
+	Confirmations int `json:"confirmations"`
 }
 
 // State returns the state of a user's phone.
@@ -34,6 +39,12 @@ func (s *Server) State(userID string) (PhoneState, error) {
 	defer s.mu.Unlock()
 	s.expireLocked(s.opts.Now())
 	st := PhoneState{UserID: userID}
+	if c, ok := s.storedCounts[userID]; ok {
+		st.Requests, st.Confirmations = c.Requests, c.Confirmations
+	}
+	if u, ok := s.users[userID]; ok {
+		st.Requests, st.Confirmations = u.prompts, u.confirmations
+	}
 	if u, ok := s.users[userID]; ok && u.pending != nil && u.pending.status == TranWaiting {
 		tx := u.pending
 		p := &PendingRequest{TransactionID: tx.id, Description: tx.description, VerificationCode: verificationCode(tx), ExpiresAt: tx.expires}

@@ -73,6 +73,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -183,7 +184,13 @@ type Options struct {
 	Issuer IssuerFunc
 	// KeyDir, if set, keeps each user's key and chain in
 	// KeyDir/<user>.pem, so users keep their certificates across restarts.
+	// Default StateDir/users when StateDir is set.
 	KeyDir string
+	// StateDir, if set, keeps every transaction and the phones' counters
+	// on disk (fsync'd, see persist.go), so that a restarted simulator
+	// still answers the status of a transaction, shows a waiting one on
+	// the phone, and delivers an undelivered callback.
+	StateDir string
 	// Names gives users' common names; others get "Người dùng <id>".
 	Names map[string]string
 	// AutoApprove confirms every request of an ordinary user after
@@ -217,8 +224,10 @@ type Server struct {
 	calls  map[string]int
 	down   bool
 	closed bool
-	wg     sync.WaitGroup
-	done   chan struct{}
+	// storedCounts are the phones' counters read from StateDir.
+	storedCounts map[string]phoneCounts
+	wg           sync.WaitGroup
+	done         chan struct{}
 }
 
 type user struct {
@@ -228,8 +237,9 @@ type user struct {
 	rogue crypto.Signer // wrong-key scenario
 	// pending is the transaction waiting on the phone.
 	pending *transaction
-	// prompts counts the requests the phone was shown.
-	prompts int
+	// prompts counts the requests the phone was shown, confirmations
+	// those the user confirmed.
+	prompts, confirmations int
 }
 
 type signFile struct {
@@ -260,6 +270,8 @@ type transaction struct {
 	created     time.Time
 	expires     time.Time
 	ended       time.Time
+	// callbackPending: the outcome is not delivered to the callback URL yet.
+	callbackPending bool
 }
 
 // NewServer returns a simulator.
@@ -288,6 +300,9 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.StateDir != "" && opts.KeyDir == "" {
+		opts.KeyDir = filepath.Join(opts.StateDir, "users")
+	}
 	s := &Server{opts: opts, users: map[string]*user{}, txs: map[string]*transaction{}, calls: map[string]int{}, done: make(chan struct{})}
 	if opts.Issuer == nil {
 		key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -299,6 +314,12 @@ func NewServer(opts Options) (*Server, error) {
 			return nil, err
 		}
 		s.ca, s.caKey = ca, key
+	}
+	if opts.StateDir != "" {
+		if err := s.load(); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("smartcasim: state in %s: %w", opts.StateDir, err)
+		}
 	}
 	return s, nil
 }
@@ -399,6 +420,10 @@ func (s *Server) user(id string) (*user, error) {
 		}
 	}
 	nu := &user{id: id, key: key, chain: chain}
+	s.mu.Lock()
+	c := s.storedCounts[id]
+	s.mu.Unlock()
+	nu.prompts, nu.confirmations = c.Requests, c.Confirmations
 	if scenarioOf(id) == ScenarioWrongKey {
 		if nu.rogue, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
 			return nil, err
@@ -637,6 +662,21 @@ func (s *Server) sign(w http.ResponseWriter, body []byte) {
 	s.txs[tx.id] = tx
 	u.pending = tx
 	u.prompts++
+	// Kept before the answer: once vanban holds the transaction id, a
+	// restart of the simulator must still know it.
+	err = s.saveTxLocked(tx)
+	if err == nil {
+		err = s.savePhonesLocked()
+	}
+	if err != nil {
+		delete(s.txs, tx.id)
+		u.pending = nil
+		u.prompts--
+		s.removeTxLocked(tx)
+		s.opts.Logger.Error("smartcasim: keeping a transaction", "transaction", tx.id, "err", err)
+		writeAnswer(w, http.StatusInternalServerError, CodeInternalError, "internal error", nil)
+		return
+	}
 	if sc != ScenarioNone || s.opts.AutoApprove {
 		s.wg.Add(1)
 		go s.answerLater(tx, sc)
@@ -722,6 +762,10 @@ func (s *Server) decide(tx *transaction, confirm bool) error {
 		sigs = append(sigs, SignedFile{DocID: f.DocID, DataToBeSigned: f.DataToBeSigned, SignatureValue: b64(sig), TimestampSignature: ts})
 	}
 	tx.signatures = sigs
+	tx.user.confirmations++
+	if err := s.savePhonesLocked(); err != nil {
+		s.opts.Logger.Error("smartcasim: keeping the phones' counters", "err", err)
+	}
 	s.endLocked(tx, TranSuccess, "signed")
 	return nil
 }
@@ -735,6 +779,7 @@ func (s *Server) expireLocked(now time.Time) {
 		}
 		if tx.status != TranWaiting && now.Sub(tx.ended) > s.opts.Retention {
 			delete(s.txs, id)
+			s.removeTxLocked(tx)
 		}
 	}
 }
@@ -746,10 +791,37 @@ func (s *Server) endLocked(tx *transaction, status, msg string) {
 		tx.user.pending = nil
 	}
 	s.opts.Logger.Info("smartcasim: transaction ended", "transaction", tx.id, "user", tx.user.id, "status", status, "files", len(tx.files))
-	if s.opts.CallbackURL != "" && !s.closed {
-		body, _ := json.Marshal(s.callbackBody(tx))
-		s.wg.Add(1)
-		go s.deliver(body)
+	tx.callbackPending = s.opts.CallbackURL != ""
+	if err := s.saveTxLocked(tx); err != nil {
+		// The outcome stays in memory; only a restart would lose it.
+		s.opts.Logger.Error("smartcasim: keeping a transaction's outcome", "transaction", tx.id, "err", err)
+	}
+	s.sendCallbackLocked(tx)
+}
+
+// sendCallbackLocked starts delivering tx's outcome. Caller holds s.mu.
+func (s *Server) sendCallbackLocked(tx *transaction) {
+	if s.opts.CallbackURL == "" || s.closed {
+		return
+	}
+	body, _ := json.Marshal(s.callbackBody(tx))
+	s.wg.Add(1)
+	go s.deliver(tx, body)
+}
+
+// delivered records that tx's callback needs no more delivery.
+func (s *Server) delivered(tx *transaction) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !tx.callbackPending {
+		return
+	}
+	tx.callbackPending = false
+	if s.txs[tx.id] != tx {
+		return // forgotten meanwhile
+	}
+	if err := s.saveTxLocked(tx); err != nil {
+		s.opts.Logger.Warn("smartcasim: recording a delivered callback", "transaction", tx.id, "err", err)
 	}
 }
 
@@ -781,8 +853,10 @@ func SignCallback(secret string, t time.Time, body []byte) string {
 	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
 }
 
-// deliver POSTs a callback, retrying failed deliveries with backoff.
-func (s *Server) deliver(body []byte) {
+// deliver POSTs a callback, retrying failed deliveries with backoff. An
+// answer, even a refusal, ends the delivery; a callback still undelivered
+// when the retries or the process end is sent again by the next run.
+func (s *Server) deliver(tx *transaction, body []byte) {
 	defer s.wg.Done()
 	delay := 200 * time.Millisecond
 	for attempt := 1; attempt <= 5; attempt++ {
@@ -797,10 +871,12 @@ func (s *Server) deliver(body []byte) {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode < 300 {
+				s.delivered(tx)
 				return
 			}
 			if resp.StatusCode < 500 && resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusTooManyRequests {
 				s.opts.Logger.Warn("smartcasim: callback refused", "status", resp.StatusCode)
+				s.delivered(tx)
 				return
 			}
 		}
