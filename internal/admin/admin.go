@@ -243,9 +243,13 @@ func (s *Service) CreatePerson(ctx context.Context, a workflow.Actor, in PersonI
 			return err
 		}
 		for _, g := range in.Roles {
-			// A role that opens secret documents waits for a second
-			// administrator, on a new account too (store.GrantRoleBy).
-			if _, err := c.tx.GrantRoleBy(ctx, c.user.ID, u.ID, g.UnitID, g.Role); err != nil {
+			// Granted at once: only the organization's administrators
+			// create people, and they can already reset anyone's
+			// password (audited). The two-person rule guards grants to
+			// existing accounts (ChangeRole), where a unit administrator
+			// could otherwise make itself a clerk; an organization with a
+			// single administrator could never get its first clerk.
+			if err := c.tx.GrantRole(ctx, u.ID, g.UnitID, g.Role); err != nil {
 				return err
 			}
 		}
