@@ -307,6 +307,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 		Passwords:      passwords,
 		Sessions:       sessions,
 		Admin:          adm,
+		TestSigning:    &admin.TestSigning{Admin: adm, Providers: s.providers},
 		WebhookTargets: s.webhookTargets,
 		Files:          fs,
 		Oversight:      s.oversight(a),
@@ -319,7 +320,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 // mountWeb adds the pages for people at / on the same services and the
 // same sessions as the API.
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
-	opt := web.Options{Workflow: s.flows, Admin: api.Admin, Signing: s.signing,
+	opt := web.Options{Workflow: s.flows, Admin: api.Admin, TestSigning: api.TestSigning, Signing: s.signing,
 		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), PDFium: s.pdfium, Logger: a.log, Records: a.db,
 		Exchange: api.Exchange, Texts: a.db, RecordFiles: s.records, Registers: a.db}
 	opt.Oversight = s.webOversight(a)

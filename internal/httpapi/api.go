@@ -166,7 +166,10 @@ type API struct {
 	// fields above when they are nil (Directory must then be a *store.DB).
 	Sessions *auth.Sessions
 	Admin    *admin.Service
-	Files    *files.Store
+	// TestSigning answers the test signing of a leader's identity
+	// (testsign.go); nil answers 409.
+	TestSigning *admin.TestSigning
+	Files       *files.Store
 }
 
 func (api *API) now() time.Time {
@@ -320,7 +323,7 @@ func (api *API) Mount(r *gin.Engine) {
 			api.Files.Referenced = db.BlobReferenced
 		}
 	}
-	table := append(routes(), oversightRoutes()...)
+	table := append(append(routes(), oversightRoutes()...), testSignRoutes()...)
 	if api.TokenMaxTTL <= 0 {
 		api.TokenMaxTTL = 90 * 24 * time.Hour
 	}

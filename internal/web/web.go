@@ -98,6 +98,9 @@ type Signing interface {
 type Options struct {
 	Workflow Workflow
 	Admin    *admin.Service
+	// TestSigning runs the test-signing button of a leader's identity
+	// (admin_testsign.go); nil: the button answers 409.
+	TestSigning *admin.TestSigning
 	// Signing may be nil: the signing buttons then answer 503.
 	Signing Signing
 	// Files stores uploads and serves downloads (digest-checked); its
@@ -295,7 +298,7 @@ func (s *Server) Mount(r *gin.Engine) {
 		c.Data(http.StatusOK, "image/svg+xml", icon)
 	})
 	g := r.Group("/", securityHeaders)
-	for _, rt := range append(routes(), oversightRoutes()...) {
+	for _, rt := range append(append(routes(), oversightRoutes()...), testSignRoutes()...) {
 		h := rt.Handler
 		handlers := []gin.HandlerFunc{}
 		if !rt.Public {
