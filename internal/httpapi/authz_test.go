@@ -79,6 +79,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		bodies := map[string]any{
 			"PasswordChange":   httpapi.PasswordChange{Current: testPassword, New: "mật-khẩu-mới-dài"},
+			"DossierSet":       httpapi.DossierSetJSON{Code: "H56-0001", FiledOn: "05/03/2026"},
+			"NotifyPreference": httpapi.NotifyPreferenceJSON{Channel: "page", Mode: "instant"},
 			"TokenCreate":      httpapi.TokenCreate{Name: "x"},
 			"UnitCreate":       httpapi.UnitCreate{ParentID: e.orgA.ID, Abbrev: "X", Name: "X"},
 			"UserCreate":       httpapi.UserCreate{Username: "intruder", FullName: "X", Roles: []httpapi.GrantJSON{{UnitID: e.office.ID, Role: document.RoleDrafter}}},

@@ -19,6 +19,7 @@ import (
 	"vanban/internal/auth"
 	"vanban/internal/document"
 	"vanban/internal/httpapi"
+	"vanban/internal/lookup"
 	"vanban/internal/notify"
 	"vanban/internal/reports"
 	"vanban/internal/signsession"
@@ -79,7 +80,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 		Signing:   signsession.New(db, wf, blobs, map[string]signing.Provider{}, signsession.Options{Logger: quiet()}),
 		Validator: noRoots{blobs}, Providers: []string{"sim", "seal"},
 		Secret: bytes.Repeat([]byte("s"), 32), Logger: quiet(), Passwords: testParams,
-		Oversight: httpapi.Oversight{Reports: reports.New(db), Notifications: db, Hub: notify.NewHub()},
+		Oversight: httpapi.Oversight{Reports: reports.New(db), Notifications: db, Hub: notify.NewHub(), Lookup: lookup.New(db)},
 	}
 	r := httpapi.NewRouter(httpapi.Options{Logger: quiet()})
 	e.api.Mount(r)
