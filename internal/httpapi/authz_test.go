@@ -105,7 +105,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			"RecordFileCreate":   httpapi.RecordFileCreate{Year: 2026, Title: "x", UnitID: e.office.ID, ResponsibleID: e.users["A.drafter"].ID, Years: 5},
 			"FileDocument":       httpapi.FileDocumentJSON{DocumentID: open.ID},
 			"DossierSet":         httpapi.DossierSetJSON{Code: "H40.99-261203-0001", FiledOn: "03/12/2026"},
-			"NotifyPreference":   httpapi.NotifyPreferenceJSON{Channel: "email", Mode: "instant", Address: "x@example.org"},
+			"NotifyPreference":   httpapi.NotifyPreferenceJSON{Channel: "page", Mode: "instant"},
 		}
 		multipartMeta := map[string]any{
 			"/api/v1/documents": httpapi.DraftCreate{UnitID: e.office.ID, Type: document.TypeQuyetDinh, Subject: "x"},

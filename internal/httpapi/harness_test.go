@@ -21,6 +21,7 @@ import (
 	"vanban/internal/evidence"
 	"vanban/internal/httpapi"
 	"vanban/internal/interchange"
+	"vanban/internal/lookup"
 	"vanban/internal/notify"
 	"vanban/internal/records"
 	"vanban/internal/reports"
@@ -87,7 +88,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 		Signing:   signsession.New(db, wf, blobs, map[string]signing.Provider{}, signsession.Options{Logger: quiet()}),
 		Providers: []string{"sim", "seal"},
 		Secret:    bytes.Repeat([]byte("s"), 32), Logger: quiet(), Passwords: testParams,
-		Oversight: httpapi.Oversight{Reports: reports.New(db), Notifications: db, Hub: notify.NewHub()},
+		Oversight: httpapi.Oversight{Reports: reports.New(db), Notifications: db, Hub: notify.NewHub(), Lookup: lookup.New(db)},
 		Exchange:  interchange.New[*store.Tx](db, interchange.Options{Blobs: blobs, Incoming: wf, Logger: quiet()}),
 		Records:   db, RecordFiles: records.New(db, wf, blobs, nil, quiet()),
 		Evidence: &evidence.Builder{Workflow: wf, Audit: db, Blobs: blobs, Validator: noRoots{blobs}},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -145,6 +146,9 @@ func (api *API) setNotifyPreference(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
+// streamMaxAge bounds one stream.
+const streamMaxAge = 30 * time.Minute
+
 // streamKeepAlive is how often an idle stream sends a comment, so proxies
 // keep it open and a closed page is noticed.
 const streamKeepAlive = 20 * time.Second
@@ -155,6 +159,13 @@ func (api *API) notificationStream(c *gin.Context) {
 	hub := api.Oversight.Hub
 	if hub == nil {
 		api.unavailable(c)
+		return
+	}
+	// Only an event-stream client (EventSource sends this) gets the
+	// stream: anything else would wait on an answer that never ends.
+	if !strings.Contains(c.GetHeader("Accept"), "text/event-stream") {
+		Problem(c, http.StatusNotAcceptable, "not-acceptable", "Cần text/event-stream / Not acceptable",
+			"this is a server-sent event stream; send Accept: text/event-stream")
 		return
 	}
 	notices, stop := hub.Subscribe(current(c).user.ID)
@@ -178,7 +189,10 @@ func (api *API) notificationStream(c *gin.Context) {
 	}
 	tick := time.NewTicker(streamKeepAlive)
 	defer tick.Stop()
-	ctx := c.Request.Context()
+	// A stream lasts at most streamMaxAge; the page's EventSource then
+	// reconnects (after the retry above), so no connection is held forever.
+	ctx, cancel := context.WithTimeout(c.Request.Context(), streamMaxAge)
+	defer cancel()
 	for {
 		select {
 		case <-ctx.Done():

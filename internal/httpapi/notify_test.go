@@ -44,6 +44,10 @@ func TestReviewerIsToldByEmailAndLive(t *testing.T) {
 		req, err := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/v1/me/notifications/stream", nil)
 		e.must(err)
 		req.Header.Set("Authorization", "Bearer "+e.tokens["A.reviewer"])
+		if code, _ := e.send(req.Clone(ctx)); code != http.StatusNotAcceptable {
+			t.Errorf("the stream without Accept: text/event-stream: %d, want 406", code)
+		}
+		req.Header.Set("Accept", "text/event-stream")
 		resp, err := http.DefaultClient.Do(req)
 		e.must(err)
 		defer resp.Body.Close()

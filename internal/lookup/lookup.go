@@ -133,7 +133,9 @@ func (s *Service) Attach(ctx context.Context, userID, docID, code, filedOn strin
 	}
 	if !gs.Allows(document.RoleClerk, *unit) {
 		named := u.ID == d.CreatedBy || u.ID == d.LeaderID || u.ID == d.HandlerID || u.ID == d.SignerID
-		if !gs.Covers(*unit) && !named {
+		// Those who could not open the document (a secret one is for the
+		// people named on it) learn nothing of it.
+		if (!gs.Covers(*unit) || d.Confidentiality != document.ConfidentialityNormal) && !named {
 			return nil, document.Errorf(document.ENOTFOUND, "document %s not found", docID)
 		}
 		return nil, document.Errorf(document.EFORBIDDEN, "dossier codes are attached by the clerks of the receiving unit")
