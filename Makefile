@@ -21,7 +21,7 @@ build:
 
 ## test: every test, with the race detector, against real services
 test:
-	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	$(GO) test -race -count=1 -timeout 60m $(PKGS)
 
 ## test-short: quick unit tests only
 test-short:
