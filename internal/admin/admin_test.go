@@ -37,7 +37,7 @@ func newOffice(t *testing.T, db *store.DB) *office {
 		}
 	}
 	o := &office{db: db, svc: &admin.Service{DB: db, Passwords: cheap,
-		Providers: []admin.Provider{{Name: "sim", PerSigner: true}, {Name: "seal"}, {Name: "token"}}}}
+		Providers: []admin.Provider{{Name: "sim", PerSigner: true, PhoneNumbers: true}, {Name: "seal"}, {Name: "token"}}}}
 	o.org = &document.Organization{Abbrev: "UBND", Name: "Ủy ban nhân dân xã Thành Long", Place: "Thành Long"}
 	must(db.CreateOrganization(ctx, o.org))
 	o.unit = &document.Unit{ParentID: o.org.ID, Abbrev: "VP", Name: "Văn phòng"}
