@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,16 +22,32 @@ import (
 	"vanban/signing/verify"
 )
 
-// buildVanban compiles this command once per test binary run.
+var built struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+// buildVanban compiles this command once per test binary run (TestMain
+// removes it).
 func buildVanban(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "vanban")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "vanban-bin-")
+		if built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "vanban")
+		cmd := exec.Command("go", "build", "-o", built.bin, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
 }
 
 // proc is a vanban process the test can kill.
@@ -93,7 +110,7 @@ func cleanEnv() []string {
 			out = append(out, kv)
 		}
 	}
-	return out
+	return append(out, "VANBAN_CACHE_DIR="+testCacheDir())
 }
 
 // TestCrashDuringSigning kills the server with SIGKILL while leaders'

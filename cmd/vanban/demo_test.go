@@ -27,6 +27,9 @@ import (
 // have started for this package.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
 	pgtest.Stop()
 	s3test.Stop()
 	os.Exit(code)

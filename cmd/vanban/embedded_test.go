@@ -69,7 +69,13 @@ func clearServeEnv(t testing.TB) {
 		t.Setenv(s.Env, "")
 		t.Setenv(s.Env+"_FILE", "")
 	}
+	t.Setenv("VANBAN_CACHE_DIR", testCacheDir())
 }
+
+// testCacheDir is the cache every server of the tests shares (and the
+// render tests of other packages): PDFium compiles once per machine, not
+// once per server, which under the race detector is most of a minute.
+func testCacheDir() string { return filepath.Join(os.TempDir(), "vanban-test-cache") }
 
 // servedVanban is a "vanban serve" running in the test process.
 type servedVanban struct {

@@ -137,7 +137,7 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 		return nil, err
 	}
 	s.workflow = workflow.New[*store.Tx](a.db, cal)
-	s.pdfium = render.New(render.Options{CacheDir: filepath.Join(cfg.DataDir, "cache", "pages", "wazero"), Logger: a.log})
+	s.pdfium = render.New(render.Options{CacheDir: filepath.Join(cfg.CacheDir, "wazero"), Logger: a.log})
 	proposer := &signsession.Proposer{Engine: s.pdfium, Blobs: a.blobs, Default: opts.Layout}
 	s.workflow.Proposer, opts.Covers = proposer, proposer
 	s.signing = signsession.New(a.db, s.workflow, a.blobs, s.providers, opts)
@@ -147,7 +147,7 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	// pages that permitted changes after a signature touch (the visual
 	// check of verify.Options.Visual); files without such changes cost
 	// nothing, and PDFium starts only when one comes.
-	s.visualEngine = render.New(render.Options{CacheDir: filepath.Join(a.cfg.DataDir, "cache", "verify", "wazero"), Workers: 1,
+	s.visualEngine = render.New(render.Options{CacheDir: filepath.Join(a.cfg.CacheDir, "wazero"), Workers: 1,
 		Logger: a.log.With("component", "visual-check")})
 	s.validator = &files.Validator{Blobs: a.blobs, Roots: roots, Intermediates: intermediates, Visual: visualcheck.New(s.visualEngine)}
 	// Received documents (registered or delivered) are verified on receipt.
@@ -321,7 +321,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 // same sessions as the API.
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
 	opt := web.Options{Workflow: s.flows, Admin: api.Admin, TestSigning: api.TestSigning, Signing: s.signing,
-		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.DataDir, "cache", "pages"), PDFium: s.pdfium, Logger: a.log, Records: a.db,
+		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.CacheDir, "pages"), PDFium: s.pdfium, Logger: a.log, Records: a.db,
 		Exchange: api.Exchange, Texts: a.db, RecordFiles: s.records, Registers: a.db}
 	opt.Oversight = s.webOversight(a)
 	if s.dev != nil {

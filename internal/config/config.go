@@ -22,9 +22,14 @@ import (
 
 // Config is the server's configuration.
 type Config struct {
-	Addr            string
-	PublicURL       string
-	DataDir         string
+	Addr      string
+	PublicURL string
+	DataDir   string
+	// CacheDir holds what can be rebuilt: rendered page images and the
+	// compiled PDFium module (VANBAN_CACHE_DIR, default <data-dir>/cache).
+	// Several installations on one machine may share it: entries are
+	// keyed by content and written atomically.
+	CacheDir        string
 	DatabaseURL     string
 	StorageURL      string
 	S3AccessKey     string
@@ -98,6 +103,7 @@ var Settings = []Setting{
 	{Env: "VANBAN_ADDR", Flag: "addr", Default: "127.0.0.1:8080", Usage: "address to listen on (host:port)"},
 	{Env: "VANBAN_PUBLIC_URL", Flag: "public-url", Default: "http://<addr>", Usage: "URL users reach the server at, for links and the development PKI"},
 	{Env: "VANBAN_DATA_DIR", Flag: "data-dir", Default: "./data", Usage: "directory for the embedded database, local blobs and development keys"},
+	{Env: "VANBAN_CACHE_DIR", Flag: "cache-dir", Default: "<data-dir>/cache", Usage: "directory for what can be rebuilt (rendered page images, the compiled PDFium module); safe to delete and to share between installations on one machine"},
 	{Env: "VANBAN_DATABASE_URL", Flag: "database-url", Default: "sqlite:<data-dir>/vanban.db", Usage: "postgres://user:pass@host:5432/db?sslmode=... or sqlite:PATH"},
 	{Env: "VANBAN_STORAGE_URL", Flag: "storage-url", Default: "file://<data-dir>/blobs", Usage: "file:///abs/dir or s3://bucket?endpoint=host:9000&secure=true&region=..."},
 	{Env: "VANBAN_S3_ACCESS_KEY", Flag: "s3-access-key", Usage: "S3 access key (also VANBAN_S3_ACCESS_KEY_FILE)", Secret: true},
@@ -198,6 +204,10 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 	c.DataDir = str("VANBAN_DATA_DIR", "./data")
 	if abs, err := filepath.Abs(c.DataDir); err == nil {
 		c.DataDir = abs
+	}
+	c.CacheDir = str("VANBAN_CACHE_DIR", filepath.Join(c.DataDir, "cache"))
+	if abs, err := filepath.Abs(c.CacheDir); err == nil {
+		c.CacheDir = abs
 	}
 	c.PublicURL = str("VANBAN_PUBLIC_URL", "")
 	if c.PublicURL == "" {
