@@ -449,6 +449,27 @@ func TestWebBatchSigning(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
+	// The signing page's event stream: refused to another person, and for
+	// a finished session one final status after which the server ends it.
+	for sid := range codes {
+		req, _ := http.NewRequest("GET", drafter.base+"/signing/"+sid+"/events", nil)
+		req.Header.Set("Accept", "text/event-stream")
+		if resp, body := drafter.do(req); resp.StatusCode < 400 || resp.StatusCode >= 500 || strings.Contains(body, "event:") {
+			t.Errorf("the drafter's event stream of the leader's session: %d %.200s", resp.StatusCode, body)
+		}
+		req, _ = http.NewRequest("GET", leader.base+"/signing/"+sid+"/events", nil)
+		if resp, _ := leader.do(req); resp.StatusCode != http.StatusNotAcceptable {
+			t.Errorf("the event stream without Accept: text/event-stream: %d, want 406", resp.StatusCode)
+		}
+		req, _ = http.NewRequest("GET", leader.base+"/signing/"+sid+"/events", nil)
+		req.Header.Set("Accept", "text/event-stream")
+		resp, body := leader.do(req)
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") ||
+			strings.Count(body, "event: status\n") != 1 || !strings.Contains(body, `"state":"completed"`) || !strings.Contains(body, `"done":true`) {
+			t.Errorf("the event stream of a finished session: %d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		break
+	}
 	for i, id := range docs {
 		want := document.StateSigned
 		if i == 2 {

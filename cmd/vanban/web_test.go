@@ -395,8 +395,19 @@ func TestWebOutgoingDocumentOnAPhone(t *testing.T) {
 	}
 	_ = os.WriteFile(filepath.Join(b.dir, "08-virtual-phone-pin.png"), phoneShot, 0o644)
 	closePhone()
-	// The signing page learns the outcome without a reload.
+	// The signing page learns the outcome without a reload, pushed by the
+	// server over the session's event stream: the page never asked the
+	// status answer.
 	b.run("signed, live", chromedp.WaitVisible(`#session-status[data-state=completed]`, chromedp.ByQuery))
+	var live string
+	var polled int
+	b.run("pushed, not polled",
+		chromedp.AttributeValue(`section.signing`, "data-live", &live, nil, chromedp.ByQuery),
+		chromedp.Evaluate(`performance.getEntriesByType("resource").filter(function (e) { return /\/signing\/[^/]+\/status$/.test(e.name); }).length`, &polled),
+	)
+	if live != "events" || polled != 0 {
+		t.Errorf("the signing page followed the session with data-live=%q and %d status requests, want the event stream and none", live, polled)
+	}
 	b.shot("09-leader-signed")
 	b.logout()
 

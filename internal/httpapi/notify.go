@@ -2,15 +2,13 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"vanban/internal/notify"
+	"vanban/internal/sse"
 )
 
 // Notifications is what the notification routes need of the store;
@@ -149,45 +147,24 @@ func (api *API) setNotifyPreference(c *gin.Context) {
 // streamMaxAge bounds one stream.
 const streamMaxAge = 30 * time.Minute
 
-// streamKeepAlive is how often an idle stream sends a comment, so proxies
-// keep it open and a closed page is noticed.
-const streamKeepAlive = 20 * time.Second
-
-// notificationStream sends the person's notices as server-sent events while
-// the page stays open: "event: notice" with the notice as JSON.
 func (api *API) notificationStream(c *gin.Context) {
 	hub := api.Oversight.Hub
 	if hub == nil {
 		api.unavailable(c)
 		return
 	}
-	// Only an event-stream client (EventSource sends this) gets the
-	// stream: anything else would wait on an answer that never ends.
-	if !strings.Contains(c.GetHeader("Accept"), "text/event-stream") {
+	if !sse.Accepts(c.Request) {
 		Problem(c, http.StatusNotAcceptable, "not-acceptable", "Cần text/event-stream / Not acceptable",
 			"this is a server-sent event stream; send Accept: text/event-stream")
 		return
 	}
 	notices, stop := hub.Subscribe(current(c).user.ID)
 	defer stop()
-	h := c.Writer.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	c.Status(http.StatusOK)
-	rc := http.NewResponseController(c.Writer)
-	write := func(s string) bool {
-		if _, err := fmt.Fprint(c.Writer, s); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
-	}
-	// The server's write timeout would cut a long stream; this one ends
-	// only when the page goes away.
-	_ = rc.SetWriteDeadline(time.Time{})
-	if !write("retry: 3000\n: connected\n\n") {
+	stream, err := sse.Start(c.Writer, 3*time.Second)
+	if err != nil {
 		return
 	}
-	tick := time.NewTicker(streamKeepAlive)
+	tick := time.NewTicker(sse.KeepAlive)
 	defer tick.Stop()
 	// A stream lasts at most streamMaxAge; the page's EventSource then
 	// reconnects (after the retry above), so no connection is held forever.
@@ -198,12 +175,11 @@ func (api *API) notificationStream(c *gin.Context) {
 		case <-ctx.Done():
 			return
 		case n := <-notices:
-			b, _ := json.Marshal(n)
-			if !write("event: notice\ndata: " + string(b) + "\n\n") {
+			if stream.Event("notice", n) != nil {
 				return
 			}
 		case <-tick.C:
-			if !write(": keep-alive\n\n") {
+			if stream.Comment("keep-alive") != nil {
 				return
 			}
 		}

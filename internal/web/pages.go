@@ -788,8 +788,22 @@ func (s *Server) signingStatus(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, gin.H{"state": sess.State, "label": s.lang(c).T(statusKey(sess)), "done": sessionDone(sess.State),
-		"code": sess.VerificationCode, "message": sess.FailureMessage})
+	c.JSON(http.StatusOK, s.sessionStatus(c, sess))
+}
+
+// sessionStatus is what the signing page shows of a session, for the
+// status answer and the event stream alike.
+func (s *Server) sessionStatus(c *gin.Context, sess *signsession.Session) sessionStatusJSON {
+	return sessionStatusJSON{State: string(sess.State), Label: s.lang(c).T(statusKey(sess)), Done: sessionDone(sess.State),
+		Code: sess.VerificationCode, Message: sess.FailureMessage}
+}
+
+type sessionStatusJSON struct {
+	State   string `json:"state"`
+	Label   string `json:"label"`
+	Done    bool   `json:"done"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 func (s *Server) cancelSigning(c *gin.Context) {

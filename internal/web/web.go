@@ -240,6 +240,7 @@ func routes() []route {
 		{Method: "GET", Path: "/signing", Handler: (*Server).signingList},
 		{Method: "GET", Path: "/signing/:sid", Handler: (*Server).signingPage},
 		{Method: "GET", Path: "/signing/:sid/status", Handler: (*Server).signingStatus},
+		{Method: "GET", Path: "/signing/:sid/events", Handler: (*Server).signingEvents},
 		{Method: "POST", Path: "/signing/:sid/cancel", Handler: (*Server).cancelSigning},
 
 		{Method: "GET", Path: "/admin", Handler: (*Server).adminHome},
