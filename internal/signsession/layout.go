@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"strings"
 	"time"
 
@@ -82,6 +83,16 @@ func (l Layout) Validate() error {
 func (s *Service) SetLayout(ctx context.Context, a workflow.Actor, docID string, l Layout) error {
 	if err := l.Validate(); err != nil {
 		return err
+	}
+	// Saving the layout unchanged (a drafter accepting the proposal on the
+	// layout page, whose form shows tenths of a point) changes nothing the
+	// reviewers approved: it must not send the document back to review.
+	cur, err := s.Layout(ctx, a, docID)
+	if err != nil {
+		return err
+	}
+	if cur.sameAs(l) {
+		return nil
 	}
 	if l.Cover {
 		// A cover may hide only the template's placeholders or blank
@@ -483,4 +494,22 @@ func (p *Proposer) CheckCovers(ctx context.Context, userID string, pdf []byte, l
 		return err
 	}
 	return problem
+}
+
+// sameAs reports whether two layouts place and draw the same things, to
+// the tenth of a point the layout form shows; whether a person or the
+// proposal set them does not count.
+func (l Layout) sameAs(o Layout) bool {
+	tenth := func(r pades.Rect) pades.Rect {
+		f := func(v float64) float64 { return math.Round(v*10) / 10 }
+		return pades.Rect{LLX: f(r.LLX), LLY: f(r.LLY), URX: f(r.URX), URY: f(r.URY)}
+	}
+	for _, x := range []*Layout{&l, &o} {
+		x.Signature, x.Seal, x.Number, x.Date = tenth(x.Signature), tenth(x.Seal), tenth(x.Number), tenth(x.Date)
+		x.Proposed = false
+		if len(x.AttachmentPages) == 0 {
+			x.AttachmentPages = nil
+		}
+	}
+	return reflect.DeepEqual(l, o)
 }

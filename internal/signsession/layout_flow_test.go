@@ -3,9 +3,7 @@ package signsession_test
 import (
 	"bytes"
 	"image"
-	"image/color"
 	"image/png"
-	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -27,33 +25,6 @@ func (e *env) pngKey(img image.Image) string {
 	obj, err := e.blobs.PutContentAddressed(ctx, &b, storage.PutOptions{ContentType: "image/png"})
 	e.must(err)
 	return obj.Key
-}
-
-// handwriting is a transparent PNG with a blue scrawl, twice as wide as
-// high.
-func handwriting() image.Image {
-	img := image.NewNRGBA(image.Rect(0, 0, 400, 200))
-	for x := 20; x < 380; x++ {
-		y := 100 + int(60*math.Sin(float64(x)/25))
-		for dy := -5; dy <= 5; dy++ {
-			img.Set(x, y+dy, color.NRGBA{0, 0, 200, 255})
-		}
-	}
-	return img
-}
-
-// sealImage is a transparent PNG red ring with a red star-like centre.
-func sealImage() image.Image {
-	img := image.NewNRGBA(image.Rect(0, 0, 300, 300))
-	for y := 0; y < 300; y++ {
-		for x := 0; x < 300; x++ {
-			r := math.Hypot(float64(x-150), float64(y-150))
-			if (r > 128 && r < 148) || r < 30 {
-				img.Set(x, y, color.NRGBA{220, 0, 0, 255})
-			}
-		}
-	}
-	return img
 }
 
 func readBlob(e *env, key string) []byte {
@@ -85,8 +56,8 @@ func TestDecree30TemplateProposedSignedAndIssued(t *testing.T) {
 	eng := render.New(render.Options{CacheDir: filepath.Join(os.TempDir(), "vanban-render-test-wazero")})
 	defer eng.Close()
 	e.wf.Proposer = &signsession.Proposer{Engine: eng, Blobs: e.blobs}
-	e.must(e.db.SetSignatureImage(ctx, store.ImageOfUser, e.signer.ID, e.pngKey(handwriting()), "x", e.admin.ID))
-	e.must(e.db.SetSignatureImage(ctx, store.ImageOfOrg, e.org.ID, e.pngKey(sealImage()), "x", e.admin.ID))
+	e.must(e.db.SetSignatureImage(ctx, store.ImageOfUser, e.signer.ID, e.pngKey(layoutcheck.Handwriting()), "x", e.admin.ID))
+	e.must(e.db.SetSignatureImage(ctx, store.ImageOfOrg, e.org.ID, e.pngKey(layoutcheck.Seal()), "x", e.admin.ID))
 
 	d := e.awaiting(e.signer, "Quyết định phê duyệt kế hoạch chuyển đổi số")
 	l, err := e.svc.Layout(ctx, as(e.drafter), d.ID)

@@ -315,6 +315,34 @@ func Check(t testing.TB, eng *render.Engine, qpdf string, x Expect) {
 	}
 }
 
+// Handwriting is a leader's handwritten signature as Check expects it:
+// a transparent image with a blue scrawl, twice as wide as high.
+func Handwriting() image.Image {
+	img := image.NewNRGBA(image.Rect(0, 0, 400, 200))
+	for x := 20; x < 380; x++ {
+		y := 100 + int(60*math.Sin(float64(x)/25))
+		for dy := -5; dy <= 5; dy++ {
+			img.Set(x, y+dy, color.NRGBA{0, 0, 200, 255})
+		}
+	}
+	return img
+}
+
+// Seal is an organization's seal as Check expects it: a transparent
+// image, a red ring with a red centre.
+func Seal() image.Image {
+	img := image.NewNRGBA(image.Rect(0, 0, 300, 300))
+	for y := 0; y < 300; y++ {
+		for x := 0; x < 300; x++ {
+			r := math.Hypot(float64(x-150), float64(y-150))
+			if (r > 128 && r < 148) || r < 30 {
+				img.Set(x, y, color.NRGBA{220, 0, 0, 255})
+			}
+		}
+	}
+	return img
+}
+
 // proposal runs the layout proposal on a PDF, as the upload did.
 func proposal(t testing.TB, eng *render.Engine, pdf []byte) *placement.Proposal {
 	t.Helper()
