@@ -193,7 +193,7 @@ func checkSecretFingerprint(ctx context.Context, db *store.DB, secret []byte, lo
 	switch {
 	case errors.As(err, &mm):
 		return &config.Error{Setting: "VANBAN_SECRET_KEY", Reason: "differs from the key the other nodes of this database use (its fingerprint was stored " +
-			mm.StoredAt.Format(time.RFC3339) + "): give every node the same key (see \"Backup and restore\" in the README to change it)"}
+			mm.StoredAt.Format(time.RFC3339) + "): give every node the same key (README, \"Backup and restore\")"}
 	case err != nil:
 		return err
 	case stored:

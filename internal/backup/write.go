@@ -443,8 +443,12 @@ func copyBlob(ctx context.Context, tw *tar.Writer, s storage.Store, e Entry, mti
 	}
 	// Read on to the end, so the store's own digest check runs and a longer
 	// object is seen.
-	if n, err := io.Copy(io.Discard, cr); err != nil || n != 0 {
-		return fmt.Errorf("backup: object %q changed while it was read (%d more bytes, %v); run the backup again", e.Key, n, err)
+	n, err := io.Copy(io.Discard, cr)
+	switch {
+	case err != nil:
+		return fmt.Errorf("backup: object %q: %w", e.Key, err)
+	case n != 0:
+		return fmt.Errorf("backup: object %q grew while it was read; run the backup again", e.Key)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != e.SHA256 {
 		return fmt.Errorf("backup: object %q: %w: SHA-256 %s, recorded %s", e.Key, storage.ErrIntegrity, got, e.SHA256)
