@@ -515,3 +515,61 @@ func TestPostgresBackupProcedure(t *testing.T) {
 		t.Errorf("audit verify after pg_restore: %d\n%s", code, out)
 	}
 }
+
+// TestBackupKeyFromEnvironment: with VANBAN_SECRET_KEY the key is not in
+// the archive (nor a stale secret.key): restore says so, checks the seal
+// only when given the key, and refuses another one. The archive also
+// streams to standard output, and never into the data directory.
+func TestBackupKeyFromEnvironment(t *testing.T) {
+	clearServeEnv(t)
+	t.Setenv("VANBAN_ADMIN_PASSWORD", "mật-khẩu-quản-trị-demo")
+	src := t.TempDir()
+	if code, out := backupCLI(t, "init", "--data-dir", src, "--secret-key", nodeSecretKey, "--org-abbrev", "UBND", "--org-name", "Ủy ban nhân dân xã", "--place", "Thành Long"); code != 0 {
+		t.Fatalf("init: %d\n%s", code, out)
+	}
+	// A stale key file left from before the key was configured.
+	mustWrite(t, filepath.Join(src, "secret.key"), []byte(strings.Repeat("ab", 32)+"\n"))
+
+	if code, out := backupCLI(t, "backup", "--data-dir", src, "--secret-key", nodeSecretKey, "--out", filepath.Join(src, "inside.tar")); code == 0 || !strings.Contains(out, "inside the data directory") {
+		t.Errorf("--out inside the data directory: %d\n%s", code, out)
+	}
+	var archive, report lockedBuffer
+	if code := run(context.Background(), []string{"backup", "--data-dir", src, "--secret-key", nodeSecretKey, "--out", "-"}, &archive, &report); code != 0 {
+		t.Fatalf("backup to stdout: %d\n%s", code, &report)
+	}
+	if !strings.Contains(report.String(), "NOT in the archive") {
+		t.Errorf("report on stderr:\n%s", &report)
+	}
+	arch := mustWrite(t, filepath.Join(t.TempDir(), "env.tar"), []byte(archive.String()))
+	tr := tar.NewReader(bytes.NewReader(mustRead(t, arch)))
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hdr.Name == "data/secret.key" {
+			t.Error("the stale secret.key went into the archive")
+		}
+	}
+
+	if code, out := backupCLI(t, "restore", "--data-dir", filepath.Join(t.TempDir(), "r"), "--in", arch); code != 0 || !strings.Contains(out, "seal was not checked") || !strings.Contains(out, "same VANBAN_SECRET_KEY") {
+		t.Errorf("restore without the key: %d\n%s", code, out)
+	}
+	dst := filepath.Join(t.TempDir(), "r")
+	if code, out := backupCLI(t, "restore", "--data-dir", dst, "--secret-key", nodeSecretKey, "--in", arch); code != 0 || !strings.Contains(out, "seal valid under the restored key") {
+		t.Errorf("restore with the key: %d\n%s", code, out)
+	}
+	if code, out := backupCLI(t, "audit", "verify", "--data-dir", dst, "--secret-key", nodeSecretKey); code != 0 {
+		t.Errorf("audit verify: %d\n%s", code, out)
+	}
+	bad := filepath.Join(t.TempDir(), "r")
+	if code, out := backupCLI(t, "restore", "--data-dir", bad, "--secret-key", "another-key-of-at-least-32-bytes-0123456789", "--in", arch); code == 0 || !strings.Contains(out, "does not verify") {
+		t.Errorf("restore with another key: %d\n%s", code, out)
+	}
+	if _, err := os.Stat(bad); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a refused restore left its directory")
+	}
+}

@@ -114,6 +114,9 @@ func prepareTarget(dataDir string) (created bool, err error) {
 		return false, err
 	}
 	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".restore-") {
+			return false, fmt.Errorf("%w: %s holds %s, left by an interrupted restore: empty the directory and restore again", ErrNotEmpty, dataDir, e.Name())
+		}
 		if e.Name() != "lost+found" {
 			return false, fmt.Errorf("%w: %s holds %s; restore into a new or empty directory", ErrNotEmpty, dataDir, e.Name())
 		}
