@@ -110,7 +110,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(report, "the secret key is NOT in the archive (it comes from VANBAN_SECRET_KEY): keep it with the archive, restore and serve need it")
 	}
 	for _, s := range res.Skipped {
-		fmt.Fprintf(report, "warning: left out %s (not a regular file)\n", s)
+		fmt.Fprintf(report, "warning: left out %s\n", s)
 	}
 	if res.AuditProblem != "" {
 		fmt.Fprintf(report, "WARNING: the audit log of this installation does not verify: %s\n", res.AuditProblem)

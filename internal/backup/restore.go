@@ -50,17 +50,18 @@ type RestoreResult struct {
 var ErrAudit = errors.New("the audit log in the archive does not verify")
 
 // Restore reads an archive from r into dataDir, which must be missing or
-// empty. The manifest is checked before anything is written; every entry is
+// empty. The manifest is checked before anything is written (dataDir is
+// created only then); every entry is
 // staged in a hidden directory inside dataDir and checked against it; the
 // database is checked (integrity, schema, references, audit chain under
 // the restored key); only then is everything moved into place. On error
 // dataDir is as it was (removed again if Restore created it).
 func Restore(ctx context.Context, r io.Reader, dataDir string, opts RestoreOptions) (res *RestoreResult, err error) {
-	created, err := prepareTarget(dataDir)
+	exists, err := checkTarget(dataDir)
 	if err != nil {
 		return nil, err
 	}
-	staging := ""
+	created, staging := false, ""
 	defer func() {
 		if err == nil {
 			return
@@ -77,6 +78,12 @@ func Restore(ctx context.Context, r io.Reader, dataDir string, opts RestoreOptio
 	m, err := readManifest(tr)
 	if err != nil {
 		return nil, err
+	}
+	if !exists {
+		if err := os.MkdirAll(dataDir, 0o750); err != nil {
+			return nil, err
+		}
+		created = true
 	}
 	if staging, err = os.MkdirTemp(dataDir, ".restore-*"); err != nil {
 		return nil, err
@@ -100,16 +107,13 @@ func Restore(ctx context.Context, r io.Reader, dataDir string, opts RestoreOptio
 	return res, nil
 }
 
-// prepareTarget creates dataDir or checks that it is empty (a file
-// system's lost+found aside).
-func prepareTarget(dataDir string) (created bool, err error) {
+// checkTarget tells whether dataDir exists, and refuses it unless it is
+// empty (a file system's lost+found aside).
+func checkTarget(dataDir string) (exists bool, err error) {
 	entries, err := os.ReadDir(dataDir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(dataDir, 0o750); err != nil {
-			return false, err
-		}
-		return true, nil
+		return false, nil
 	case err != nil:
 		return false, err
 	}
@@ -121,7 +125,7 @@ func prepareTarget(dataDir string) (created bool, err error) {
 			return false, fmt.Errorf("%w: %s holds %s; restore into a new or empty directory", ErrNotEmpty, dataDir, e.Name())
 		}
 	}
-	return false, nil
+	return true, nil
 }
 
 func readManifest(tr *tar.Reader) (*Manifest, error) {

@@ -51,8 +51,9 @@ type Source struct {
 // Result is what Write wrote.
 type Result struct {
 	Manifest *Manifest
-	// Skipped lists data-directory entries that are neither regular files
-	// nor directories (symbolic links, sockets), left out.
+	// Skipped lists the data-directory entries left out, with the reason:
+	// not regular files (symbolic links, sockets), or names restore would
+	// refuse.
 	Skipped []string
 	// References is how many object references the database holds (all
 	// of them checked against the objects).
@@ -248,13 +249,13 @@ func stageDataDir(ctx context.Context, src Source, dir string) ([]staged, []stri
 		case d.IsDir():
 			return nil
 		case !d.Type().IsRegular():
-			skipped = append(skipped, rel)
+			skipped = append(skipped, rel+" (not a regular file)")
 			return nil
 		case isSQLiteCompanion(p):
 			return nil
 		}
 		if err := dataPath(rel); err != nil {
-			skipped = append(skipped, rel)
+			skipped = append(skipped, rel+" (a name restore refuses: "+err.Error()+")")
 			return nil
 		}
 		info, err := d.Info()
