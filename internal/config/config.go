@@ -108,7 +108,7 @@ var Settings = []Setting{
 	{Env: "VANBAN_STORAGE_URL", Flag: "storage-url", Default: "file://<data-dir>/blobs", Usage: "file:///abs/dir or s3://bucket?endpoint=host:9000&secure=true&region=..."},
 	{Env: "VANBAN_S3_ACCESS_KEY", Flag: "s3-access-key", Usage: "S3 access key (also VANBAN_S3_ACCESS_KEY_FILE)", Secret: true},
 	{Env: "VANBAN_S3_SECRET_KEY", Flag: "s3-secret-key", Usage: "S3 secret key (also VANBAN_S3_SECRET_KEY_FILE)", Secret: true},
-	{Env: "VANBAN_SECRET_KEY", Flag: "secret-key", Default: "generated in <data-dir>/secret.key", Usage: "at least 32 bytes; signs sessions, CSRF tokens and download links (also VANBAN_SECRET_KEY_FILE); required with PostgreSQL, the same on every node (checked at start against a keyed fingerprint in the database)", Secret: true},
+	{Env: "VANBAN_SECRET_KEY", Flag: "secret-key", Default: "generated in <data-dir>/secret.key", Usage: "at least 32 bytes; signs sessions, CSRF tokens and download links and seals the audit log (also VANBAN_SECRET_KEY_FILE); required with PostgreSQL, the same on every node (checked at start against a keyed fingerprint in the database)", Secret: true},
 	{Env: "VANBAN_LOG_FORMAT", Flag: "log-format", Default: "auto", Usage: "json, text, or auto (text on a terminal, JSON otherwise)"},
 	{Env: "VANBAN_LOG_LEVEL", Flag: "log-level", Default: "info", Usage: "debug, info, warn or error"},
 	{Env: "VANBAN_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "30s", Usage: "how long graceful shutdown waits for in-flight requests"},
