@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -13,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"vanban/internal/audit"
 	"vanban/internal/config"
@@ -87,6 +90,12 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, e
 	if len(applied) > 0 {
 		log.Info("database migrated", "applied", strings.Join(applied, ","))
 	}
+	if cfg.IsPostgres() {
+		if err := checkSecretFingerprint(ctx, db, secret, log); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	a.auditKey = audit.HeadKey(secret)
 	db.SetAuditKey(a.auditKey)
 	if sealed, err := db.SealAuditHead(ctx); err != nil {
@@ -130,8 +139,8 @@ func loadSecret(cfg *config.Config) ([]byte, error) {
 	path := filepath.Join(cfg.DataDir, "secret.key")
 	b, err := os.ReadFile(path)
 	if err == nil {
-		key, derr := hex.DecodeString(strings.TrimSpace(string(b)))
-		if derr != nil || len(key) < 32 {
+		key, derr := parseSecretFile(b)
+		if derr != nil {
 			return nil, &config.Error{Setting: "VANBAN_SECRET_KEY", Reason: path + " is damaged; remove it to generate a new one"}
 		}
 		return key, nil
@@ -147,4 +156,48 @@ func loadSecret(cfg *config.Config) ([]byte, error) {
 		return nil, &config.Error{Setting: "VANBAN_DATA_DIR", Value: cfg.DataDir, Reason: err.Error()}
 	}
 	return key, nil
+}
+
+// parseSecretFile decodes <data-dir>/secret.key: the key in hex, at least
+// 32 bytes.
+func parseSecretFile(b []byte) ([]byte, error) {
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, errors.New("secret.key is not hexadecimal")
+	}
+	if len(key) < 32 {
+		return nil, errors.New("secret.key holds fewer than 32 bytes")
+	}
+	return key, nil
+}
+
+// secretFingerprintLabel is what the secret key's fingerprint is an HMAC
+// of; changing it would make every node refuse the stored fingerprint.
+const secretFingerprintLabel = "vanban secret key fingerprint v1"
+
+// secretFingerprint is a keyed hash of the secret key that tells keys apart
+// without revealing them.
+func secretFingerprint(secret []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(secretFingerprintLabel))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// checkSecretFingerprint makes every node on one PostgreSQL database hold
+// the same secret key: the first node stores the key's fingerprint, the
+// others must match it, or a cookie, CSRF token or download link made on
+// one node would fail on the next.
+func checkSecretFingerprint(ctx context.Context, db *store.DB, secret []byte, log *slog.Logger) error {
+	stored, err := db.CheckSecretKeyFingerprint(ctx, secretFingerprint(secret))
+	var mm *store.SecretKeyMismatchError
+	switch {
+	case errors.As(err, &mm):
+		return &config.Error{Setting: "VANBAN_SECRET_KEY", Reason: "differs from the key the other nodes of this database use (its fingerprint was stored " +
+			mm.StoredAt.Format(time.RFC3339) + "): give every node the same key (README, \"Backup and restore\")"}
+	case err != nil:
+		return err
+	case stored:
+		log.Info("secret key fingerprint stored: every node on this database must use the same VANBAN_SECRET_KEY")
+	}
+	return nil
 }

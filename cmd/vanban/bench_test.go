@@ -108,7 +108,7 @@ func startBenchOffice(b *testing.B) *benchOffice {
 	simURI, simRoot := startBenchSimulator(b, benchSimLatency(b))
 	flags := []string{"--data-dir", b.TempDir(), "--database-url", db,
 		"--storage-url", s3.StoreURL("vanban-bench", "b"+randomSuffix()+"/"), "--dev-services", "on",
-		"--s3-access-key", s3.AccessKey, "--s3-secret-key", s3.SecretKey,
+		"--s3-access-key", s3.AccessKey, "--s3-secret-key", s3.SecretKey, "--secret-key", nodeSecretKey,
 		"--signers", "phone=" + simURI, "--trust-pem", simRoot}
 	b.Setenv("VANBAN_ADMIN_PASSWORD", "mật-khẩu-quản-trị-bench")
 	var out, errb lockedBuffer

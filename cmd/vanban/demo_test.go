@@ -247,7 +247,7 @@ func TestDemoPostgresMinIO(t *testing.T) {
 		"--storage-url", srv.StoreURL("vanban-demo", "t"+strings.ToLower(t.Name()[len(t.Name())-5:])+"/"), "--dev-services", "on"}
 	// clearServeEnv in runDemoAgainst empties VANBAN_*; the keys go by
 	// flag instead.
-	flags = append(flags, "--s3-access-key", srv.AccessKey, "--s3-secret-key", srv.SecretKey)
+	flags = append(flags, "--s3-access-key", srv.AccessKey, "--s3-secret-key", srv.SecretKey, "--secret-key", nodeSecretKey)
 	runDemoAgainst(t, flags...)
 }
 

@@ -362,7 +362,7 @@ func TestExchangeEndToEndPostgresMinIO(t *testing.T) {
 	flags := func(n int) []string {
 		return []string{"--data-dir", t.TempDir(), "--database-url", pgtest.URL(t),
 			"--storage-url", srv.StoreURL("vanban-exchange", fmt.Sprintf("i%d-%d/", n, time.Now().UnixNano())), "--dev-services", "on",
-			"--s3-access-key", srv.AccessKey, "--s3-secret-key", srv.SecretKey}
+			"--s3-access-key", srv.AccessKey, "--s3-secret-key", srv.SecretKey, "--secret-key", nodeSecretKey}
 	}
 	runExchangeEndToEnd(t, flags(1), flags(2))
 }

@@ -31,6 +31,8 @@ func commands() map[string]command {
 		"audit":    {"verify the audit log against its seal and anchors, or anchor its head (audit verify|anchor)", runAudit},
 		"evidence": {"check an evidence package offline (evidence verify FILE.zip)", runEvidence},
 		"init":     {"create an organization and its first administrator", runInit},
+		"backup":   {"write the embedded installation (database, blobs, keys) as one archive, while serve may run", runBackup},
+		"restore":  {"restore a backup archive into an empty data directory", runRestore},
 		"demo":     {"drive one document through every outgoing state over the HTTP API of a running server", runDemo},
 		"version": {"print the version", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "vanban", version)

@@ -273,7 +273,7 @@ func TestReadyzFollowsRealServices(t *testing.T) {
 	srv := serveVanban(t, "--data-dir", t.TempDir(),
 		"--database-url", pg.URL,
 		"--storage-url", "s3://readyz?endpoint="+mn.addr+"&secure=false",
-		"--s3-access-key", mn.access, "--s3-secret-key", mn.secret)
+		"--s3-access-key", mn.access, "--s3-secret-key", mn.secret, "--secret-key", nodeSecretKey)
 
 	if r := getReady(t, srv.URL); r.code != http.StatusOK || r.Checks["database"] != "ok" || r.Checks["storage"] != "ok" {
 		t.Fatalf("before any outage: %d %+v", r.code, r)

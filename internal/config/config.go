@@ -108,7 +108,7 @@ var Settings = []Setting{
 	{Env: "VANBAN_STORAGE_URL", Flag: "storage-url", Default: "file://<data-dir>/blobs", Usage: "file:///abs/dir or s3://bucket?endpoint=host:9000&secure=true&region=..."},
 	{Env: "VANBAN_S3_ACCESS_KEY", Flag: "s3-access-key", Usage: "S3 access key (also VANBAN_S3_ACCESS_KEY_FILE)", Secret: true},
 	{Env: "VANBAN_S3_SECRET_KEY", Flag: "s3-secret-key", Usage: "S3 secret key (also VANBAN_S3_SECRET_KEY_FILE)", Secret: true},
-	{Env: "VANBAN_SECRET_KEY", Flag: "secret-key", Default: "generated in <data-dir>/secret.key", Usage: "at least 32 bytes; signs download links and sessions (also VANBAN_SECRET_KEY_FILE)", Secret: true},
+	{Env: "VANBAN_SECRET_KEY", Flag: "secret-key", Default: "generated in <data-dir>/secret.key", Usage: "at least 32 bytes; signs sessions, CSRF tokens and download links and seals the audit log (also VANBAN_SECRET_KEY_FILE); required with PostgreSQL, the same on every node (checked at start against a keyed fingerprint in the database)", Secret: true},
 	{Env: "VANBAN_LOG_FORMAT", Flag: "log-format", Default: "auto", Usage: "json, text, or auto (text on a terminal, JSON otherwise)"},
 	{Env: "VANBAN_LOG_LEVEL", Flag: "log-level", Default: "info", Usage: "debug, info, warn or error"},
 	{Env: "VANBAN_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "30s", Usage: "how long graceful shutdown waits for in-flight requests"},
@@ -238,8 +238,13 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 		}
 	}
 	c.SecretKey = str("VANBAN_SECRET_KEY", "")
-	if c.SecretKey != "" && len(c.SecretKey) < 32 {
+	switch {
+	case c.SecretKey != "" && len(c.SecretKey) < 32:
 		errs = append(errs, &Error{Setting: "VANBAN_SECRET_KEY", Reason: "must be at least 32 bytes"})
+	case c.SecretKey == "" && c.IsPostgres():
+		// A key generated per node would make the cookies, CSRF tokens and
+		// download links of one node fail on the others.
+		errs = append(errs, &Error{Setting: "VANBAN_SECRET_KEY", Reason: "required with PostgreSQL (VANBAN_DATABASE_URL): every node must hold the same key of at least 32 bytes, e.g. from `openssl rand -hex 32` (also VANBAN_SECRET_KEY_FILE)"})
 	}
 	c.LogFormat = str("VANBAN_LOG_FORMAT", "auto")
 	if !oneOf(c.LogFormat, "auto", "json", "text") {
@@ -363,6 +368,12 @@ func Load(fs *flag.FlagSet, args []string, lookup Lookup) (*Config, error) {
 // the SIM simulator in process unless VANBAN_DEV_SERVICES=off.
 func (c *Config) IsEmbedded() bool {
 	return strings.HasPrefix(c.DatabaseURL, "sqlite:") && strings.HasPrefix(c.StorageURL, "file:")
+}
+
+// IsPostgres tells whether the database is PostgreSQL, where several
+// nodes may share it (and must share the secret key).
+func (c *Config) IsPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
 }
 
 // DevServicesEnabled tells whether serve mounts the development PKI and the

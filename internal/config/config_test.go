@@ -91,6 +91,8 @@ func TestInvalidNamesTheSetting(t *testing.T) {
 		{map[string]string{"VANBAN_SECRET_KEY": "short"}, "VANBAN_SECRET_KEY"},
 		{map[string]string{"VANBAN_PUBLIC_URL": "ftp://x"}, "VANBAN_PUBLIC_URL"},
 		{map[string]string{"VANBAN_SECRET_KEY_FILE": "/nonexistent/secret"}, "VANBAN_SECRET_KEY_FILE"},
+		{map[string]string{"VANBAN_DATABASE_URL": "postgres://u@db/vanban"}, "VANBAN_SECRET_KEY"},
+		{map[string]string{"VANBAN_DATABASE_URL": "postgresql://u@db/vanban"}, "VANBAN_SECRET_KEY"},
 	}
 	for _, tc := range cases {
 		_, err := load(t, nil, tc.env)
@@ -108,8 +110,36 @@ func TestInvalidNamesTheSetting(t *testing.T) {
 	}
 }
 
+// testSecretKey is a secret key of the required length.
+const testSecretKey = "0123456789abcdef0123456789abcdef"
+
+// TestSecretKeyWithPostgres: several nodes share a PostgreSQL database, so
+// the key may not fall back to a file each node generates; with SQLite it
+// may, and a key from a file counts as given.
+func TestSecretKeyWithPostgres(t *testing.T) {
+	pg := map[string]string{"VANBAN_DATABASE_URL": "postgres://u@db/vanban"}
+	_, err := load(t, nil, pg)
+	if err == nil || !strings.Contains(err.Error(), "VANBAN_SECRET_KEY") || !strings.Contains(err.Error(), "PostgreSQL") {
+		t.Errorf("PostgreSQL without a key: %v", err)
+	}
+	p := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(p, []byte(testSecretKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := load(t, nil, map[string]string{"VANBAN_DATABASE_URL": "postgres://u@db/vanban", "VANBAN_SECRET_KEY_FILE": p})
+	if err != nil || c.SecretKey != testSecretKey || !c.IsPostgres() {
+		t.Errorf("PostgreSQL with a key file: %v", err)
+	}
+	if c, err := load(t, []string{"--secret-key", testSecretKey}, pg); err != nil || c.SecretKey != testSecretKey {
+		t.Errorf("PostgreSQL with --secret-key: %v", err)
+	}
+	if c, err := load(t, nil, nil); err != nil || c.SecretKey != "" || c.IsPostgres() {
+		t.Errorf("SQLite without a key: %v", err)
+	}
+}
+
 func TestRedactedHidesPassword(t *testing.T) {
-	c, err := load(t, nil, map[string]string{"VANBAN_DATABASE_URL": "postgres://app:hunter2@db:5432/vanban"})
+	c, err := load(t, nil, map[string]string{"VANBAN_DATABASE_URL": "postgres://app:hunter2@db:5432/vanban", "VANBAN_SECRET_KEY": testSecretKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +165,7 @@ func TestREADMEListsEverySetting(t *testing.T) {
 // TestDevServices: the development PKI and simulator follow the embedded
 // default unless asked for or refused explicitly.
 func TestDevServices(t *testing.T) {
-	pg := map[string]string{"VANBAN_DATABASE_URL": "postgres://u@db/vanban"}
+	pg := map[string]string{"VANBAN_DATABASE_URL": "postgres://u@db/vanban", "VANBAN_SECRET_KEY": testSecretKey}
 	for _, tc := range []struct {
 		args []string
 		env  map[string]string
