@@ -322,7 +322,7 @@ func (s *services) mountAPI(router *gin.Engine, a *app) {
 func (s *services) mountWeb(router *gin.Engine, a *app, api *httpapi.API) {
 	opt := web.Options{Workflow: s.flows, Admin: api.Admin, TestSigning: api.TestSigning, Signing: s.signing,
 		Files: api.Files, Blobs: a.blobs, Auth: api, CacheDir: filepath.Join(a.cfg.CacheDir, "pages"), PDFium: s.pdfium, Logger: a.log, Records: a.db,
-		Exchange: api.Exchange, Texts: a.db, RecordFiles: s.records, Registers: a.db}
+		Exchange: api.Exchange, RecordFiles: s.records}
 	opt.Oversight = s.webOversight(a)
 	if s.dev != nil {
 		opt.PhonePageURL, opt.PhoneKey = s.dev.PhonePageURL, s.dev.PhoneKey

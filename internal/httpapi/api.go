@@ -54,6 +54,8 @@ type Workflow interface {
 
 	CreateDelegation(ctx context.Context, a workflow.Actor, d document.Delegation) (*document.Delegation, error)
 	RevokeDelegation(ctx context.Context, a workflow.Actor, id string) error
+	KeepsRegisters(ctx context.Context, a workflow.Actor) error
+	Registers(ctx context.Context, a workflow.Actor, year int) ([]*document.Register, error)
 }
 
 // Directory is what the API needs of the store for people, units, logins
@@ -75,7 +77,6 @@ type Directory interface {
 	ApproveRoleRequest(ctx context.Context, approverID, id string) (*store.RoleRequest, error)
 	RevokeRole(ctx context.Context, userID, unitID string, role document.Role) error
 	DocumentTypes(ctx context.Context) ([]*document.DocumentType, error)
-	Registers(ctx context.Context, orgID string, year int) ([]*document.Register, error)
 	Register(ctx context.Context, id string) (*document.Register, error)
 	RegisterEntries(ctx context.Context, registerID string) ([]*document.Document, error)
 	Delegations(ctx context.Context, orgID string) ([]*document.Delegation, error)

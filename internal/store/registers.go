@@ -71,18 +71,21 @@ func (tx *Tx) Register(ctx context.Context, id string) (*document.Register, erro
 
 // Registers lists an organization's registers for a year.
 func (db *DB) Registers(ctx context.Context, orgID string, year int) ([]*document.Register, error) {
-	return read(db, ctx, func(tx *Tx) ([]*document.Register, error) {
-		var rows []registerRow
-		if err := tx.selectRows(ctx, &rows, `SELECT `+registerColumns+` FROM registers
-			WHERE org_id = ? AND year = ? ORDER BY direction DESC, series`, orgID, year); err != nil {
-			return nil, dbError("list registers", err, "registers")
-		}
-		out := make([]*document.Register, len(rows))
-		for i, r := range rows {
-			out[i] = r.domain()
-		}
-		return out, nil
-	})
+	return read(db, ctx, func(tx *Tx) ([]*document.Register, error) { return tx.Registers(ctx, orgID, year) })
+}
+
+// Registers is the transactional form of DB.Registers.
+func (tx *Tx) Registers(ctx context.Context, orgID string, year int) ([]*document.Register, error) {
+	var rows []registerRow
+	if err := tx.selectRows(ctx, &rows, `SELECT `+registerColumns+` FROM registers
+		WHERE org_id = ? AND year = ? ORDER BY direction DESC, series`, orgID, year); err != nil {
+		return nil, dbError("list registers", err, "registers")
+	}
+	out := make([]*document.Register, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
 }
 
 // NextNumber takes the next number from a register in its own transaction.

@@ -65,21 +65,27 @@ func (db *DB) SetVersionText(ctx context.Context, t document.VersionText) error 
 // version; ok is false when it is not extracted yet.
 func (db *DB) LatestVersionText(ctx context.Context, documentID string) (t document.VersionText, ok bool, err error) {
 	err = db.WithTx(ctx, func(tx *Tx) error {
-		var rows []struct {
-			VersionID string `db:"version_id"`
-			Pages     int    `db:"pages"`
-			Body      string `db:"body"`
-			Failure   string `db:"failure"`
-		}
-		if err := tx.selectRows(ctx, &rows, `SELECT t.version_id, t.pages, t.body, t.failure FROM version_texts t
-			JOIN versions v ON v.id = t.version_id WHERE v.document_id = ? ORDER BY v.seq DESC LIMIT 1`, documentID); err != nil {
-			return dbError("latest version text", err, "document "+documentID)
-		}
-		if len(rows) > 0 {
-			r := rows[0]
-			t, ok = document.VersionText{VersionID: r.VersionID, DocumentID: documentID, Pages: r.Pages, Body: r.Body, Failure: r.Failure}, true
-		}
-		return nil
+		t, ok, err = tx.LatestVersionText(ctx, documentID)
+		return err
 	})
 	return t, ok, err
+}
+
+// LatestVersionText is the transactional form of DB.LatestVersionText.
+func (tx *Tx) LatestVersionText(ctx context.Context, documentID string) (t document.VersionText, ok bool, err error) {
+	var rows []struct {
+		VersionID string `db:"version_id"`
+		Pages     int    `db:"pages"`
+		Body      string `db:"body"`
+		Failure   string `db:"failure"`
+	}
+	if err := tx.selectRows(ctx, &rows, `SELECT t.version_id, t.pages, t.body, t.failure FROM version_texts t
+		JOIN versions v ON v.id = t.version_id WHERE v.document_id = ? ORDER BY v.seq DESC LIMIT 1`, documentID); err != nil {
+		return t, false, dbError("latest version text", err, "document "+documentID)
+	}
+	if len(rows) == 0 {
+		return t, false, nil
+	}
+	r := rows[0]
+	return document.VersionText{VersionID: r.VersionID, DocumentID: documentID, Pages: r.Pages, Body: r.Body, Failure: r.Failure}, true, nil
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -31,33 +30,12 @@ func init() {
 	}
 }
 
-// RegisterBook is what the registers page reads: the organization's root
-// unit (who keeps the registers) and the year's registers.
-type RegisterBook interface {
-	Unit(ctx context.Context, id string) (*document.Unit, error)
-	Registers(ctx context.Context, orgID string, year int) ([]*document.Register, error)
-}
-
 // registersPage lists the year's registers with their printouts (the API
 // answers them with the same session) and the processing report.
 func (s *Server) registersPage(c *gin.Context) {
-	if s.opt.Registers == nil {
-		s.errorPage(c, http.StatusServiceUnavailable, s.lang(c).T("err.unavailable"), "")
-		return
-	}
-	ws := session(c)
-	ctx := c.Request.Context()
-	root, err := s.opt.Registers.Unit(ctx, ws.User.OrgID)
-	if err != nil {
+	ctx, a := c.Request.Context(), actor(c)
+	if err := s.opt.Workflow.KeepsRegisters(ctx, a); err != nil {
 		s.fail(c, err)
-		return
-	}
-	keeps := false
-	for _, r := range []document.Role{document.RoleClerk, document.RoleArchivist, document.RoleAdmin} {
-		keeps = keeps || ws.Grants.Allows(r, *root)
-	}
-	if !keeps {
-		s.errorPage(c, http.StatusForbidden, s.lang(c).T("err.forbidden"), "registers are kept by the organization's clerks and archivists")
 		return
 	}
 	year := s.opt.Now().In(document.VietnamTime).Year()
@@ -69,7 +47,7 @@ func (s *Server) registersPage(c *gin.Context) {
 		}
 		year = n
 	}
-	regs, err := s.opt.Registers.Registers(ctx, ws.User.OrgID, year)
+	regs, err := s.opt.Workflow.Registers(ctx, a, year)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -47,9 +46,6 @@ func (s *Server) pageImageWidth(c *gin.Context) {
 
 // TextSource returns the text extracted from a document's latest version
 // (store.DB is one); the caller has checked that the document may be read.
-type TextSource interface {
-	LatestVersionText(ctx context.Context, documentID string) (document.VersionText, bool, error)
-}
 
 type textView struct {
 	Doc     *document.Document
@@ -67,22 +63,18 @@ func (s *Server) documentText(c *gin.Context) {
 		return
 	}
 	tv := &textView{Doc: v.Document}
-	if src := s.opt.Texts; src == nil {
+	t, found, err := s.opt.Workflow.LatestText(c.Request.Context(), actor(c), v.Document.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	switch {
+	case !found:
 		tv.Pending = true
-	} else {
-		t, found, err := src.LatestVersionText(c.Request.Context(), v.Document.ID)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		switch {
-		case !found:
-			tv.Pending = true
-		case t.Failure != "":
-			tv.Failure = t.Failure
-		default:
-			tv.Pages = strings.Split(t.Body, "\f")
-		}
+	case t.Failure != "":
+		tv.Failure = t.Failure
+	default:
+		tv.Pages = strings.Split(t.Body, "\f")
 	}
 	s.render(c, http.StatusOK, "viewer_text", tv)
 }

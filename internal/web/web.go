@@ -68,6 +68,9 @@ type Workflow interface {
 	Archive(ctx context.Context, a workflow.Actor, docID string) (*document.Document, error)
 	Withdraw(ctx context.Context, a workflow.Actor, docID, reason string) (*document.Document, error)
 	RegisterIncoming(ctx context.Context, a workflow.Actor, in workflow.IncomingInput) (*document.Document, []*document.Document, error)
+	KeepsRegisters(ctx context.Context, a workflow.Actor) error
+	Registers(ctx context.Context, a workflow.Actor, year int) ([]*document.Register, error)
+	LatestText(ctx context.Context, a workflow.Actor, docID string) (document.VersionText, bool, error)
 	Verify(ctx context.Context, a workflow.Actor, docID string, seq int) (*workflow.Verification, error)
 	LatestVerification(ctx context.Context, a workflow.Actor, docID string, seq int) (*workflow.Verification, error)
 	Route(ctx context.Context, a workflow.Actor, docID, leaderID string) (*document.Document, error)
@@ -125,11 +128,6 @@ type Options struct {
 	// MaxUpload bounds an uploaded file; default 200 MiB.
 	MaxUpload int64
 	Now       func() time.Time
-	// Registers gives the registers page its registers; may be nil.
-	Registers RegisterBook
-	// Texts gives the extracted text of a version, the accessible
-	// alternative of the page images; may be nil.
-	Texts TextSource
 	// Exchange is the document interconnection; nil shows 503 on its pages.
 	Exchange Exchange
 	// Oversight: the dashboard and the public lookup (dashboard.go).

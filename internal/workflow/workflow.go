@@ -60,6 +60,7 @@ type Tx interface {
 
 	EnsureRegister(ctx context.Context, orgID string, dir document.Direction, year int, series string) (*document.Register, error)
 	NextNumber(ctx context.Context, registerID string) (int, error)
+	Registers(ctx context.Context, orgID string, year int) ([]*document.Register, error)
 
 	CreateDelegation(ctx context.Context, d *document.Delegation) error
 	Delegation(ctx context.Context, id string) (*document.Delegation, error)
@@ -77,6 +78,8 @@ type Tx interface {
 
 	SaveVerification(ctx context.Context, r *document.Verification) error
 	Verifications(ctx context.Context, documentID string) ([]*document.Verification, error)
+
+	LatestVersionText(ctx context.Context, documentID string) (document.VersionText, bool, error)
 }
 
 // DB runs a function in a transaction, committing when it returns nil.
