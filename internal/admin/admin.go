@@ -304,6 +304,56 @@ func (s *Service) ChangeRole(ctx context.Context, a workflow.Actor, userID, unit
 	return pending, err
 }
 
+// RoleRequests lists the grants waiting for a second administrator that
+// the actor could approve (those of units the actor administers).
+func (s *Service) RoleRequests(ctx context.Context, a workflow.Actor) ([]*store.RoleRequest, error) {
+	var out []*store.RoleRequest
+	err := s.read(ctx, a, func(c *call) error {
+		admin := false
+		for _, g := range c.grants {
+			admin = admin || g.Role == document.RoleAdmin
+		}
+		if !admin {
+			return document.Errorf(document.EFORBIDDEN, "role requests are for administrators")
+		}
+		rs, err := c.tx.PendingRoleRequests(ctx, c.user.OrgID)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if _, err := c.requireAdmin(r.UnitID); err == nil {
+				out = append(out, r)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ApproveRoleRequest grants a pending role as the second administrator:
+// the actor administers the request's unit and is neither the
+// administrator who asked nor the person who gets the role. Returns
+// EFORBIDDEN, ENOTFOUND, ECONFLICT when already approved.
+func (s *Service) ApproveRoleRequest(ctx context.Context, a workflow.Actor, id string) (*store.RoleRequest, error) {
+	var out *store.RoleRequest
+	err := s.run(ctx, a, func(c *call) error {
+		r, err := c.tx.RoleRequestByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := c.unit(r.UnitID); err != nil {
+			// Another organization's request: not there for this actor.
+			return document.Errorf(document.ENOTFOUND, "role request %s not found", id)
+		}
+		if _, err := c.requireAdmin(r.UnitID); err != nil {
+			return err
+		}
+		out, err = c.tx.ApproveRoleRequest(ctx, c.user.ID, id)
+		return err
+	})
+	return out, err
+}
+
 // SetPassword sets a person's password and ends their sessions, in one
 // transaction. Returns EINVALID, EFORBIDDEN, ENOTFOUND.
 func (s *Service) SetPassword(ctx context.Context, a workflow.Actor, userID, password string) error {

@@ -406,36 +406,20 @@ func roleRequestJSON(r *store.RoleRequest) RoleRequestJSON {
 }
 
 func (api *API) listRoleRequests(c *gin.Context) {
-	if !api.requireOrgAdmin(c) {
-		return
-	}
-	rs, err := api.Directory.PendingRoleRequests(c.Request.Context(), current(c).user.OrgID)
+	rs, err := api.Admin.RoleRequests(c.Request.Context(), actor(c))
 	if err != nil {
 		api.fail(c, err)
 		return
 	}
 	out := make([]RoleRequestJSON, 0, len(rs))
-	p := current(c)
 	for _, r := range rs {
-		// Only the requests an administrator could approve.
-		if u, err := api.Directory.Unit(c.Request.Context(), r.UnitID); err == nil && p.grants.Allows(document.RoleAdmin, *u) {
-			out = append(out, roleRequestJSON(r))
-		}
+		out = append(out, roleRequestJSON(r))
 	}
 	c.JSON(http.StatusOK, gin.H{"items": out})
 }
 
 func (api *API) approveRoleRequest(c *gin.Context) {
-	ctx := c.Request.Context()
-	r, err := api.Directory.RoleRequestByID(ctx, c.Param("id"))
-	if err != nil {
-		api.fail(c, err)
-		return
-	}
-	if _, ok := api.requireAdmin(c, r.UnitID); !ok {
-		return
-	}
-	r, err = api.Directory.ApproveRoleRequest(ctx, current(c).user.ID, r.ID)
+	r, err := api.Admin.ApproveRoleRequest(c.Request.Context(), actor(c), c.Param("id"))
 	if err != nil {
 		api.fail(c, err)
 		return

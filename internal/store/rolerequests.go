@@ -102,31 +102,37 @@ func (tx *Tx) checkGrant(ctx context.Context, userID, unitID string, role docume
 
 // RoleRequestByID returns a role request. Returns ENOTFOUND.
 func (db *DB) RoleRequestByID(ctx context.Context, id string) (*RoleRequest, error) {
-	return read(db, ctx, func(tx *Tx) (*RoleRequest, error) {
-		var r roleRequestRow
-		if err := tx.get(ctx, &r, `SELECT `+roleRequestColumns+` FROM role_requests WHERE id = ?`, id); err != nil {
-			return nil, dbError("role request", err, "role request "+id)
-		}
-		return r.domain(), nil
-	})
+	return read(db, ctx, func(tx *Tx) (*RoleRequest, error) { return tx.RoleRequestByID(ctx, id) })
+}
+
+// RoleRequestByID is the transactional form of DB.RoleRequestByID.
+func (tx *Tx) RoleRequestByID(ctx context.Context, id string) (*RoleRequest, error) {
+	var r roleRequestRow
+	if err := tx.get(ctx, &r, `SELECT `+roleRequestColumns+` FROM role_requests WHERE id = ?`, id); err != nil {
+		return nil, dbError("role request", err, "role request "+id)
+	}
+	return r.domain(), nil
 }
 
 // PendingRoleRequests lists the requests of an organization waiting for a
 // second administrator, oldest first.
 func (db *DB) PendingRoleRequests(ctx context.Context, orgID string) ([]*RoleRequest, error) {
-	return read(db, ctx, func(tx *Tx) ([]*RoleRequest, error) {
-		var rows []roleRequestRow
-		if err := tx.selectRows(ctx, &rows, `SELECT r.id, r.user_id, r.unit_id, r.role, r.requested_by, r.requested_at, r.approved_by, r.approved_at
-			FROM role_requests r JOIN units u ON u.id = r.unit_id
-			WHERE u.org_id = ? AND r.approved_at IS NULL ORDER BY r.requested_at, r.id`, orgID); err != nil {
-			return nil, dbError("role requests", err, "role requests")
-		}
-		out := make([]*RoleRequest, len(rows))
-		for i, r := range rows {
-			out[i] = r.domain()
-		}
-		return out, nil
-	})
+	return read(db, ctx, func(tx *Tx) ([]*RoleRequest, error) { return tx.PendingRoleRequests(ctx, orgID) })
+}
+
+// PendingRoleRequests is the transactional form of DB.PendingRoleRequests.
+func (tx *Tx) PendingRoleRequests(ctx context.Context, orgID string) ([]*RoleRequest, error) {
+	var rows []roleRequestRow
+	if err := tx.selectRows(ctx, &rows, `SELECT r.id, r.user_id, r.unit_id, r.role, r.requested_by, r.requested_at, r.approved_by, r.approved_at
+		FROM role_requests r JOIN units u ON u.id = r.unit_id
+		WHERE u.org_id = ? AND r.approved_at IS NULL ORDER BY r.requested_at, r.id`, orgID); err != nil {
+		return nil, dbError("role requests", err, "role requests")
+	}
+	out := make([]*RoleRequest, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
 }
 
 // ApproveRoleRequest grants a pending request as the second administrator
@@ -134,32 +140,34 @@ func (db *DB) PendingRoleRequests(ctx context.Context, orgID string) ([]*RoleReq
 // (EFORBIDDEN). Authorization of approverID over the unit is the caller's.
 // Returns ENOTFOUND, ECONFLICT when already approved.
 func (db *DB) ApproveRoleRequest(ctx context.Context, approverID, id string) (*RoleRequest, error) {
-	return write(db, ctx, func(tx *Tx) (*RoleRequest, error) {
-		var row roleRequestRow
-		if err := tx.get(ctx, &row, `SELECT `+roleRequestColumns+` FROM role_requests WHERE id = ?`, id); err != nil {
-			return nil, dbError("role request", err, "role request "+id)
-		}
-		r := row.domain()
-		switch {
-		case r.ApprovedBy != "":
-			return nil, document.Errorf(document.ECONFLICT, "role request %s was already approved", id)
-		case approverID == r.RequestedBy:
-			return nil, document.Errorf(document.EFORBIDDEN, "the administrator who asked for a grant cannot approve it; a second administrator must")
-		case approverID == r.UserID:
-			return nil, document.Errorf(document.EFORBIDDEN, "you cannot approve a role for yourself")
-		}
-		if err := tx.GrantRole(ctx, r.UserID, r.UnitID, r.Role); err != nil {
-			return nil, err
-		}
-		r.ApprovedBy, r.ApprovedAt = approverID, now()
-		res, err := tx.exec(ctx, `UPDATE role_requests SET approved_by = ?, approved_at = ? WHERE id = ? AND approved_at IS NULL`,
-			approverID, micros(r.ApprovedAt), id)
-		if err != nil {
-			return nil, dbError("approve role request", err, "role request")
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil, document.Errorf(document.ECONFLICT, "role request %s was already approved", id)
-		}
-		return r, nil
-	})
+	return write(db, ctx, func(tx *Tx) (*RoleRequest, error) { return tx.ApproveRoleRequest(ctx, approverID, id) })
+}
+
+// ApproveRoleRequest is the transactional form of DB.ApproveRoleRequest.
+func (tx *Tx) ApproveRoleRequest(ctx context.Context, approverID, id string) (*RoleRequest, error) {
+	r, err := tx.RoleRequestByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case r.ApprovedBy != "":
+		return nil, document.Errorf(document.ECONFLICT, "role request %s was already approved", id)
+	case approverID == r.RequestedBy:
+		return nil, document.Errorf(document.EFORBIDDEN, "the administrator who asked for a grant cannot approve it; a second administrator must")
+	case approverID == r.UserID:
+		return nil, document.Errorf(document.EFORBIDDEN, "you cannot approve a role for yourself")
+	}
+	if err := tx.GrantRole(ctx, r.UserID, r.UnitID, r.Role); err != nil {
+		return nil, err
+	}
+	r.ApprovedBy, r.ApprovedAt = approverID, now()
+	res, err := tx.exec(ctx, `UPDATE role_requests SET approved_by = ?, approved_at = ? WHERE id = ? AND approved_at IS NULL`,
+		approverID, micros(r.ApprovedAt), id)
+	if err != nil {
+		return nil, dbError("approve role request", err, "role request")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, document.Errorf(document.ECONFLICT, "role request %s was already approved", id)
+	}
+	return r, nil
 }

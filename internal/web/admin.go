@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"sort"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -111,9 +112,46 @@ func (s *Server) adminHomePage(c *gin.Context, status int, fe *formError) {
 		return
 	}
 	_, imgErr := s.opt.Admin.SealImage(ctx, actor(c))
+	requests, err := s.opt.Admin.RoleRequests(ctx, actor(c))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	names := map[string]string{}
+	for _, p := range people {
+		names[p.User.ID] = p.User.FullName
+	}
+	var pending []adminRoleRequest
+	for _, r := range requests {
+		unit := r.UnitID
+		if u := dir.Units[r.UnitID]; u != nil {
+			unit = u.Name
+		}
+		pending = append(pending, adminRoleRequest{ID: r.ID, Person: names[r.UserID], Unit: unit, Role: string(r.Role),
+			RequestedBy: names[r.RequestedBy], RequestedAt: r.RequestedAt, Mine: r.RequestedBy == session(c).User.ID})
+	}
 	s.render(c, status, "admin", map[string]any{"People": rows, "Units": unitTree(dir.UnitList),
 		"Roles": roleNames(), "Providers": s.opt.Admin.ProviderNames(), "Seal": seal, "SealImage": imgErr == nil,
-		"Form": fe.orEmpty()})
+		"RoleRequests": pending, "Form": fe.orEmpty()})
+}
+
+// adminRoleRequest is a grant waiting for a second administrator, as the
+// admin page lists it.
+type adminRoleRequest struct {
+	ID, Person, Unit, Role, RequestedBy string
+	RequestedAt                         time.Time
+	// Mine: the viewer asked for it, so another administrator approves.
+	Mine bool
+}
+
+// adminApproveRole approves a grant another administrator asked for.
+func (s *Server) adminApproveRole(c *gin.Context) {
+	if _, err := s.opt.Admin.ApproveRoleRequest(c.Request.Context(), actor(c), c.Param("id")); err != nil {
+		s.adminRefused(c, err, "rolerequest", func(fe *formError) { s.adminHomePage(c, fe.status, fe) })
+		return
+	}
+	s.flash(c, "flash.roleapproved")
+	c.Redirect(http.StatusSeeOther, "/admin#role-requests")
 }
 
 // adminUserPage shows one person: roles, password, account, signing

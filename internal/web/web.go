@@ -245,6 +245,7 @@ func routes() []route {
 		{Method: "POST", Path: "/admin/units", Handler: (*Server).adminCreateUnit},
 		{Method: "POST", Path: "/admin/users", Handler: (*Server).adminCreateUser},
 		{Method: "POST", Path: "/admin/seal", Handler: (*Server).adminSetSeal},
+		{Method: "POST", Path: "/admin/role-requests/:id/approve", Handler: (*Server).adminApproveRole},
 		{Method: "POST", Path: "/admin/seal-image", Upload: true, Handler: (*Server).adminSealImage},
 		{Method: "POST", Path: "/admin/images/:id", Upload: true, Handler: (*Server).adminUserImage},
 		{Method: "GET", Path: "/admin/users/:id", Handler: (*Server).adminUserPage},
