@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"vanban/exchange"
 )
@@ -153,7 +154,9 @@ func (h *Hub) handleAck(w http.ResponseWriter, r *http.Request, sys System) erro
 	return nil
 }
 
-var page = template.Must(template.New("page").Parse(`<!doctype html>
+// Parsed on first use: start-up pays only for what a command uses.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Trục liên thông văn bản — vanban</title>
 <style>body{font-family:system-ui,sans-serif;margin:1rem}table{border-collapse:collapse;width:100%;font-size:.9rem}
@@ -168,6 +171,7 @@ th,td{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:
 <td>{{.DocumentID}}<br><small>{{.Subject}}</small></td><td>{{.Size}} B</td></tr>
 {{else}}<tr><td colspan="6">Chưa có gói tin nào.</td></tr>{{end}}
 </tbody></table></body></html>`))
+})
 
 func (h *Hub) handlePage(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.AdminSecret != "" {
@@ -188,5 +192,5 @@ func (h *Hub) handlePage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	page.Execute(w, entries)
+	page().Execute(w, entries)
 }

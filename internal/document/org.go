@@ -3,6 +3,7 @@ package document
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -104,11 +105,11 @@ func (u *User) Validate() error {
 
 // usernameRE is what a person types at the sign-in page: no spaces, and no
 // diacritics, which keyboards enter in different forms.
-var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+var usernameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`) })
 
 // ValidUsername reports whether name is an acceptable login name. Every way
 // of creating a person (the API, the pages, vanban init) goes through it.
-func ValidUsername(name string) bool { return usernameRE.MatchString(name) }
+func ValidUsername(name string) bool { return usernameRE().MatchString(name) }
 
 // Role is what a user may do in a unit. A user may hold several.
 type Role string

@@ -2,6 +2,7 @@ package document
 
 import (
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 )
@@ -98,7 +99,7 @@ func SearchText(d *Document) string {
 func Fold(s string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(s) {
-		if base, ok := vietnameseBase[r]; ok {
+		if base, ok := vietnameseBase()[r]; ok {
 			r = base
 		}
 		b.WriteRune(r)
@@ -107,7 +108,8 @@ func Fold(s string) string {
 }
 
 // vietnameseBase maps each precomposed Vietnamese letter to its base letter.
-var vietnameseBase = func() map[rune]rune {
+// Built on first use: start-up pays only for what a command uses.
+var vietnameseBase = sync.OnceValue(func() map[rune]rune {
 	groups := map[rune]string{
 		'a': "àáảãạăằắẳẵặâầấẩẫậ",
 		'e': "èéẻẽẹêềếểễệ",
@@ -124,7 +126,7 @@ var vietnameseBase = func() map[rune]rune {
 		}
 	}
 	return m
-}()
+})
 
 // SearchToken is one term of a search: a folded word, or a number without
 // its leading zeros (Raw keeps what was typed, folded).

@@ -3,6 +3,7 @@ package evidence
 import (
 	"html/template"
 	"io"
+	"sync"
 	"time"
 
 	"vanban/internal/document"
@@ -11,14 +12,16 @@ import (
 
 // reportPage is the readable validation report: a self-contained page (no
 // script, no external resource) an archivist can open from the ZIP.
-var reportPage = template.Must(template.New("report").Funcs(template.FuncMap{
-	"when": func(t time.Time) string {
-		if t.IsZero() {
-			return "—"
-		}
-		return t.In(time.FixedZone("ICT", 7*3600)).Format("02/01/2006 15:04:05 (UTC+7)")
-	},
-}).Parse(`<!doctype html>
+// Parsed on first use: start-up pays only for what a command uses.
+var reportPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"when": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.In(time.FixedZone("ICT", 7*3600)).Format("02/01/2006 15:04:05 (UTC+7)")
+		},
+	}).Parse(`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>Báo cáo xác thực chữ ký / Signature validation report — {{.Doc.Subject}}</title>
@@ -50,9 +53,10 @@ td,th{border:1px solid #999;padding:.3em .5em;text-align:left;vertical-align:top
 <p><small>Kiểm tra lại ngoại tuyến / check again offline: <code>vanban evidence verify FILE.zip --trust ROOT.pem</code></small></p>
 </body></html>
 `))
+})
 
 func writeReportHTML(w io.Writer, doc *document.Document, org string, v *document.Version, rep *verify.Report) error {
-	return reportPage.Execute(w, struct {
+	return reportPage().Execute(w, struct {
 		Doc     *document.Document
 		Org     string
 		Version *document.Version

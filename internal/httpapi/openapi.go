@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"vanban/internal/signsession"
@@ -109,13 +110,13 @@ var multipartMeta = map[string]string{
 	"POST /incoming":  "IncomingCreate",
 }
 
-var pathParam = regexp.MustCompile(`:([a-z_]+)`)
+var pathParam = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`:([a-z_]+)`) })
 
 // openAPIDocument builds the OpenAPI 3.1 description of the route table.
 func openAPIDocument(table []route) map[string]any {
 	paths := map[string]map[string]any{}
 	for _, rt := range table {
-		p := "/api/v1" + pathParam.ReplaceAllString(rt.Path, "{$1}")
+		p := "/api/v1" + pathParam().ReplaceAllString(rt.Path, "{$1}")
 		if paths[p] == nil {
 			paths[p] = map[string]any{}
 		}
@@ -125,7 +126,7 @@ func openAPIDocument(table []route) map[string]any {
 			"operationId": operationID(rt),
 		}
 		var params []any
-		for _, m := range pathParam.FindAllStringSubmatch(rt.Path, -1) {
+		for _, m := range pathParam().FindAllStringSubmatch(rt.Path, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
 		if len(params) > 0 {

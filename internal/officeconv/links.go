@@ -11,6 +11,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Bounds of the package scan: a DOCX or ODT is a ZIP of XML parts, and a
@@ -47,7 +48,9 @@ const hyperlinkRel = "http://schemas.openxmlformats.org/officeDocument/2006/rela
 
 // linkFields are Word field codes that pull content from outside the
 // document when the fields are updated on load.
-var linkFields = regexp.MustCompile(`(?i)\b(INCLUDEPICTURE|INCLUDETEXT|INCLUDE|LINK|DDE|DDEAUTO|IMPORT|RD)\b`)
+var linkFields = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\b(INCLUDEPICTURE|INCLUDETEXT|INCLUDE|LINK|DDE|DDEAUTO|IMPORT|RD)\b`)
+})
 
 // checkPackage refuses a DOCX or ODT that refers to anything outside
 // itself, except hyperlinks.
@@ -190,7 +193,7 @@ func checkWordXML(d *tokens, name string) error {
 				field = field[:0] // a new field begins or ends
 			}
 			for _, a := range t.Attr {
-				if a.Name.Local == "instr" && linkFields.MatchString(a.Value) {
+				if a.Name.Local == "instr" && linkFields().MatchString(a.Value) {
 					return external(name, strings.TrimSpace(a.Value))
 				}
 				if (a.Name.Local == "src" || a.Name.Local == "href") && t.Name.Local != "hyperlink" && (hasScheme(a.Value) || strings.HasPrefix(a.Value, "/")) {
@@ -203,7 +206,7 @@ func checkWordXML(d *tokens, name string) error {
 			}
 		case xml.CharData:
 			if inInstr {
-				if field = append(field, t...); linkFields.Match(field) {
+				if field = append(field, t...); linkFields().Match(field) {
 					return external(name, strings.TrimSpace(string(field)))
 				}
 				if len(field) > 4096 {

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 
 	"vanban/internal/document"
@@ -173,12 +174,18 @@ func segments(pt *render.PageText) []*segment {
 	return out
 }
 
+// The patterns are compiled on first use: start-up pays only for what a
+// command uses.
 var (
-	numberRe   = regexp.MustCompile(`^so\s*:`)
-	dateRe     = regexp.MustCompile(`,\s*ngay\b.*\bthang\b.*\bnam\b`)
-	capacityRe = regexp.MustCompile(`^(tm|kt|tl|tuq|q)\s*\.\s*\S`)
-	annexRe    = regexp.MustCompile(`^phu luc\b`)
+	numberRe   = lazyRegexp(`^so\s*:`)
+	dateRe     = lazyRegexp(`,\s*ngay\b.*\bthang\b.*\bnam\b`)
+	capacityRe = lazyRegexp(`^(tm|kt|tl|tuq|q)\s*\.\s*\S`)
+	annexRe    = lazyRegexp(`^phu luc\b`)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // placeholders returns the blank runs of a segment: two or more dots,
 // ellipses or underscores, or blank room (spaces or a gap between
@@ -248,7 +255,7 @@ func Propose(pages []*render.PageText) *Proposal {
 			if s.box.LLY < pages[i].Height*0.6 {
 				break
 			}
-			if annexRe.MatchString(s.fold) && s.upper() {
+			if annexRe().MatchString(s.fold) && s.upper() {
 				p.Attachments = append(p.Attachments, i+1)
 				break
 			}
@@ -262,11 +269,11 @@ func Propose(pages []*render.PageText) *Proposal {
 		if s.box.LLY < fh*0.55 {
 			break
 		}
-		if p.Number == nil && numberRe.MatchString(s.fold) {
+		if p.Number == nil && numberRe().MatchString(s.fold) {
 			p.Number = lineOf(s, fw, columnAbove(first, s))
 			p.Number.Align = AlignCenter
 		}
-		if p.Date == nil && dateRe.MatchString(s.fold) {
+		if p.Date == nil && dateRe().MatchString(s.fold) {
 			p.Date = lineOf(s, fw, columnAbove(first, s))
 			p.Date.Align = AlignCenter
 		}
@@ -310,7 +317,7 @@ func findBlock(segs []*segment, pt *render.PageText) *Block {
 		if mid < pt.Width*0.5 || !s.upper() {
 			continue
 		}
-		if capacityRe.MatchString(s.fold) {
+		if capacityRe().MatchString(s.fold) {
 			capIdx, posIdx = i, -1
 			// The position line is the next capital line of the
 			// same column, if any.

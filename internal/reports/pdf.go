@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -31,7 +32,8 @@ const (
 	maxCellLines = 24
 )
 
-var fontTTF = appearance.DefaultFontTTF()
+// fontTTF is the embedded font, copied on first use rather than at start-up.
+var fontTTF = sync.OnceValue(appearance.DefaultFontTTF)
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
@@ -56,7 +58,7 @@ func printable(s string) string {
 // Creation dates are fixed to at so the same register prints the same bytes.
 func newPDF(title string, at time.Time) *fpdf.Fpdf {
 	pdf := fpdf.New("L", "mm", "A4", "")
-	pdf.AddUTF8FontFromBytes(fontFamily, "", fontTTF)
+	pdf.AddUTF8FontFromBytes(fontFamily, "", fontTTF())
 	pdf.SetMargins(pageMarginLeft, pageMarginTop, pageMarginRight)
 	pdf.SetAutoPageBreak(false, pageMarginBottom)
 	pdf.SetTitle(title, true)

@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"vanban/internal/document"
@@ -73,11 +74,11 @@ func (e *Endpoint) Wants(event string) bool {
 	return false
 }
 
-var eventName = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
+var eventName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`) })
 
 // CheckEventName returns EINVALID unless name looks like "document.issued".
 func CheckEventName(name string) error {
-	if !eventName.MatchString(name) {
+	if !eventName().MatchString(name) {
 		return document.Errorf(document.EINVALID, "event type %q is not of the form area.action (lowercase, e.g. document.issued)", name)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"vanban/signing/etsi204/wire"
@@ -184,7 +185,9 @@ func (s *Server) keyFits(msisdn string, tx *PendingRequest, key string) bool {
 
 // The page is bilingual: Vietnamese first, English underneath. It has no
 // inline script (the CSP forbids one); phone.js polls the status.
-var phonePage = template.Must(template.New("phone").Parse(`<!doctype html>
+// Parsed on first use: start-up pays only for what a command uses.
+var phonePage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("phone").Parse(`<!doctype html>
 <html lang="vi">
 <head>
 <meta charset="utf-8">
@@ -244,6 +247,7 @@ button.decline{background:#fee}
 </body>
 </html>
 `))
+})
 
 // phoneScript reloads the page when the request it shows ends or a new
 // one for the same link appears. It reads everything from data attributes.
@@ -339,7 +343,7 @@ func (s *Server) handlePhonePage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.Header().Set("Content-Security-Policy", phoneCSP)
-	if err := phonePage.Execute(w, data); err != nil {
+	if err := phonePage().Execute(w, data); err != nil {
 		s.log.Error("mssp: phone page", "err", err)
 	}
 }
@@ -434,7 +438,9 @@ func (s *Server) redirectOutcome(w http.ResponseWriter, r *http.Request, msisdn 
 	http.Redirect(w, r, loc, http.StatusSeeOther)
 }
 
-var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
+// Parsed on first use: start-up pays only for what a command uses.
+var indexPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("index").Parse(`<!doctype html>
 <html lang="vi">
 <head>
 <meta charset="utf-8">
@@ -467,6 +473,7 @@ code{font-size:1rem}
 </body>
 </html>
 `))
+})
 
 // handleIndex documents the simulator for a developer opening it in a
 // browser, and opens a phone by number.
@@ -486,7 +493,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	err := indexPage.Execute(w, struct {
+	err := indexPage().Execute(w, struct {
 		Scenarios                      []row
 		DefaultPIN, SOAPPath, CertPath string
 	}{rows, s.opts.DefaultPIN, s.opts.SOAPPath, s.opts.CertPath})

@@ -50,13 +50,13 @@ func (st *State) checkPrepared(prepared io.ReaderAt) error {
 	var v vfile
 	v.appendRange(prepared, 0, st.PreparedSize)
 	br := st.ByteRange
-	if err := v.writeRange(io.MultiWriter(content, file), 0, br[1]); err != nil {
+	if err := v.copyRange(0, br[1], content, file); err != nil {
 		return wrapErr(ErrState, err, "reading the prepared file")
 	}
 	if err := v.writeRange(file, br[1], br[2]); err != nil {
 		return wrapErr(ErrState, err, "reading the prepared file")
 	}
-	if err := v.writeRange(io.MultiWriter(content, file), br[2], br[2]+br[3]); err != nil {
+	if err := v.copyRange(br[2], br[2]+br[3], content, file); err != nil {
 		return wrapErr(ErrState, err, "reading the prepared file")
 	}
 	if !bytes.Equal(file.Sum(nil), st.PreparedSHA256) {

@@ -7,10 +7,12 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"hash"
 	"io"
 	"time"
 
 	"vanban/signing/cms"
+	"vanban/signing/internal/pipe"
 	"vanban/signing/pades/appearance"
 	"vanban/signing/pdf"
 )
@@ -243,41 +245,49 @@ func hasTextField(fs []ExtraField) bool {
 
 // stream writes original+increment to w while hashing the byte ranges and
 // the whole file, and completes st with the digests and signed attributes.
+// With w nil (Sign, which never materializes the prepared file) only the
+// byte ranges are hashed: the whole-file hash pins a prepared file handed
+// to a later Finish, and there is none. Reading, writing and each hash run
+// on their own goroutines (signing/internal/pipe), so on a large file the
+// hashing overlaps the system calls.
 func (st *State) stream(src io.ReaderAt, size int64, inc []byte, w io.Writer) error {
 	h, err := st.HashFunc()
 	if err != nil {
 		return err
 	}
 	content := h.New()
-	file := sha256.New()
-	both := io.MultiWriter(content, file)
-	if w == nil {
-		w = io.Discard
-	}
+	var file hash.Hash
 	c0 := st.ByteRange[1] - size // placeholder start within inc
 	c1 := st.ByteRange[2] - size
-	if c0 < 0 || c1 > int64(len(inc)) {
+	if c0 < 0 || c1 > int64(len(inc)) || c0 > c1 {
 		return errorf(ErrState, "placeholder outside the increment")
 	}
-	var v vfile
-	v.appendRange(src, 0, size)
-	if err := v.writeRange(io.MultiWriter(w, both), 0, size); err != nil {
+	sinks := []io.Writer{content}
+	if w != nil {
+		file = sha256.New()
+		sinks = []io.Writer{w, content, file}
+	}
+	if err := pipe.Copy([]pipe.Range{{RA: src, Off: 0, N: size}}, sinks...); err != nil {
 		return wrapErr(ErrNotPDF, err, "copying the original")
 	}
 	for _, part := range []struct {
 		b      []byte
 		hashed bool
 	}{{inc[:c0], true}, {inc[c0:c1], false}, {inc[c1:], true}} {
-		var dst io.Writer = io.MultiWriter(w, both)
-		if !part.hashed {
-			dst = io.MultiWriter(w, file)
+		if w != nil {
+			if _, err := w.Write(part.b); err != nil {
+				return err
+			}
+			file.Write(part.b)
 		}
-		if _, err := dst.Write(part.b); err != nil {
-			return err
+		if part.hashed {
+			content.Write(part.b)
 		}
 	}
 	st.ContentDigest = content.Sum(nil)
-	st.PreparedSHA256 = file.Sum(nil)
+	if file != nil {
+		st.PreparedSHA256 = file.Sum(nil)
+	}
 	certs, err := st.Certificates()
 	if err != nil {
 		return err

@@ -14,6 +14,12 @@ import (
 // Sign signs in one call with a key held in this process: Prepare, sign the
 // digest, Finish. The prepared file is never materialized: Finish reads it
 // as the original followed by the increment kept in memory.
+//
+// The original is read twice: once to hash the byte ranges (reading and
+// hashing on two goroutines), and once to copy it to out after the
+// signature exists, so nothing reaches out when signing fails. When src
+// and out are both *os.File, that copy happens in the kernel
+// (copy_file_range on Linux).
 func Sign(ctx context.Context, src io.ReaderAt, size int64, out io.Writer, signer crypto.Signer, chain []*x509.Certificate, opts Options) error {
 	return signWith(ctx, src, size, out, chain, opts, func(st *State) ([]byte, error) {
 		h, err := st.HashFunc()

@@ -1,8 +1,11 @@
 package pades
 
 import (
+	"bytes"
 	"io"
 	"sync/atomic"
+
+	"vanban/signing/internal/pipe"
 )
 
 // vfile is a file assembled from pieces without copying them: ranges of a
@@ -22,9 +25,34 @@ type vpart struct {
 }
 
 func (v *vfile) appendRange(ra io.ReaderAt, off, n int64) {
+	if inner, ok := ra.(*vfile); ok {
+		// A range of another vfile is its pieces: reads then go
+		// straight to the underlying file, which lets writeRange copy a
+		// file range to a file inside the kernel.
+		inner.appendPieces(v, off, n)
+		return
+	}
 	if n > 0 {
 		v.parts = append(v.parts, vpart{ra: ra, off: off, n: n})
 		v.size += n
+	}
+}
+
+// appendPieces appends [off, off+n) of inner to v, piece by piece. Bytes
+// beyond inner's end are left out, as a ReadAt there would fail.
+func (inner *vfile) appendPieces(v *vfile, off, n int64) {
+	pos := int64(0)
+	for _, part := range inner.parts {
+		end := pos + part.n
+		lo, hi := max(off, pos), min(off+n, end)
+		if lo < hi {
+			if part.ra == nil {
+				v.appendBytes(part.data[lo-pos : hi-pos])
+			} else {
+				v.appendRange(part.ra, part.off+lo-pos, hi-lo)
+			}
+		}
+		pos = end
 	}
 }
 
@@ -81,37 +109,31 @@ func (v *vfile) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// writeRange streams [from, to) of v to w, in order, reading ReaderAt parts
-// in large blocks.
+// writeRange streams [from, to) of v to w, in order: the file parts are
+// read in large blocks on another goroutine than the one writing
+// (signing/internal/pipe), so reading and writing a large file overlap.
 func (v *vfile) writeRange(w io.Writer, from, to int64) error {
+	return v.copyRange(from, to, w)
+}
+
+// copyRange is writeRange to several writers, each on its own goroutine
+// (one reading pass for a hash and an output, or two hashes).
+func (v *vfile) copyRange(from, to int64, sinks ...io.Writer) error {
 	pos := int64(0)
-	// The copy buffer is sized to what is copied, up to 1 MiB: a fixed
-	// 1 MiB per call was most of the allocation (and its zeroing a sixth of
-	// the CPU time) when signing an ordinary 50 KB document.
-	var buf []byte
+	var ranges []pipe.Range
 	for _, part := range v.parts {
 		end := pos + part.n
 		lo, hi := max(from, pos), min(to, end)
 		if lo < hi {
 			if part.ra == nil {
-				if _, err := w.Write(part.data[lo-pos : hi-pos]); err != nil {
-					return err
-				}
+				ranges = append(ranges, pipe.Range{RA: bytes.NewReader(part.data), Off: lo - pos, N: hi - lo})
 			} else {
-				if int64(len(buf)) < min(hi-lo, 1<<20) {
-					buf = make([]byte, min(hi-lo, 1<<20))
-				}
-				sr := io.NewSectionReader(part.ra, part.off+lo-pos, hi-lo)
-				if n, err := io.CopyBuffer(w, sr, buf); err != nil {
-					return err
-				} else if n != hi-lo {
-					return io.ErrUnexpectedEOF
-				}
+				ranges = append(ranges, pipe.Range{RA: part.ra, Off: part.off + lo - pos, N: hi - lo})
 			}
 		}
 		pos = end
 	}
-	return nil
+	return pipe.Copy(ranges, sinks...)
 }
 
 // gatedReaderAt serves reads from ra, except that while closed it answers

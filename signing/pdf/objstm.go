@@ -65,7 +65,7 @@ func (r *Reader) objStm(num uint32, lc *loadCtx) (*objStm, error) {
 	}
 	r.mu.Unlock()
 
-	e, ok := r.index[num]
+	e, ok := r.index.get(num)
 	if !ok || e.kind != entryOffset {
 		return nil, malformed(-1, "object stream %d is not a plain object in the file", num)
 	}

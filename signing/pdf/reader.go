@@ -95,7 +95,8 @@ func (k XRefKind) String() string {
 type entryKind uint8
 
 const (
-	entryFree entryKind = iota
+	entryNone entryKind = iota // not listed (the zero value of an index slot)
+	entryFree
 	entryOffset
 	entryCompressed
 )
@@ -103,10 +104,10 @@ const (
 // xrefEntry locates one object: at a file offset, or as the idx-th object of
 // object stream stm.
 type xrefEntry struct {
-	kind entryKind
-	gen  uint16
 	off  int64  // entryOffset: byte offset; entryCompressed: object stream number
 	idx  uint32 // entryCompressed: index in the object stream
+	gen  uint16
+	kind entryKind
 }
 
 // xrefSection remembers one parsed section, for Revisions.
@@ -124,7 +125,7 @@ type Reader struct {
 	size int64
 	opts ReadOptions
 
-	index    map[uint32]xrefEntry
+	index    xrefIndex
 	maxNum   uint32
 	trailer  *Dict
 	sections []xrefSection // newest first
@@ -150,7 +151,7 @@ type Reader struct {
 // ErrLimit (xref chain too long, xref stream too large),
 // ErrUserPasswordRequired, ErrUnsupported (unknown security handler).
 func Open(ra io.ReaderAt, size int64, opts *ReadOptions) (*Reader, error) {
-	r := &Reader{ra: ra, size: size, opts: opts.withDefaults(), index: make(map[uint32]xrefEntry)}
+	r := &Reader{ra: ra, size: size, opts: opts.withDefaults()}
 	if size < 8 {
 		return nil, malformed(0, "file too short (%d bytes)", size)
 	}
@@ -280,11 +281,11 @@ func (r *Reader) readXRefChain(start int64) error {
 		}
 		off = int64(prev)
 	}
-	for num, e := range r.index {
+	r.index.all(func(num uint32, e xrefEntry) {
 		if e.kind != entryFree && num > r.maxNum {
 			r.maxNum = num
 		}
-	}
+	})
 	return nil
 }
 
@@ -383,10 +384,10 @@ func (r *Reader) set(num uint32, e xrefEntry, override map[uint32]bool) {
 	if num == 0 {
 		return
 	}
-	if _, exists := r.index[num]; exists && !override[num] {
+	if r.index.has(num) && !override[num] {
 		return
 	}
-	r.index[num] = e
+	r.index.put(num, e)
 }
 
 func (r *Reader) readTable(lx *lexer) (*Dict, int64, error) {
@@ -430,7 +431,7 @@ func (r *Reader) readTable(lx *lexer) (*Dict, int64, error) {
 			case "n":
 				if o.i == 0 || o.i >= r.size {
 					// Offset 0 marks an unused entry in some producers.
-					if _, exists := r.index[num]; !exists && num != 0 {
+					if !r.index.has(num) && num != 0 {
 						free[num] = true
 					}
 					r.set(num, xrefEntry{kind: entryFree, gen: uint16(g.i)}, nil)
@@ -438,7 +439,7 @@ func (r *Reader) readTable(lx *lexer) (*Dict, int64, error) {
 				}
 				r.set(num, xrefEntry{kind: entryOffset, gen: uint16(g.i), off: o.i}, nil)
 			case "f":
-				if _, exists := r.index[num]; !exists && num != 0 {
+				if !r.index.has(num) && num != 0 {
 					free[num] = true
 				}
 				r.set(num, xrefEntry{kind: entryFree, gen: uint16(g.i)}, nil)
@@ -503,6 +504,7 @@ func (r *Reader) readXRefStream(lx *lexer, off int64, override map[uint32]bool) 
 	if !ok || sz < 0 {
 		return nil, 0, malformed(off, "xref stream without valid /Size")
 	}
+	r.index.reserve(int64(sz), r.size)
 	var index []int64
 	if idx, ok := d.Get("Index").(Array); ok {
 		if len(idx)%2 != 0 {
@@ -720,7 +722,7 @@ func (r *Reader) scanEndstream(start int64) (int64, error) {
 // Object returns object num as currently defined. Errors: ErrNotFound for
 // free or undefined objects, ErrMalformed, ErrLimit.
 func (r *Reader) Object(num uint32) (Object, error) {
-	e, ok := r.index[num]
+	e, ok := r.index.get(num)
 	if !ok || e.kind == entryFree {
 		return nil, &Error{Kind: ErrNotFound, Offset: -1, Reason: "object " + strconv.FormatUint(uint64(num), 10)}
 	}
@@ -749,7 +751,7 @@ func (r *Reader) resolveCtx(obj Object, lc *loadCtx) (Object, error) {
 		if hops >= r.opts.MaxRefChain {
 			return nil, limitErr(-1, "reference chain longer than %d at %v", r.opts.MaxRefChain, ref)
 		}
-		e, ok := r.index[ref.Num]
+		e, ok := r.index.get(ref.Num)
 		if !ok || e.kind == entryFree || (e.kind == entryOffset && e.gen != ref.Gen) || (e.kind == entryCompressed && ref.Gen != 0) {
 			return Null{}, nil
 		}
@@ -807,12 +809,12 @@ func (r *Reader) MaxObjectNumber() uint32 {
 
 // Objects returns the references of all objects in use, by number.
 func (r *Reader) Objects() []Ref {
-	refs := make([]Ref, 0, len(r.index))
-	for num, e := range r.index {
+	refs := make([]Ref, 0, r.index.len())
+	r.index.all(func(num uint32, e xrefEntry) {
 		if e.kind != entryFree {
 			refs = append(refs, Ref{Num: num, Gen: e.gen})
 		}
-	}
+	})
 	slices.SortFunc(refs, func(a, b Ref) int { return int(int64(a.Num) - int64(b.Num)) })
 	return refs
 }
@@ -882,7 +884,7 @@ type Location struct {
 // bytes when their locations are equal and, for an object in an object
 // stream, the stream's own locations are equal too.
 func (r *Reader) Location(num uint32) (Location, bool) {
-	e, ok := r.index[num]
+	e, ok := r.index.get(num)
 	switch {
 	case !ok || e.kind == entryFree:
 		return Location{}, false

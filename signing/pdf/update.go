@@ -140,7 +140,7 @@ func (u *Update) Replace(ref Ref, obj Object) error {
 		u.objects[ref.Num] = pending{gen: ref.Gen, obj: obj}
 		return nil
 	}
-	e, ok := u.r.index[ref.Num]
+	e, ok := u.r.index.get(ref.Num)
 	if !ok || ref.Num == 0 || e.kind == entryFree || (e.kind == entryOffset && e.gen != ref.Gen) || (e.kind == entryCompressed && ref.Gen != 0) {
 		return &Error{Kind: ErrNotFound, Offset: -1, Reason: "object " + ref.String() + " does not exist"}
 	}

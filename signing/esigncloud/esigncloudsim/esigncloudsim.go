@@ -640,7 +640,9 @@ func (s *Server) act(agreement string, approve bool) error {
 	return s.decide(b, approve)
 }
 
-var phonePage = template.Must(template.New("phone").Parse(`<!doctype html>
+// Parsed on first use: start-up pays only for what a command uses.
+var phonePage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("phone").Parse(`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Name}} (giả lập)</title>
 <style>body{font-family:system-ui,sans-serif;background:#eee;padding:1rem}main{max-width:22rem;margin:auto;background:#fff;border:10px solid #f37021;border-radius:2rem;padding:1.2rem}small{display:block;color:#666}button{font-size:1.1rem;width:100%;margin:.3rem 0;padding:.4rem}</style>
@@ -653,6 +655,7 @@ var phonePage = template.Must(template.New("phone").Parse(`<!doctype html>
 <form method="post" action="{{.Base}}/decline"><button>Từ chối <small>Reject</small></button></form></section>
 {{else}}<p id="idle">Không có yêu cầu nào đang chờ. <small>No pending request.</small></p>{{end}}
 </main></body></html>`))
+})
 
 func (s *Server) phone(w http.ResponseWriter, r *http.Request) {
 	i := strings.LastIndex(r.URL.Path, "/phone/")
@@ -672,7 +675,7 @@ func (s *Server) phone(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
 		res := map[string]string{"signed": "Đã ký. / Signed.", "declined": "Đã từ chối. / Rejected.", "no-pending": "Không có yêu cầu. / Nothing pending."}[r.URL.Query().Get("r")]
-		_ = phonePage.Execute(w, struct {
+		_ = phonePage().Execute(w, struct {
 			Name, Agreement, Base, Message, Result string
 			Pending                                bool
 		}{s.opts.Name, id, base, msg, res, pending})

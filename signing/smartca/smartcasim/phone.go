@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -89,7 +90,9 @@ func (s *Server) act(userID string, confirm bool) error {
 	return s.decide(tx, confirm)
 }
 
-var phonePage = template.Must(template.New("phone").Parse(`<!doctype html>
+// Parsed on first use: start-up pays only for what a command uses.
+var phonePage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("phone").Parse(`<!doctype html>
 <html lang="vi">
 <head>
 <meta charset="utf-8">
@@ -140,6 +143,7 @@ button.decline{background:#fee}
 </body>
 </html>
 `))
+})
 
 var outcomes = map[string]string{
 	"signed":     "Đã ký thành công. / Signed.",
@@ -177,7 +181,7 @@ func (s *Server) phone(w http.ResponseWriter, r *http.Request) {
 			Base    string
 			Message string
 		}{st, base, outcomes[r.URL.Query().Get("r")]}
-		if err := phonePage.Execute(w, data); err != nil {
+		if err := phonePage().Execute(w, data); err != nil {
 			s.opts.Logger.Error("smartcasim: phone page", "err", err)
 		}
 	case action == "status" && r.Method == http.MethodGet:
@@ -200,7 +204,9 @@ func (s *Server) phone(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
+// Parsed on first use: start-up pays only for what a command uses.
+var indexPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("index").Parse(`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>VNPT SmartCA (giả lập)</title>
 <style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:1rem auto;padding:0 1rem}small{display:block;color:#666}td,th{border:1px solid #ccc;padding:.3rem .5rem}table{border-collapse:collapse}</style>
@@ -215,6 +221,7 @@ var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
 {{end}}</table>
 </body></html>
 `))
+})
 
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	base := r.URL.Path
@@ -231,7 +238,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	_ = indexPage.Execute(w, struct {
+	_ = indexPage().Execute(w, struct {
 		Base      string
 		Scenarios []row
 	}{base, rows})
