@@ -19,9 +19,10 @@ run:
 build:
 	$(GO) build -trimpath -o vanban ./cmd/vanban
 
-## test: every test, with the race detector, against real services
+## test: every test, with the race detector, against real services (the
+## end-to-end tests of cmd/vanban in parallel parts, see scripts/test-all)
 test:
-	$(GO) test -race -count=1 -timeout 60m $(PKGS)
+	GO=$(GO) scripts/test-all
 
 ## test-short: quick unit tests only
 test-short:
