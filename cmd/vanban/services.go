@@ -153,6 +153,7 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	// Received documents (registered or delivered) are verified on receipt.
 	s.workflow.Validator, s.workflow.Logger = s.validator, a.log.With("component", "verify")
 	s.evidence = &evidence.Builder{Workflow: s.workflow, Audit: a.db, Blobs: a.blobs, Validator: s.validator,
+		Exchange: evidence.Interchange[*store.Tx]{DB: a.db}, // edXML sendings and the statuses reported back
 		Sealer: &orgSealer{db: a.db, providers: s.providers, tsa: opts.TSA},
 		OrgName: func(ctx context.Context, orgID string) (string, error) {
 			o, err := a.db.Organization(ctx, orgID)
