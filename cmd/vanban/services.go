@@ -153,7 +153,6 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	// Received documents (registered or delivered) are verified on receipt.
 	s.workflow.Validator, s.workflow.Logger = s.validator, a.log.With("component", "verify")
 	s.evidence = &evidence.Builder{Workflow: s.workflow, Audit: a.db, Blobs: a.blobs, Validator: s.validator,
-		Exchange: evidence.Interchange[*store.Tx]{DB: a.db}, // edXML sendings and the statuses reported back
 		Sealer: &orgSealer{db: a.db, providers: s.providers, tsa: opts.TSA},
 		OrgName: func(ctx context.Context, orgID string) (string, error) {
 			o, err := a.db.Organization(ctx, orgID)
@@ -162,6 +161,7 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 			}
 			return o.Name, nil
 		}}
+	s.evidence.Exchange = evidence.Interchange[*store.Tx]{DB: a.db} // edXML sendings and the statuses reported back
 	if opts.TSA != nil {
 		// Packages end their audit links at an anchor, taken on demand.
 		s.evidence.Anchorer = &audit.Anchorer{Store: a.db, TSA: opts.TSA, Key: a.auditKey, File: auditAnchorFile(cfg)}

@@ -194,7 +194,9 @@ func TestCheckExchangeMismatches(t *testing.T) {
 		want    string
 	}{
 		{name: "a refusal left out", want: "records status 02 from " + organC,
-			change: func(rows []ExchangeStatus) []ExchangeStatus { return append(rows[:refusal:refusal], rows[refusal+1:]...) }},
+			change: func(rows []ExchangeStatus) []ExchangeStatus {
+				return append(rows[:refusal:refusal], rows[refusal+1:]...)
+			}},
 		{name: "a refusal turned into an acceptance", want: "does not say",
 			change: func(rows []ExchangeStatus) []ExchangeStatus { rows[refusal].Code = "03"; return rows }},
 		{name: "an acceptance consistently renamed", want: "does not match audit entry 17",
@@ -203,7 +205,10 @@ func TestCheckExchangeMismatches(t *testing.T) {
 				return rows
 			}},
 		{name: "a status moved in time", want: "does not match audit entry 17",
-			change: func(rows []ExchangeStatus) []ExchangeStatus { rows[refusal].At = rows[refusal].At.Add(-time.Hour); return rows }},
+			change: func(rows []ExchangeStatus) []ExchangeStatus {
+				rows[refusal].At = rows[refusal].At.Add(-time.Hour)
+				return rows
+			}},
 		{name: "a status made up", want: "not recorded by any verified audit entry",
 			change: func(rows []ExchangeStatus) []ExchangeStatus {
 				r := rows[refusal]
