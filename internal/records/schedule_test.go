@@ -53,7 +53,9 @@ func newOffice(t *testing.T, db *store.DB, name string) *office {
 	return o
 }
 
-func as(u *document.User) workflow.Actor { return workflow.Actor{UserID: u.ID, ClientAddr: "192.0.2.7"} }
+func as(u *document.User) workflow.Actor {
+	return workflow.Actor{UserID: u.ID, ClientAddr: "192.0.2.7"}
+}
 
 // TestScheduleEdits: the archivist adds, changes and removes entries
 // against the version they saw; each change is audited with what the
