@@ -27,6 +27,16 @@ func TestWebRetentionScheduleOnAPhone(t *testing.T) {
 	b := newBrowser(t, o.s.URL)
 	b.allowed = []string{"/records/schedule/new", "/records/schedule/e/VX-01"} // the refusals below
 	b.login("admin", officeAdminPass)
+	// submit clicks a button and waits for the next page, not the one
+	// still showing.
+	submit := func(sel string) chromedp.Tasks {
+		return chromedp.Tasks{
+			chromedp.Evaluate(`document.body.setAttribute('data-left', '1')`, nil),
+			chromedp.Click(sel, chromedp.ByID),
+			chromedp.WaitNotPresent(`body[data-left]`, chromedp.ByQuery),
+			chromedp.WaitReady(`body`, chromedp.ByQuery),
+		}
+	}
 	fits := func(what string) {
 		t.Helper()
 		var wide bool
@@ -82,8 +92,8 @@ func TestWebRetentionScheduleOnAPhone(t *testing.T) {
 	}
 	b.run("make it permanent",
 		chromedp.SetValue(`#edit-period`, "permanent", chromedp.ByID),
-		chromedp.SetValue(`#edit-years`, "", chromedp.ByID),
-		chromedp.Click(`#edit-submit`, chromedp.ByID),
+		chromedp.Evaluate(`document.getElementById('edit-years').value = ''`, nil),
+		submit(`#edit-submit`),
 		chromedp.WaitVisible(`#entry-history`, chromedp.ByID),
 		chromedp.Text(`#entry-period`, &period, chromedp.ByID),
 		chromedp.Evaluate(`document.querySelectorAll('#entry-history li').length`, &n))
@@ -112,7 +122,7 @@ func TestWebRetentionScheduleOnAPhone(t *testing.T) {
 	}
 	b.shot("retention-04-stale")
 	b.run("remove without ticking the box",
-		chromedp.Click(`#delete-submit`, chromedp.ByID),
+		submit(`#delete-submit`),
 		chromedp.WaitVisible(`#entry-error`, chromedp.ByID))
 	b.run("remove",
 		chromedp.Click(`#delete-confirm`, chromedp.ByID),
