@@ -161,6 +161,7 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 			}
 			return o.Name, nil
 		}}
+	s.evidence.Exchange = evidence.Interchange[*store.Tx]{DB: a.db} // edXML sendings and the statuses reported back
 	if opts.TSA != nil {
 		// Packages end their audit links at an anchor, taken on demand.
 		s.evidence.Anchorer = &audit.Anchorer{Store: a.db, TSA: opts.TSA, Key: a.auditKey, File: auditAnchorFile(cfg)}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"vanban/internal/document"
@@ -32,6 +33,10 @@ type RenewalPolicy struct {
 	Interval time.Duration
 	Batch    int
 	Lease    time.Duration
+	// Workers renew that many records of a batch at once (default 4): a
+	// renewal mostly waits (TSA, responders, storage, database commits),
+	// so a few in flight keep a small machine busy.
+	Workers int
 	// Owner names this node in leases (default random).
 	Owner string
 }
@@ -54,6 +59,9 @@ func (p *RenewalPolicy) defaults() {
 	}
 	if p.Lease <= 0 {
 		p.Lease = 15 * time.Minute
+	}
+	if p.Workers <= 0 {
+		p.Workers = 4
 	}
 	if p.Owner == "" {
 		b := make([]byte, 8)
@@ -133,34 +141,77 @@ func (s *Service) RenewDue(ctx context.Context) (RenewalResult, error) {
 		if len(batch) == 0 {
 			return res, nil
 		}
-		for _, r := range batch {
-			if err := ctx.Err(); err != nil {
-				return res, err
-			}
-			res.Checked++
-			renewed, extended, err := s.renewOne(ctx, r, now)
-			if err != nil {
-				res.Failed++
-				s.Metrics.add(&s.Metrics.RenewalFailures, 1)
-				s.opt.Logger.Warn("renewal failed; retrying later", "doc", r.DocumentID, "err", err)
-				if rerr := s.rec.ReleaseRenewal(ctx, p.Owner, r.DocumentID, err.Error(), now.Add(p.Recheck)); rerr != nil {
-					return res, rerr
-				}
-				continue
-			}
-			if renewed {
-				res.Renewed++
-				s.Metrics.add(&s.Metrics.Renewed, 1)
-			}
-			if extended {
-				res.RetentionExtended++
-				s.Metrics.add(&s.Metrics.RetentionRenewed, 1)
-			}
-			if err := s.rec.ReleaseRenewal(ctx, p.Owner, r.DocumentID, "", time.Time{}); err != nil {
-				return res, err
-			}
+		if err := s.renewBatch(ctx, batch, now, &res); err != nil {
+			return res, err
 		}
 	}
+}
+
+// renewBatch renews the claimed records of one batch, Workers at a time,
+// adding to res. An error is returned only when a lease cannot be
+// released (the database is gone) or ctx ends; a record that fails is
+// counted and released for a retry after Recheck.
+func (s *Service) renewBatch(ctx context.Context, batch []*document.ArchiveRecord, now time.Time, res *RenewalResult) error {
+	p := &s.opt.Renewal
+	var (
+		mu    sync.Mutex
+		fatal error
+		wg    sync.WaitGroup
+	)
+	sem := make(chan struct{}, p.Workers)
+	for _, r := range batch {
+		mu.Lock()
+		stop := fatal != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			mu.Lock()
+			fatal = err
+			mu.Unlock()
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			renewed, extended, err := s.renewOne(ctx, r, now)
+			var rerr error
+			if err != nil {
+				s.Metrics.add(&s.Metrics.RenewalFailures, 1)
+				s.opt.Logger.Warn("renewal failed; retrying later", "doc", r.DocumentID, "err", err)
+				rerr = s.rec.ReleaseRenewal(ctx, p.Owner, r.DocumentID, err.Error(), now.Add(p.Recheck))
+			} else {
+				if renewed {
+					s.Metrics.add(&s.Metrics.Renewed, 1)
+				}
+				if extended {
+					s.Metrics.add(&s.Metrics.RetentionRenewed, 1)
+				}
+				rerr = s.rec.ReleaseRenewal(ctx, p.Owner, r.DocumentID, "", time.Time{})
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			res.Checked++
+			switch {
+			case err != nil:
+				res.Failed++
+			default:
+				if renewed {
+					res.Renewed++
+				}
+				if extended {
+					res.RetentionExtended++
+				}
+			}
+			if rerr != nil && fatal == nil {
+				fatal = rerr
+			}
+		}()
+	}
+	wg.Wait()
+	return fatal
 }
 
 // renewOne renews what is due on one record, seen at now.

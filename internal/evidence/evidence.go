@@ -64,13 +64,33 @@ type ManifestMember struct {
 
 // ExchangeStatus is where the document went and what came of it: an
 // internal delivery to a recipient unit, or (from the edXML exchange,
-// through ExchangeSource) a sending to another agency.
+// through ExchangeSource) a package sent to another agency or a status
+// that agency reported. Every edXML row but a package not queued yet
+// names, in AuditSeq, the entry of audit.json that records it, so the
+// statuses are proven by the anchored chain and not only by the seal.
 type ExchangeStatus struct {
-	Channel   string    `json:"channel"` // "internal", "edxml", ...
-	Recipient string    `json:"recipient"`
-	Status    string    `json:"status"`
-	At        time.Time `json:"at,omitzero"`
-	Detail    string    `json:"detail,omitempty"`
+	Channel       string `json:"channel"` // ChannelInternal, ChannelEdxml
+	Recipient     string `json:"recipient"`
+	RecipientName string `json:"recipient_name,omitempty"`
+	// Kind (edXML): KindPackage (Status is Package*) or KindStatus
+	// (Status is the code's word: received, refused, accepted, ...).
+	Kind   string    `json:"kind,omitempty"`
+	Status string    `json:"status"`
+	At     time.Time `json:"at,omitzero"`
+	Detail string    `json:"detail,omitempty"`
+	// Code and Name: the edXML status code (01 ... 16) and its
+	// Vietnamese name.
+	Code       string `json:"code,omitempty"`
+	Name       string `json:"name,omitempty"`
+	Staff      string `json:"staff,omitempty"`
+	Department string `json:"department,omitempty"`
+	// Local: a status recorded by the sender (13, the recall request
+	// left), not reported by the recipient.
+	Local bool `json:"local,omitempty"`
+	// BusinessType of a package: 0 new, 1 recall, 2 update, 3 replace.
+	BusinessType    int    `json:"business_type,omitempty"`
+	EdxmlDocumentID string `json:"edxml_document_id,omitempty"`
+	AuditSeq        int64  `json:"audit_seq,omitempty"`
 }
 
 // ExchangeSource is the extension point for exchanges with other agencies
@@ -198,24 +218,9 @@ func (b *Builder) Build(ctx context.Context, a workflow.Actor, docID string, w i
 	if err != nil {
 		return err
 	}
-	auditFile, err := b.auditFile(ctx, docID)
+	auditFile, exchange, err := b.auditAndExchange(ctx, v)
 	if err != nil {
 		return err
-	}
-	exchange := []ExchangeStatus{}
-	for _, r := range v.Recipients {
-		st := ExchangeStatus{Channel: "internal", Recipient: r.UnitID, Status: "pending"}
-		if r.DeliveredID != "" {
-			st.Status, st.Detail = "delivered", "incoming document "+r.DeliveredID
-		}
-		exchange = append(exchange, st)
-	}
-	if b.Exchange != nil {
-		more, err := b.Exchange.ExchangeStatuses(ctx, docID)
-		if err != nil {
-			return err
-		}
-		exchange = append(exchange, more...)
 	}
 	orgName := doc.OrgID
 	if b.OrgName != nil {
@@ -268,7 +273,7 @@ func (b *Builder) Build(ctx context.Context, a workflow.Actor, docID string, w i
 		write func(io.Writer) error
 	}{
 		{MemberReportJSON, jsonMember(rep)},
-		{MemberReportHTML, func(w io.Writer) error { return writeReportHTML(w, doc, orgName, final, rep) }},
+		{MemberReportHTML, func(w io.Writer) error { return writeReportHTML(w, doc, orgName, final, rep, exchange) }},
 		{MemberTimeline, jsonMember(timelineJSON(steps))},
 		{MemberExchange, jsonMember(exchange)},
 		{MemberAudit, jsonMember(auditFile)},
@@ -301,6 +306,44 @@ func (b *Builder) Build(ctx context.Context, a workflow.Actor, docID string, w i
 		}
 	}
 	return zw.Close()
+}
+
+// auditAndExchange reads the audit file and the exchange statuses and
+// ties each edXML row to the audit entry that records it. The two are
+// read one after the other, so a status arriving in between is on one
+// side only: then both are read again (a few times at most; a row still
+// without its entry goes in without AuditSeq, and Verify names it).
+func (b *Builder) auditAndExchange(ctx context.Context, v *workflow.View) (*AuditFile, []ExchangeStatus, error) {
+	var (
+		af   *AuditFile
+		rows []ExchangeStatus
+	)
+	for try := 0; try < 3; try++ {
+		var err error
+		if af, err = b.auditFile(ctx, v.Document.ID); err != nil {
+			return nil, nil, err
+		}
+		rows = []ExchangeStatus{}
+		for _, r := range v.Recipients {
+			st := ExchangeStatus{Channel: ChannelInternal, Recipient: r.UnitID, Status: "pending"}
+			if r.DeliveredID != "" {
+				st.Status, st.Detail = "delivered", "incoming document "+r.DeliveredID
+			}
+			rows = append(rows, st)
+		}
+		if b.Exchange == nil {
+			return af, rows, nil
+		}
+		more, err := b.Exchange.ExchangeStatuses(ctx, v.Document.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows = append(rows, more...)
+		if unproven, untaken := proveExchange(rows, af.Entries); unproven == 0 && len(untaken) == 0 {
+			break
+		}
+	}
+	return af, rows, nil
 }
 
 // timelineStep is one step of timeline.json.

@@ -50,16 +50,26 @@ td,th{border:1px solid #999;padding:.3em .5em;text-align:left;vertical-align:top
 {{range $s.Warnings}}<tr><th>Lưu ý / Warning</th><td>{{.}}</td></tr>{{end}}
 </table>
 {{end}}
+{{if .Exchange}}
+<h2>Gửi, nhận văn bản / Deliveries and exchange</h2>
+<table>
+<tr><th>Nơi nhận / Recipient</th><th>Trạng thái / Status</th><th>Thời điểm / At</th><th>Chi tiết / Detail</th></tr>
+{{range .Exchange}}<tr><td>{{if .RecipientName}}{{.RecipientName}}<br><small>{{.Recipient}}</small>{{else}}{{.Recipient}}{{end}}</td>
+<td>{{if eq .Channel "edxml"}}{{if eq .Kind "status"}}{{.Code}} {{.Name}}{{else}}Gói tin / package: {{.Status}}{{end}}{{else}}Nội bộ / internal: {{.Status}}{{end}}</td>
+<td>{{when .At}}</td><td>{{.Detail}}{{if .Staff}} — {{.Staff}}{{end}}{{if .AuditSeq}} <small>(nhật ký / audit #{{.AuditSeq}})</small>{{end}}</td></tr>
+{{end}}</table>
+{{end}}
 <p><small>Kiểm tra lại ngoại tuyến / check again offline: <code>vanban evidence verify FILE.zip --trust ROOT.pem</code></small></p>
 </body></html>
 `))
 })
 
-func writeReportHTML(w io.Writer, doc *document.Document, org string, v *document.Version, rep *verify.Report) error {
+func writeReportHTML(w io.Writer, doc *document.Document, org string, v *document.Version, rep *verify.Report, exchange []ExchangeStatus) error {
 	return reportPage().Execute(w, struct {
-		Doc     *document.Document
-		Org     string
-		Version *document.Version
-		Rep     *verify.Report
-	}{doc, org, v, rep})
+		Doc      *document.Document
+		Org      string
+		Version  *document.Version
+		Rep      *verify.Report
+		Exchange []ExchangeStatus
+	}{doc, org, v, rep, exchange})
 }

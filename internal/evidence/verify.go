@@ -178,8 +178,13 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, opts VerifyOptions) 
 	if b, ok := intact[MemberPDF]; ok {
 		checkPDF(ctx, res, b, opts.Roots, now)
 	}
+	var proven []AuditEntry // audit entries that hash and lie on the links
+	auditOK := false
 	if b, ok := intact[MemberAudit]; ok {
-		checkAudit(res, b, m.DocumentID, opts.Roots)
+		proven, auditOK = checkAudit(res, b, m.DocumentID, opts.Roots)
+	}
+	if b, ok := intact[MemberExchange]; ok {
+		checkExchange(res, b, proven, auditOK)
 	}
 	if b, ok := intact[MemberReportJSON]; ok {
 		var rep verify.Report
@@ -187,10 +192,8 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, opts VerifyOptions) 
 			res.bad(MemberReportJSON, "not a validation report: %v", err)
 		}
 	}
-	for _, name := range []string{MemberTimeline, MemberExchange} {
-		if b, ok := intact[name]; ok && !json.Valid(b) {
-			res.bad(name, "not valid JSON")
-		}
+	if b, ok := intact[MemberTimeline]; ok && !json.Valid(b) {
+		res.bad(MemberTimeline, "not valid JSON")
 	}
 	return finish(res, opts), nil
 }
@@ -328,16 +331,19 @@ func checkPDF(ctx context.Context, res *Result, pdf []byte, roots *x509.CertPool
 
 // checkAudit recomputes every entry's hash, checks that the links run
 // unbroken from the first entry to the anchor and carry each entry, and
-// verifies the anchor's time-stamp over the last link.
-func checkAudit(res *Result, raw []byte, docID string, roots *x509.CertPool) {
+// verifies the anchor's time-stamp over the last link. It returns the
+// entries that hash correctly and lie on the links, and whether all of
+// the file held (anchor included).
+func checkAudit(res *Result, raw []byte, docID string, roots *x509.CertPool) (proven []AuditEntry, ok bool) {
+	before := len(res.Problems)
 	var af AuditFile
 	if err := json.Unmarshal(raw, &af); err != nil {
 		res.bad(MemberAudit, "not valid JSON: %v", err)
-		return
+		return proven, false
 	}
 	if len(af.Entries) == 0 {
 		res.bad(MemberAudit, "no audit entry for the document")
-		return
+		return proven, false
 	}
 	links := map[int64]AuditLink{}
 	for i, l := range af.Links {
@@ -345,11 +351,11 @@ func checkAudit(res *Result, raw []byte, docID string, roots *x509.CertPool) {
 			prev := af.Links[i-1]
 			if l.Seq != prev.Seq+1 {
 				res.bad(MemberAudit, "the chain links jump from %d to %d", prev.Seq, l.Seq)
-				return
+				return proven, false
 			}
 			if l.PrevHash != prev.Hash {
 				res.bad(MemberAudit, "link %d does not follow link %d", l.Seq, prev.Seq)
-				return
+				return proven, false
 			}
 		}
 		links[l.Seq] = l
@@ -371,25 +377,27 @@ func checkAudit(res *Result, raw []byte, docID string, roots *x509.CertPool) {
 		l, ok := links[e.Seq]
 		if !ok || l.Hash != e.Hash || l.PrevHash != e.PrevHash {
 			res.bad(MemberAudit, "entry %d is not on the chain links", e.Seq)
+			continue
 		}
+		proven = append(proven, ae)
 	}
 	if af.Anchor == nil {
 		res.bad(MemberAudit, "the chain links end at no time-stamped anchor")
-		return
+		return proven, false
 	}
 	last := af.Links[len(af.Links)-1]
 	if af.Anchor.Seq != last.Seq || af.Anchor.Hash != last.Hash {
 		res.bad(MemberAudit, "the anchor (seq %d) is not the end of the links (seq %d)", af.Anchor.Seq, last.Seq)
-		return
+		return proven, false
 	}
 	tok, err := tsa.Parse(af.Anchor.Token)
 	if err != nil {
 		res.bad(MemberAudit, "anchor time-stamp: %v", err)
-		return
+		return proven, false
 	}
 	if err := tok.Covers(audit.AnchorImprint(af.Anchor.Seq, af.Anchor.Hash), crypto.SHA256); err != nil {
 		res.bad(MemberAudit, "the anchor time-stamp does not cover the head (seq %d)", af.Anchor.Seq)
-		return
+		return proven, false
 	}
 	if roots != nil {
 		_, err = tok.VerifyChain(roots)
@@ -398,8 +406,9 @@ func checkAudit(res *Result, raw []byte, docID string, roots *x509.CertPool) {
 	}
 	if err != nil {
 		res.bad(MemberAudit, "anchor time-stamp: %v", err)
-		return
+		return proven, false
 	}
 	res.ok("%s: %d entries of the document hash correctly and lie on %d chain links anchored at seq %d, time-stamped %s",
 		MemberAudit, len(af.Entries), len(af.Links), af.Anchor.Seq, tok.Time.UTC().Format(time.RFC3339))
+	return proven, len(res.Problems) == before
 }

@@ -282,7 +282,7 @@ func routes() []route {
 		{Method: "GET", Path: "/signing/sessions/:id", Summary: "One signing session's status", Tag: "signing", Response: "SigningSession", Handler: (*API).getSession},
 		{Method: "POST", Path: "/signing/sessions/:id/cancel", Summary: "Cancel a pending signing session", Tag: "signing", Response: "SigningSession", Handler: (*API).cancelSession},
 		{Method: "POST", Path: "/signing/callback/:provider", Summary: "Completion callback from a signing provider (authenticated by the provider)", Tag: "signing", Public: true, Status: 204, Handler: (*API).signingCallback},
-	}, append(exchangeRoutes(), recordRoutes()...)...) // exchange.go, records.go
+	}, append(exchangeRoutes(), append(recordRoutes(), retentionRoutes()...)...)...) // exchange.go, records.go, retention.go
 }
 
 // Mount adds the API under /api/v1 and its OpenAPI document at

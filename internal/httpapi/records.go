@@ -200,36 +200,6 @@ func (api *API) loadSchedule(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"added": n})
 }
 
-func (api *API) putScheduleEntry(c *gin.Context) {
-	fs, ok := api.files(c)
-	if !ok {
-		return
-	}
-	var in ScheduleEntryJSON
-	if !bindJSON(c, &in) {
-		return
-	}
-	e, err := fs.PutScheduleEntry(c.Request.Context(), actor(c), document.ScheduleEntry{Code: c.Param("code"), Title: in.Title,
-		Permanent: in.Permanent, Years: in.Years, Source: in.Source})
-	if err != nil {
-		api.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, ScheduleEntryJSON{Code: e.Code, Title: e.Title, Permanent: e.Permanent, Years: e.Years, Source: e.Source})
-}
-
-func (api *API) deleteScheduleEntry(c *gin.Context) {
-	fs, ok := api.files(c)
-	if !ok {
-		return
-	}
-	if err := fs.DeleteScheduleEntry(c.Request.Context(), actor(c), c.Param("code")); err != nil {
-		api.fail(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
-}
-
 func (api *API) listFiles(c *gin.Context) {
 	fs, ok := api.files(c)
 	if !ok {

@@ -32,8 +32,6 @@ type Store interface {
 
 	Schedule(ctx context.Context, orgID string) ([]*document.ScheduleEntry, error)
 	ScheduleEntry(ctx context.Context, orgID, code string) (*document.ScheduleEntry, error)
-	PutScheduleEntry(ctx context.Context, e *document.ScheduleEntry) error
-	DeleteScheduleEntry(ctx context.Context, orgID, code string) error
 
 	CreateFile(ctx context.Context, f *document.RecordFile) error
 	File(ctx context.Context, id string) (*document.RecordFile, error)
@@ -145,8 +143,8 @@ func (s *Service) Schedule(ctx context.Context, a workflow.Actor) ([]*document.S
 }
 
 // LoadSeedSchedule adds the seed entries (SeedSchedule) the organization's
-// schedule lacks; entries already there, perhaps edited, are kept. It
-// returns how many were added.
+// schedule lacks, each audited; entries already there, perhaps edited,
+// are kept. It returns how many were added.
 func (s *Service) LoadSeedSchedule(ctx context.Context, a workflow.Actor) (int, error) {
 	u, gs, root, err := s.actorIn(ctx, a)
 	if err != nil {
@@ -154,6 +152,10 @@ func (s *Service) LoadSeedSchedule(ctx context.Context, a workflow.Actor) (int, 
 	}
 	if !keeper(gs, root) {
 		return 0, forbidden("loading the retention schedule")
+	}
+	ss, err := s.scheduleStore()
+	if err != nil {
+		return 0, err
 	}
 	have, err := s.db.Schedule(ctx, u.OrgID)
 	if err != nil {
@@ -169,7 +171,15 @@ func (s *Service) LoadSeedSchedule(ctx context.Context, a workflow.Actor) (int, 
 			continue
 		}
 		e.OrgID = u.OrgID
-		if err := s.db.PutScheduleEntry(ctx, &e); err != nil {
+		ae, err := scheduleAuditEntry(a, u, AuditSchedulePut, nil, &e, e.Code)
+		if err != nil {
+			return n, err
+		}
+		err = ss.ChangeScheduleEntry(ctx, nil, &e, ae)
+		if document.ErrorCode(err) == document.ECONFLICT {
+			continue // added meanwhile by someone else: kept
+		}
+		if err != nil {
 			return n, err
 		}
 		n++
@@ -177,35 +187,20 @@ func (s *Service) LoadSeedSchedule(ctx context.Context, a workflow.Actor) (int, 
 	return n, nil
 }
 
-// PutScheduleEntry adds or edits one entry of the schedule.
+// PutScheduleEntry adds or replaces one entry of the schedule, without a
+// version precondition (SaveScheduleEntry with IfMatch "").
 func (s *Service) PutScheduleEntry(ctx context.Context, a workflow.Actor, e document.ScheduleEntry) (*document.ScheduleEntry, error) {
-	u, gs, root, err := s.actorIn(ctx, a)
+	l, err := s.SaveScheduleEntry(ctx, a, ScheduleEdit{Code: e.Code, Title: e.Title, Permanent: e.Permanent, Years: e.Years, Source: e.Source})
 	if err != nil {
 		return nil, err
 	}
-	if !keeper(gs, root) {
-		return nil, forbidden("editing the retention schedule")
-	}
-	e.OrgID = u.OrgID
-	if e.Permanent {
-		e.Years = 0
-	}
-	if err := s.db.PutScheduleEntry(ctx, &e); err != nil {
-		return nil, err
-	}
-	return &e, nil
+	return l.Entry, nil
 }
 
-// DeleteScheduleEntry removes an entry; files keep the period they took.
+// DeleteScheduleEntry removes an entry (RemoveScheduleEntry without a
+// version precondition); files keep the period they took.
 func (s *Service) DeleteScheduleEntry(ctx context.Context, a workflow.Actor, code string) error {
-	u, gs, root, err := s.actorIn(ctx, a)
-	if err != nil {
-		return err
-	}
-	if !keeper(gs, root) {
-		return forbidden("editing the retention schedule")
-	}
-	return s.db.DeleteScheduleEntry(ctx, u.OrgID, code)
+	return s.RemoveScheduleEntry(ctx, a, code, "")
 }
 
 // FileInput creates a file. The retention comes from the schedule entry

@@ -130,6 +130,10 @@ func (s *Server) recordsSeed(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if c.PostForm("next") == "/records/schedule" { // the schedule's page (retention.go)
+		c.Redirect(http.StatusSeeOther, "/records/schedule")
+		return
+	}
 	c.Redirect(http.StatusSeeOther, "/records")
 }
 

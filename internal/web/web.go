@@ -250,7 +250,7 @@ func routes() []route {
 		{Method: "POST", Path: "/admin/images/:id", Upload: true, Handler: (*Server).adminUserImage},
 		{Method: "GET", Path: "/admin/users/:id", Handler: (*Server).adminUserPage},
 		{Method: "POST", Path: "/admin/users/:id/:action", Handler: (*Server).adminUserAction},
-	}, append(exchangeRoutes(), recordPages()...)...) // exchange.go, records.go
+	}, append(exchangeRoutes(), append(recordPages(), retentionPages()...)...)...) // exchange.go, records.go, retention.go
 }
 
 // auditAdministration records a successful administration form (a
