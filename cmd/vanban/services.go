@@ -149,7 +149,8 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	// nothing, and PDFium starts only when one comes.
 	s.visualEngine = render.New(render.Options{CacheDir: filepath.Join(a.cfg.CacheDir, "wazero"), Workers: 1,
 		Logger: a.log.With("component", "visual-check")})
-	s.validator = &files.Validator{Blobs: a.blobs, Roots: roots, Intermediates: intermediates, Visual: visualcheck.New(s.visualEngine)}
+	s.validator = &files.Validator{Blobs: a.blobs, Roots: roots, Intermediates: intermediates, Visual: visualcheck.New(s.visualEngine),
+		HTTPClient: httpClient}
 	// Received documents (registered or delivered) are verified on receipt.
 	s.workflow.Validator, s.workflow.Logger = s.validator, a.log.With("component", "verify")
 	s.evidence = &evidence.Builder{Workflow: s.workflow, Audit: a.db, Blobs: a.blobs, Validator: s.validator,
