@@ -257,19 +257,22 @@ func (o *benchOffice) issueOne(ctx context.Context, leader *person, n int) error
 func (o *benchOffice) measure(b *testing.B, issue func()) {
 	o.lat.reset()
 	load := machineLoad()
+	seq0 := o.cpu.auditSeq(b)
 	stop := o.cpu.watch(b)
 	start := time.Now()
 	issue()
 	elapsed := time.Since(start)
 	use := stop()
+	audited := o.cpu.auditSeq(b) - seq0
 	b.StopTimer()
 	p99 := o.lat.report(b)
 	perDoc := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N) }
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "docs/s")
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 	b.ReportMetric(perDoc(use.total()), "cpu-ms/doc")
-	b.Logf("CPU per document: %.1f ms (process %.1f, MinIO %.1f, PostgreSQL %.1f); wall %s; load average %s before, %s after",
-		perDoc(use.total()), perDoc(use.self), perDoc(use.minio), perDoc(use.pg), elapsed.Round(time.Millisecond), load, machineLoad())
+	b.Logf("CPU per document: %.1f ms (process %.1f, MinIO %.1f, PostgreSQL %.1f); %.1f audited state changes per document; wall %s; load average %s before, %s after",
+		perDoc(use.total()), perDoc(use.self), perDoc(use.minio), perDoc(use.pg), float64(audited)/float64(b.N),
+		elapsed.Round(time.Millisecond), load, machineLoad())
 }
 
 // BenchmarkIssue is end-to-end issuance over HTTP against a real server

@@ -126,6 +126,16 @@ func newCPUMeter(b *testing.B, dbURL string) *cpuMeter {
 	return &cpuMeter{db: db, dbName: strings.TrimPrefix(u.Path, "/")}
 }
 
+// auditSeq is the audit chain's last sequence number: one entry per state
+// change, so the difference over a run counts the audited writes.
+func (m *cpuMeter) auditSeq(b *testing.B) int64 {
+	var seq int64
+	if err := m.db.QueryRow(`SELECT seq FROM audit_head WHERE id = 1`).Scan(&seq); err != nil {
+		b.Fatal(err)
+	}
+	return seq
+}
+
 // cpuSample is CPU time by part at one moment.
 type cpuSample struct {
 	self, minio time.Duration
