@@ -58,6 +58,10 @@ type benchOffice struct {
 	reviewer *person
 	clerk    *person
 	pdf      []byte
+	// lat times every API call of the office's people; cpu measures
+	// what an issued document costs.
+	lat *latencies
+	cpu *cpuMeter
 }
 
 // startBenchSimulator runs an MSSP simulator with its own development PKI
@@ -117,7 +121,8 @@ func startBenchOffice(b *testing.B) *benchOffice {
 		b.Fatalf("init: %d\n%s\n%s", code, &out, &errb)
 	}
 	base := serveVanban(b, append(flags, "--log-level", "warn")...).URL
-	o := &benchOffice{d: &demo{base: base, out: &out, started: time.Now()}, pdf: demoPDF, leaders: map[int]*person{}}
+	o := &benchOffice{d: &demo{base: base, out: &out, started: time.Now()}, pdf: demoPDF, leaders: map[int]*person{},
+		lat: newLatencies(), cpu: newCPUMeter(b, db)}
 	admin, err := o.d.login(ctx, "admin", "mật-khẩu-quản-trị-bench")
 	if err != nil {
 		b.Fatal(err)
@@ -151,6 +156,7 @@ func (o *benchOffice) person(b *testing.B, admin *person, username, name string,
 	if err != nil {
 		b.Fatal(err)
 	}
+	p.hc.Transport = o.lat
 	return p
 }
 
@@ -193,6 +199,7 @@ func (o *benchOffice) issueOne(ctx context.Context, leader *person, n int) error
 		return fmt.Errorf("approve: %w", err)
 	}
 	var sess signsession.Session
+	signStart := time.Now()
 	if err := leader.call(ctx, "POST", "/api/v1/documents/"+id+"/sign", nil, &sess); err != nil {
 		return fmt.Errorf("sign: %w", err)
 	}
@@ -209,9 +216,11 @@ func (o *benchOffice) issueOne(ctx context.Context, leader *person, n int) error
 			return fmt.Errorf("signing status: %w", err)
 		}
 	}
+	o.lat.add("(wall) sign until completed", time.Since(signStart))
 	if err := o.clerk.call(ctx, "POST", "/api/v1/documents/"+id+"/number", nil, nil); err != nil {
 		return fmt.Errorf("number: %w", err)
 	}
+	sealStart := time.Now()
 	if err := o.clerk.call(ctx, "POST", "/api/v1/documents/"+id+"/seal", nil, nil); err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}
@@ -232,6 +241,7 @@ func (o *benchOffice) issueOne(ctx context.Context, leader *person, n int) error
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	o.lat.add("(wall) seal until sealed", time.Since(sealStart))
 	if err := o.clerk.call(ctx, "POST", "/api/v1/documents/"+id+"/issue", nil, &doc); err != nil {
 		return fmt.Errorf("issue: %w", err)
 	}
@@ -239,6 +249,30 @@ func (o *benchOffice) issueOne(ctx context.Context, leader *person, n int) error
 		return fmt.Errorf("issued document is %s", doc.State)
 	}
 	return nil
+}
+
+// measure runs issue (b.N documents) and reports documents per second,
+// the API's p99 over every call made meanwhile, and the CPU time per
+// document of this process, MinIO and the PostgreSQL backends together.
+func (o *benchOffice) measure(b *testing.B, issue func()) {
+	o.lat.reset()
+	load := machineLoad()
+	seq0 := o.cpu.auditSeq(b)
+	stop := o.cpu.watch(b)
+	start := time.Now()
+	issue()
+	elapsed := time.Since(start)
+	use := stop()
+	audited := o.cpu.auditSeq(b) - seq0
+	b.StopTimer()
+	p99 := o.lat.report(b)
+	perDoc := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N) }
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "docs/s")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+	b.ReportMetric(perDoc(use.total()), "cpu-ms/doc")
+	b.Logf("CPU per document: %.1f ms (process %.1f, MinIO %.1f, PostgreSQL %.1f); %.1f audited state changes per document; wall %s; load average %s before, %s after",
+		perDoc(use.total()), perDoc(use.self), perDoc(use.minio), perDoc(use.pg), float64(audited)/float64(b.N),
+		elapsed.Round(time.Millisecond), load, machineLoad())
 }
 
 // BenchmarkIssue is end-to-end issuance over HTTP against a real server
@@ -256,13 +290,13 @@ func BenchmarkIssue(b *testing.B) {
 	b.Run("sequential", func(b *testing.B) {
 		leader := o.leader(b, 0, mssp.ScenarioMSISDN(mssp.ScenarioApprove, false))
 		b.ResetTimer()
-		start := time.Now()
-		for i := 0; i < b.N; i++ {
-			if err := o.issueOne(ctx, leader, i); err != nil {
-				b.Fatal(err)
+		o.measure(b, func() {
+			for i := 0; i < b.N; i++ {
+				if err := o.issueOne(ctx, leader, i); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "docs/s")
+		})
 	})
 	for _, n := range []int{4, 16} {
 		b.Run("leaders-"+strconv.Itoa(n), func(b *testing.B) {
@@ -274,30 +308,29 @@ func BenchmarkIssue(b *testing.B) {
 			var wg sync.WaitGroup
 			errs := make(chan error, n)
 			b.ResetTimer()
-			start := time.Now()
-			for g := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						i := done.Add(1)
-						if i > int64(b.N) {
-							return
+			o.measure(b, func() {
+				for g := range n {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							i := done.Add(1)
+							if i > int64(b.N) {
+								return
+							}
+							if err := o.issueOne(ctx, leaders[g], int(i)); err != nil {
+								errs <- err
+								return
+							}
 						}
-						if err := o.issueOne(ctx, leaders[g], int(i)); err != nil {
-							errs <- err
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
+					}()
+				}
+				wg.Wait()
+			})
 			close(errs)
 			for err := range errs {
 				b.Fatal(err)
 			}
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "docs/s")
 		})
 	}
 }

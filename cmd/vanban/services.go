@@ -109,7 +109,13 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 		s.closeProviders()
 		return nil, err
 	}
-	httpClient := &http.Client{Timeout: 30 * time.Second}
+	// One client for the TSA, OCSP responders, CRL distribution points and
+	// the validator. The default transport keeps 2 idle connections per
+	// host: with a few leaders signing at once every other time-stamp
+	// would open a new connection (and, on https, a new TLS handshake).
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 32
+	httpClient := &http.Client{Timeout: 30 * time.Second, Transport: transport}
 	opts := signsession.Options{Logger: a.log}
 	tsaURL := cfg.TSAURL
 	if tsaURL == "" && dev != nil {
@@ -149,7 +155,8 @@ func openServices(a *app, dev *DevServices) (*services, error) {
 	// nothing, and PDFium starts only when one comes.
 	s.visualEngine = render.New(render.Options{CacheDir: filepath.Join(a.cfg.CacheDir, "wazero"), Workers: 1,
 		Logger: a.log.With("component", "visual-check")})
-	s.validator = &files.Validator{Blobs: a.blobs, Roots: roots, Intermediates: intermediates, Visual: visualcheck.New(s.visualEngine)}
+	s.validator = &files.Validator{Blobs: a.blobs, Roots: roots, Intermediates: intermediates, Visual: visualcheck.New(s.visualEngine),
+		HTTPClient: httpClient}
 	// Received documents (registered or delivered) are verified on receipt.
 	s.workflow.Validator, s.workflow.Logger = s.validator, a.log.With("component", "verify")
 	s.evidence = &evidence.Builder{Workflow: s.workflow, Audit: a.db, Blobs: a.blobs, Validator: s.validator,

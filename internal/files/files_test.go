@@ -3,6 +3,7 @@ package files_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/color"
@@ -13,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -249,5 +251,36 @@ func TestValidatorOnStoredFiles(t *testing.T) {
 	}
 	if _, err := v.Validate(ctx, "sha256/"+strings.Repeat("0", 64)); !errors.Is(err, storage.ErrNotExist) {
 		t.Errorf("a missing object: %v", err)
+	}
+
+	// A signed file read whole (the default for its size) and read in
+	// parts gives the same report.
+	pdf, err := os.ReadFile(filepath.Join("..", "..", "testdata", "corpus", "two-signatures.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := f.fs.PutPDF(ctx, bytes.NewReader(pdf), "signed.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := v.Validate(ctx, signed.BlobKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inParts := &files.Validator{Blobs: f.blobs, Offline: true, WholeFileMax: -1}
+	parts, err := inParts.Validate(ctx, signed.BlobKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(whole.Signatures) == 0 {
+		t.Fatal("no signature found in a signed file")
+	}
+	// The reports differ only in when they were made.
+	now := regexp.MustCompile(`"(validation_time|best_signature_time)":"[^"]*"`)
+	wj, _ := json.Marshal(whole)
+	pj, _ := json.Marshal(parts)
+	wj, pj = now.ReplaceAll(wj, []byte("$1")), now.ReplaceAll(pj, []byte("$1"))
+	if !bytes.Equal(wj, pj) {
+		t.Errorf("read whole:\n%s\nread in parts:\n%s", wj, pj)
 	}
 }

@@ -63,6 +63,10 @@ func (api *API) authenticate(c *gin.Context) {
 	now := api.now()
 	var userID, sessionHash string
 	var apiToken *store.APIToken
+	// A browser session comes with its user and grants (FromRequest
+	// read them); an API token names only the user.
+	var user *document.User
+	var grants document.Grants
 	if h := c.GetHeader("Authorization"); h != "" {
 		token, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || auth.CheckTokenForm(token, auth.APITokenPrefix) != nil {
@@ -86,20 +90,22 @@ func (api *API) authenticate(c *gin.Context) {
 				"unsafe requests with the session cookie need the "+CSRFHeader+" header from the login answer")
 			return
 		}
-		userID, sessionHash = s.User.ID, s.SessionHash
+		userID, sessionHash, user, grants = s.User.ID, s.SessionHash, s.User, s.Grants
 	} else {
 		unauthorized(c, "sign in first")
 		return
 	}
-	user, err := api.Directory.User(ctx, userID)
-	if err != nil || user.Disabled {
-		unauthorized(c, "the account is disabled")
-		return
-	}
-	grants, err := api.Directory.Grants(ctx, userID)
-	if err != nil {
-		api.fail(c, err)
-		return
+	if user == nil {
+		var err error
+		user, err = api.Directory.User(ctx, userID)
+		if err != nil || user.Disabled {
+			unauthorized(c, "the account is disabled")
+			return
+		}
+		if grants, err = api.Directory.Grants(ctx, userID); err != nil {
+			api.fail(c, err)
+			return
+		}
 	}
 	c.Set(principalKey, &principal{user: user, grants: grants, sessionHash: sessionHash, token: apiToken})
 	c.Next()

@@ -45,12 +45,12 @@ func (tx *Tx) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, erro
 		Seq  int64  `db:"seq"`
 		Hash string `db:"hash"`
 	}
-	// Lock the head by writing to it, then read what it held before.
-	if _, err := tx.exec(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1`); err != nil {
+	// Lock the head by writing to it and read, in the same statement, the
+	// new sequence number and the hash it held before: every append waits
+	// on this row until the appending transaction ends, so each round
+	// trip saved here is one the whole office stops waiting for.
+	if err := tx.get(ctx, &head, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`); err != nil {
 		return audit.Entry{}, fmt.Errorf("store: audit append: lock head: %w", err)
-	}
-	if err := tx.get(ctx, &head, `SELECT seq, hash FROM audit_head WHERE id = 1`); err != nil {
-		return audit.Entry{}, fmt.Errorf("store: audit append: read head: %w", err)
 	}
 	e.Seq, e.PrevHash = head.Seq, head.Hash
 	e.Hash = e.ComputeHash()

@@ -110,8 +110,8 @@ func truncate(s string, n int) string {
 // and its user is enabled. Returns ENOTFOUND otherwise.
 func (db *DB) Session(ctx context.Context, tokenHash string, at time.Time) (*Session, error) {
 	var r sessionRow
-	err := db.WithReadTx(ctx, func(tx *Tx) error {
-		return tx.get(ctx, &r, `SELECT s.token_hash, s.user_id, s.created_at, s.expires_at, s.last_seen_at, s.client_addr, s.user_agent
+	_, err := single(db, ctx, func(tx *Tx) (struct{}, error) {
+		return struct{}{}, tx.get(ctx, &r, `SELECT s.token_hash, s.user_id, s.created_at, s.expires_at, s.last_seen_at, s.client_addr, s.user_agent
 			FROM sessions s JOIN users u ON u.id = s.user_id
 			WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0`, tokenHash, micros(at))
 	})

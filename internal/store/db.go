@@ -166,10 +166,20 @@ func (db *DB) Close() error { return db.db.Close() }
 // Tx is one database transaction. Its methods are the building blocks that
 // the exported DB methods wrap; use cases reach them through WithTx.
 type Tx struct {
-	tx       *sqlx.Tx
+	tx       conn
 	dialect  Dialect
 	auditKey []byte
 }
+
+// conn runs statements: a *sqlx.Tx, or the pool itself for a read of one
+// statement (single), which is consistent on its own.
+type conn interface {
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+var _, _ conn = (*sqlx.Tx)(nil), (*sqlx.DB)(nil)
 
 // WithTx runs fn in a transaction, committing when fn returns nil and rolling
 // back otherwise (also when fn panics, after which the panic continues).

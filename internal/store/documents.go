@@ -108,7 +108,7 @@ func (tx *Tx) CreateDocument(ctx context.Context, d *document.Document) error {
 
 // Document returns the document with id. Returns ENOTFOUND.
 func (db *DB) Document(ctx context.Context, id string) (*document.Document, error) {
-	return read(db, ctx, func(tx *Tx) (*document.Document, error) { return tx.Document(ctx, id) })
+	return single(db, ctx, func(tx *Tx) (*document.Document, error) { return tx.Document(ctx, id) })
 }
 
 // Document is the transactional form of DB.Document.

@@ -81,7 +81,7 @@ func (tx *Tx) CreateOrganization(ctx context.Context, o *document.Organization) 
 
 // Organization returns the organization with id. Returns ENOTFOUND.
 func (db *DB) Organization(ctx context.Context, id string) (*document.Organization, error) {
-	return read(db, ctx, func(tx *Tx) (*document.Organization, error) { return tx.Organization(ctx, id) })
+	return single(db, ctx, func(tx *Tx) (*document.Organization, error) { return tx.Organization(ctx, id) })
 }
 
 // Organization is the transactional form of DB.Organization.
@@ -183,7 +183,7 @@ const userColumns = `id, org_id, username, full_name, title, disabled, created_a
 
 // User returns the user with id. Returns ENOTFOUND.
 func (db *DB) User(ctx context.Context, id string) (*document.User, error) {
-	return read(db, ctx, func(tx *Tx) (*document.User, error) { return tx.User(ctx, id) })
+	return single(db, ctx, func(tx *Tx) (*document.User, error) { return tx.User(ctx, id) })
 }
 
 // User is the transactional form of DB.User.
@@ -294,7 +294,7 @@ func (tx *Tx) RevokeRole(ctx context.Context, userID, unitID string, role docume
 // Grants returns every role the user holds, with unit paths for coverage
 // checks. A disabled user holds nothing.
 func (db *DB) Grants(ctx context.Context, userID string) (document.Grants, error) {
-	return read(db, ctx, func(tx *Tx) (document.Grants, error) { return tx.Grants(ctx, userID) })
+	return single(db, ctx, func(tx *Tx) (document.Grants, error) { return tx.Grants(ctx, userID) })
 }
 
 // Grants is the transactional form of DB.Grants.

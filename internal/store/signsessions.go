@@ -177,7 +177,7 @@ func (tx *Tx) CreateSigningSession(ctx context.Context, s *SigningSession) error
 
 // SigningSession returns one session. Returns ENOTFOUND.
 func (db *DB) SigningSession(ctx context.Context, id string) (*SigningSession, error) {
-	return read(db, ctx, func(tx *Tx) (*SigningSession, error) { return tx.SigningSession(ctx, id) })
+	return single(db, ctx, func(tx *Tx) (*SigningSession, error) { return tx.SigningSession(ctx, id) })
 }
 
 // SigningSession is the transactional form of DB.SigningSession.

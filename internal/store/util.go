@@ -74,6 +74,15 @@ func read[T any](db *DB, ctx context.Context, fn func(tx *Tx) (T, error)) (T, er
 	return inTx(db, ctx, &sql.TxOptions{ReadOnly: true}, fn)
 }
 
+// single runs fn, which makes exactly one statement (a SELECT), on the
+// pool without a transaction: one statement sees one snapshot by itself on
+// PostgreSQL and SQLite, and BEGIN READ ONLY and COMMIT would cost two more
+// round trips. The hot reads of every request (the session, the user, the
+// grants) use it.
+func single[T any](db *DB, ctx context.Context, fn func(tx *Tx) (T, error)) (T, error) {
+	return fn(&Tx{tx: db.db, dialect: db.dialect, auditKey: db.auditKey})
+}
+
 // write runs fn in its own read-write transaction and returns its result.
 func write[T any](db *DB, ctx context.Context, fn func(tx *Tx) (T, error)) (T, error) {
 	return inTx(db, ctx, nil, fn)

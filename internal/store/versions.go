@@ -54,7 +54,7 @@ func (tx *Tx) AddVersion(ctx context.Context, v *document.Version) error {
 
 // Versions lists a document's versions, oldest first.
 func (db *DB) Versions(ctx context.Context, documentID string) ([]*document.Version, error) {
-	return read(db, ctx, func(tx *Tx) ([]*document.Version, error) { return tx.Versions(ctx, documentID) })
+	return single(db, ctx, func(tx *Tx) ([]*document.Version, error) { return tx.Versions(ctx, documentID) })
 }
 
 // Versions is the transactional form of DB.Versions.
