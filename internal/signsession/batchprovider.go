@@ -59,7 +59,7 @@ func (s *Service) startBatchAtProvider(ctx context.Context, bs signing.BatchStar
 	defer func() {
 		for _, m := range batch {
 			if m.ID != sess.ID {
-				s.release(m.ID)
+				s.unclaim(ctx, m.ID)
 			}
 		}
 	}()
@@ -69,16 +69,17 @@ func (s *Service) startBatchAtProvider(ctx context.Context, bs signing.BatchStar
 		}
 		if m.ID == sess.ID {
 			m = sess // the caller's copy, claimed by the caller
-		} else if !s.claim(m.ID) {
-			// StartBatch (or another pass) is preparing it: wait for
-			// it, so that the whole batch is one confirmation.
-			return sess, nil
+		} else if ok, err := s.claimMember(ctx, m.ID); err != nil || !ok {
+			// StartBatch (or another pass, here or on another node)
+			// is preparing it: wait for it, so that the whole batch
+			// is one confirmation.
+			return sess, err
 		}
 		if m.PadesState == "" {
 			// Left unprepared by a process that died in StartBatch.
 			prepared, err := s.prepareQueued(ctx, m)
 			if err != nil || prepared.State != store.SigningQueued || prepared.PadesState == "" {
-				s.release(m.ID)
+				s.unclaim(ctx, m.ID)
 				if err != nil {
 					return nil, err
 				}
@@ -91,7 +92,7 @@ func (s *Service) startBatchAtProvider(ctx context.Context, bs signing.BatchStar
 			if m.ID == sess.ID {
 				return s.failWith(ctx, sess, err)
 			}
-			s.release(m.ID) // it fails on its own when its turn comes
+			s.unclaim(ctx, m.ID) // it fails on its own when its turn comes
 			continue
 		}
 		batch, reqs = append(batch, m), append(reqs, req)
@@ -218,4 +219,23 @@ func (s *Service) handleBatchCallback(ctx context.Context, providerName string, 
 		return nil, document.Errorf(document.ENOTFOUND, "the callback names no known signing session")
 	}
 	return first, nil
+}
+
+// claimMember marks another member of a batch in flight here and claims
+// its lease; false when another goroutine or node has it.
+func (s *Service) claimMember(ctx context.Context, id string) (bool, error) {
+	if !s.claim(id) {
+		return false, nil
+	}
+	ok, err := s.holdOne(ctx, id)
+	if err != nil || !ok {
+		s.release(id)
+	}
+	return ok, err
+}
+
+// unclaim undoes claimMember: the member stays queued for its turn.
+func (s *Service) unclaim(ctx context.Context, id string) {
+	s.release(id)
+	s.letGo(ctx, id)
 }

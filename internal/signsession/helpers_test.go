@@ -128,7 +128,7 @@ func (e *env) service(mobile signing.Provider) *signsession.Service {
 		mobile = e.mobile()
 	}
 	return signsession.New(e.db, e.wf, e.blobs, map[string]signing.Provider{"mobile": mobile, "seal": e.seal()},
-		signsession.Options{PollInterval: 100 * time.Millisecond, TickInterval: 50 * time.Millisecond})
+		signsession.Options{PollInterval: 100 * time.Millisecond, TickInterval: 50 * time.Millisecond, LeaseTTL: 250 * time.Millisecond})
 }
 
 func (e *env) user(name, title, unitID string, role document.Role) *document.User {

@@ -45,6 +45,9 @@ type DB struct {
 	dialect Dialect
 	// sqlitePath is the file of a SQLite database, kept for error messages.
 	sqlitePath string
+	// dsn is the driver's connection string, for the LISTEN connection
+	// (ListenWork).
+	dsn string
 	// auditKey seals the audit head on every append (SetAuditKey).
 	auditKey []byte
 }
@@ -67,7 +70,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	if err != nil {
 		return nil, &ConfigError{Setting: SettingDatabaseURL, Value: redact(rawURL), Reason: err.Error()}
 	}
-	db := &DB{db: sqldb, dialect: dialect, sqlitePath: path}
+	db := &DB{db: sqldb, dialect: dialect, sqlitePath: path, dsn: dsn}
 	switch dialect {
 	case SQLite:
 		// The WAL file and busy_timeout let several connections share the
