@@ -201,6 +201,20 @@ func (s *services) start(ctx context.Context) {
 			s.log.Error("signing worker stopped", "err", err)
 		}
 	}()
+	// Other nodes on the same PostgreSQL database announce work they
+	// released or created (store.NotifyWork); on SQLite there are none.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := s.db.ListenWork(ctx, s.log.With("component", "work-notifications"), func(kind string) {
+			if kind == store.LeaseSigning || kind == "" {
+				s.signing.Wake()
+			}
+		})
+		if err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("work notifications stopped", "err", err)
+		}
+	}()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
