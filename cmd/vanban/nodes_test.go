@@ -42,8 +42,8 @@ type simRequests struct {
 }
 
 func (r *simRequests) Enabled(context.Context, slog.Level) bool { return true }
-func (r *simRequests) WithAttrs([]slog.Attr) slog.Handler      { return r }
-func (r *simRequests) WithGroup(string) slog.Handler           { return r }
+func (r *simRequests) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *simRequests) WithGroup(string) slog.Handler            { return r }
 func (r *simRequests) Handle(_ context.Context, rec slog.Record) error {
 	if rec.Message != "mssp: request" {
 		return nil
