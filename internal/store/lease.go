@@ -22,6 +22,7 @@ import (
 // Lease kinds.
 const (
 	LeaseSigning = "signing" // signing_sessions.id
+	LeaseRenewal = "renewal" // archive_records.document_id (archive renewals)
 )
 
 // maxLeaseBatch bounds the ids of one statement (placeholders).
@@ -173,7 +174,8 @@ func (db *DB) LeaseCounts(ctx context.Context, holder string, now time.Time) ([]
 }
 
 // leaseFree is a condition on a job table's id column (col) that keeps the
-// jobs of kind nobody but holder holds a live lease on at now.
+// jobs of kind nobody but holder holds a live lease on at now ("" holder:
+// nobody at all).
 func leaseFree(kind, col, holder string, now time.Time) (string, []any) {
 	return `NOT EXISTS (SELECT 1 FROM leases l WHERE l.kind = ? AND l.id = ` + col +
 		` AND l.holder <> ? AND l.expires_at > ?)`, []any{kind, holder, micros(now)}
