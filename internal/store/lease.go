@@ -23,6 +23,8 @@ import (
 const (
 	LeaseSigning = "signing" // signing_sessions.id
 	LeaseRenewal = "renewal" // archive_records.document_id (archive renewals)
+	LeaseWebhook = "webhook" // webhook_outbox.id; the holder is the claim token
+	LeaseNotify  = "notify"  // notify_outbox.id; the holder is the claim token
 )
 
 // maxLeaseBatch bounds the ids of one statement (placeholders).
@@ -179,6 +181,31 @@ func (db *DB) LeaseCounts(ctx context.Context, holder string, now time.Time) ([]
 func leaseFree(kind, col, holder string, now time.Time) (string, []any) {
 	return `NOT EXISTS (SELECT 1 FROM leases l WHERE l.kind = ? AND l.id = ` + col +
 		` AND l.holder <> ? AND l.expires_at > ?)`, []any{kind, holder, micros(now)}
+}
+
+// leaseHeld is a condition on a job table's id column (col) that keeps the
+// job whose lease of kind the holder given as the next argument holds
+// (live or expired, as long as nobody took it over).
+func leaseHeld(kind, col string) string {
+	return `EXISTS (SELECT 1 FROM leases l WHERE l.kind = '` + kind + `' AND l.id = ` + col + ` AND l.holder = ?)`
+}
+
+// claimRows claims, in tx, the leases of n selected rows (id(i) names row
+// i) for holder and returns the ids held.
+func claimRows(ctx context.Context, tx *Tx, kind, holder string, n int, id func(int) string, now time.Time, ttl time.Duration) (map[string]bool, error) {
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = id(i)
+	}
+	got, err := tx.ClaimLeases(ctx, kind, holder, ids, now, ttl)
+	if err != nil {
+		return nil, err
+	}
+	held := make(map[string]bool, len(got))
+	for _, g := range got {
+		held[g] = true
+	}
+	return held, nil
 }
 
 // marks returns n comma-separated placeholders.

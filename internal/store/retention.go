@@ -93,19 +93,11 @@ func (db *DB) ClaimRenewals(ctx context.Context, owner string, now, leaseUntil t
 		if err != nil {
 			return nil, dbError("claim renewals", err, "archive records")
 		}
-		ids := make([]string, len(rows))
-		for i, r := range rows {
-			ids[i] = r.DocumentID
-		}
-		got, err := tx.ClaimLeases(ctx, LeaseRenewal, owner, ids, now, leaseUntil.Sub(now))
+		held, err := claimRows(ctx, tx, LeaseRenewal, owner, len(rows), func(i int) string { return rows[i].DocumentID }, now, leaseUntil.Sub(now))
 		if err != nil {
 			return nil, err
 		}
-		held := make(map[string]bool, len(got))
-		for _, id := range got {
-			held[id] = true
-		}
-		out := make([]*document.ArchiveRecord, 0, len(got))
+		out := make([]*document.ArchiveRecord, 0, len(held))
 		for _, r := range rows {
 			if held[r.DocumentID] {
 				out = append(out, r.record())
