@@ -21,10 +21,11 @@ import (
 
 // Lease kinds.
 const (
-	LeaseSigning = "signing" // signing_sessions.id
-	LeaseRenewal = "renewal" // archive_records.document_id (archive renewals)
-	LeaseWebhook = "webhook" // webhook_outbox.id; the holder is the claim token
-	LeaseNotify  = "notify"  // notify_outbox.id; the holder is the claim token
+	LeaseSigning  = "signing"  // signing_sessions.id
+	LeaseRenewal  = "renewal"  // archive_records.document_id (archive renewals)
+	LeaseWebhook  = "webhook"  // webhook_outbox.id; the holder is the claim token
+	LeaseNotify   = "notify"   // notify_outbox.id; the holder is the claim token
+	LeaseExchange = "exchange" // exchange_outbox.id; the holder is the claim token
 )
 
 // maxLeaseBatch bounds the ids of one statement (placeholders).
