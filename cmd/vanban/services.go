@@ -201,14 +201,24 @@ func (s *services) start(ctx context.Context) {
 			s.log.Error("signing worker stopped", "err", err)
 		}
 	}()
-	// Other nodes on the same PostgreSQL database announce work they
-	// released or created (store.NotifyWork); on SQLite there are none.
+	// Work created or released, by this node or another on the same
+	// PostgreSQL database (store.NotifyWork), wakes its worker at once;
+	// the workers' own ticks are the fallback.
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		err := s.db.ListenWork(ctx, s.log.With("component", "work-notifications"), func(kind string) {
-			if kind == store.LeaseSigning || kind == "" {
+			switch kind {
+			case store.LeaseSigning:
 				s.signing.Wake()
+			case store.LeaseWebhook:
+				s.webhooks.Wake()
+			case store.LeaseExchange:
+				s.exchange.Kick()
+			case "": // reconnected: anything may be waiting
+				s.signing.Wake()
+				s.webhooks.Wake()
+				s.exchange.Kick()
 			}
 		})
 		if err != nil && !errors.Is(err, context.Canceled) {

@@ -48,6 +48,9 @@ type DB struct {
 	// dsn is the driver's connection string, for the LISTEN connection
 	// (ListenWork).
 	dsn string
+	// local carries work notifications within the process on SQLite
+	// (lease_notify.go).
+	local localListeners
 	// auditKey seals the audit head on every append (SetAuditKey).
 	auditKey []byte
 }
@@ -172,6 +175,8 @@ type Tx struct {
 	tx       *sqlx.Tx
 	dialect  Dialect
 	auditKey []byte
+	// work are the kinds NotifyWork announced, sent on commit (SQLite).
+	work []string
 }
 
 // WithTx runs fn in a transaction, committing when fn returns nil and rolling
@@ -207,6 +212,9 @@ func (db *DB) withTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *Tx) e
 	}
 	if err = sqltx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	for _, kind := range tx.work {
+		db.local.send(kind)
 	}
 	return nil
 }

@@ -266,6 +266,11 @@ func (tx *Tx) EnqueueExchange(ctx context.Context, m *interchange.OutboxMessage)
 		return false, dbError("enqueue exchange", err, "exchange message")
 	}
 	n, _ := res.RowsAffected()
+	if n > 0 {
+		if err := tx.NotifyWork(ctx, LeaseExchange); err != nil {
+			return false, err
+		}
+	}
 	return n > 0, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/lib/pq"
@@ -13,28 +15,69 @@ import (
 // each other that background work is ready; the payload is a lease kind.
 const WorkChannel = "vanban_work"
 
-// NotifyWork tells every node listening (ListenWork) that work of kind is
-// ready. On SQLite, one node only, it does nothing.
+// NotifyWork tells every listener (ListenWork) that work of kind is ready:
+// on PostgreSQL every node's, on SQLite (one node) this process's.
 func (db *DB) NotifyWork(ctx context.Context, kind string) error {
 	return db.WithTx(ctx, func(tx *Tx) error { return tx.NotifyWork(ctx, kind) })
 }
 
-// NotifyWork is the transactional form of DB.NotifyWork: PostgreSQL sends
-// the notification when tx commits, and not at all if it rolls back.
+// NotifyWork is the transactional form of DB.NotifyWork: the notification
+// goes out when tx commits, and not at all if it rolls back.
 func (tx *Tx) NotifyWork(ctx context.Context, kind string) error {
 	if tx.dialect != Postgres {
+		if !slices.Contains(tx.work, kind) {
+			tx.work = append(tx.work, kind)
+		}
 		return nil
 	}
 	_, err := tx.exec(ctx, `SELECT pg_notify(?, ?)`, WorkChannel, kind)
 	return dbError("notify work", err, "notification")
 }
 
+// localListeners are the ListenWork callbacks of this process on SQLite.
+type localListeners struct {
+	mu  sync.Mutex
+	fns map[int]func(string)
+	n   int
+}
+
+func (l *localListeners) add(fn func(string)) (remove func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fns == nil {
+		l.fns = map[int]func(string){}
+	}
+	l.n++
+	id := l.n
+	l.fns[id] = fn
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		delete(l.fns, id)
+	}
+}
+
+func (l *localListeners) send(kind string) {
+	l.mu.Lock()
+	fns := make([]func(string), 0, len(l.fns))
+	for _, fn := range l.fns {
+		fns = append(fns, fn)
+	}
+	l.mu.Unlock()
+	for _, fn := range fns {
+		fn(kind)
+	}
+}
+
 // ListenWork calls fn with the kind of every work notification until ctx
-// ends, on its own connection, reconnecting after a lost one (and then
-// calling fn with "" : notifications may have been missed). On SQLite it
-// waits for ctx: there are no other nodes. It returns ctx's error.
+// ends and returns ctx's error. On PostgreSQL it listens on its own
+// connection, reconnecting after a lost one (and then calling fn with "":
+// notifications may have been missed); on SQLite it hears the commits of
+// this process, the only node. fn must not block.
 func (db *DB) ListenWork(ctx context.Context, log *slog.Logger, fn func(kind string)) error {
 	if db.dialect != Postgres {
+		remove := db.local.add(fn)
+		defer remove()
 		<-ctx.Done()
 		return ctx.Err()
 	}

@@ -119,35 +119,37 @@ func TestLeaseRace(t *testing.T) {
 }
 
 // TestWorkNotifications: a notification sent in a committed transaction
-// reaches a listener; one in a rolled back transaction does not.
+// reaches a listener (another connection on PostgreSQL, this process on
+// SQLite); one in a rolled back transaction does not.
 func TestWorkNotifications(t *testing.T) {
-	db := pgtest.Open(t, pgtest.URL(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	got := make(chan string, 10)
-	done := make(chan error, 1)
-	go func() { done <- db.ListenWork(ctx, nil, func(kind string) { got <- kind }) }()
-	deadline := time.After(10 * time.Second)
-	// The listener connects asynchronously: send until one arrives.
-	for {
-		_ = db.WithTx(ctx, func(tx *store.Tx) error {
-			if err := tx.NotifyWork(ctx, "lost"); err != nil {
-				return err
+	pgtest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		got := make(chan string, 100)
+		done := make(chan error, 1)
+		go func() { done <- db.ListenWork(ctx, nil, func(kind string) { got <- kind }) }()
+		deadline := time.After(10 * time.Second)
+		// The listener starts asynchronously: send until one arrives.
+		for {
+			_ = db.WithTx(ctx, func(tx *store.Tx) error {
+				if err := tx.NotifyWork(ctx, "lost"); err != nil {
+					return err
+				}
+				return context.Canceled // rolled back
+			})
+			must(t, db.NotifyWork(ctx, "signing"))
+			select {
+			case k := <-got:
+				if k != "signing" {
+					t.Fatalf("got %q", k)
+				}
+				cancel()
+				<-done
+				return
+			case <-time.After(100 * time.Millisecond):
+			case <-deadline:
+				t.Fatal("no notification")
 			}
-			return context.Canceled // rolled back
-		})
-		must(t, db.NotifyWork(ctx, "signing"))
-		select {
-		case k := <-got:
-			if k != "signing" {
-				t.Fatalf("got %q", k)
-			}
-			cancel()
-			<-done
-			return
-		case <-time.After(100 * time.Millisecond):
-		case <-deadline:
-			t.Fatal("no notification")
 		}
-	}
+	})
 }

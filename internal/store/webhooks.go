@@ -159,6 +159,9 @@ func (tx *Tx) EnqueueWebhookEvent(ctx context.Context, orgID, eventType string, 
 			newID(), r.ID, eventType, buf.String(), webhook.StatePending, t, t); err != nil {
 			return dbError("enqueue webhook event", err, "webhook event")
 		}
+		if err := tx.NotifyWork(ctx, LeaseWebhook); err != nil {
+			return err
+		}
 	}
 	return nil
 }
