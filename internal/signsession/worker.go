@@ -83,11 +83,17 @@ func (s *Service) pass(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
+	held, err := s.hold(ctx, ids(pending)...)
+	if err != nil {
+		return time.Time{}, err
+	}
 	for _, sess := range pending {
 		if ctx.Err() != nil {
 			return time.Time{}, ctx.Err()
 		}
-		s.work(ctx, sess.ID, store.SigningPending, s.pollSession)
+		if held[sess.ID] {
+			s.work(ctx, sess.ID, store.SigningPending, s.pollSession)
+		}
 	}
 
 	preparing, err := s.db.SigningSessions(ctx, store.SigningSessionFilter{
@@ -95,11 +101,20 @@ func (s *Service) pass(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
+	var due []*store.SigningSession
 	for _, sess := range preparing {
 		// Waiting for a retry that is due, or with no retry planned:
 		// no goroutine of this node has it (work checks) and no other
 		// node holds its lease, so whoever prepared or sent it died.
 		if sess.NextPollAt.IsZero() || !sess.NextPollAt.After(now) {
+			due = append(due, sess)
+		}
+	}
+	if held, err = s.hold(ctx, ids(due)...); err != nil {
+		return time.Time{}, err
+	}
+	for _, sess := range due {
+		if held[sess.ID] {
 			s.work(ctx, sess.ID, store.SigningPreparing, s.advance)
 		}
 	}
@@ -141,31 +156,61 @@ func (s *Service) take(ctx context.Context, id string) (sess *store.SigningSessi
 	return sess, func() { s.release(id) }, true, nil
 }
 
-// work runs step on a session still in state from, unless another
-// goroutine or node is working on it, then starts the signer's next queued
-// request if the session ended.
+// work runs step on a session whose lease this node holds and which is
+// still in state from, unless another goroutine here is working on it,
+// then starts the signer's next queued request if the session ended.
 func (s *Service) work(ctx context.Context, id string, from store.SigningState, step func(context.Context, *store.SigningSession) (*store.SigningSession, error)) {
-	sess, done, ok, err := s.take(ctx, id)
-	if err != nil {
-		s.log.Warn("signsession: claiming a session", "session", id, "err", err)
+	if !s.claim(id) {
 		return
 	}
-	if !ok {
+	// As stored now: the listing was made before the lease was ours.
+	sess, err := s.reload(ctx, id)
+	if err != nil {
+		s.release(id)
+		s.log.Warn("signsession: loading a session", "session", id, "err", err)
 		return
 	}
 	if sess.State != from {
-		done()
+		s.release(id)
 		s.afterStep(ctx, id, sess, nil)
 		return
 	}
 	out, err := step(ctx, sess)
-	done()
+	if err != nil && from == store.SigningPending {
+		// The step failed on our side (a time-stamp authority or the
+		// blob store down): try again later, not at every pass.
+		s.deferPoll(ctx, id)
+	}
+	s.release(id)
 	s.afterStep(ctx, id, out, err)
 	if err != nil {
 		s.log.Warn("signsession: session step", "session", sess.ID, "state", sess.State, "err", err)
 		return
 	}
 	s.afterFinal(ctx, out)
+}
+
+// deferPoll moves the next poll of a pending session back by the poll
+// backoff.
+func (s *Service) deferPoll(ctx context.Context, id string) {
+	ctx = context.WithoutCancel(ctx)
+	sess, err := s.reload(ctx, id)
+	if err != nil || sess.State != store.SigningPending {
+		return
+	}
+	sess.Attempts++
+	sess.NextPollAt = s.now().Add(backoff(sess.PollInterval, sess.Attempts))
+	if err := s.db.UpdateSigningSession(ctx, sess, store.SigningPending); err != nil && !isConflict(err) {
+		s.log.Warn("signsession: deferring a poll", "session", id, "err", err)
+	}
+}
+
+func ids(list []*store.SigningSession) []string {
+	out := make([]string, len(list))
+	for i, sess := range list {
+		out[i] = sess.ID
+	}
+	return out
 }
 
 // afterFinal lets the next queued request of a leader go once one ended.
