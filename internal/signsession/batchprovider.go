@@ -131,12 +131,27 @@ func (s *Service) startBatchAtProvider(ctx context.Context, bs signing.BatchStar
 		if m.PollInterval <= 0 {
 			m.PollInterval = s.opts.PollInterval
 		}
-		if err := s.db.UpdateSigningSession(ctx, m, store.SigningQueued); err != nil && !isConflict(err) {
-			return nil, err
-		}
 		if m.ID == sess.ID {
 			out = m
 		}
+	}
+	// The provider holds the batch now: every member's transaction is
+	// recorded in one commit, which a stopping worker does not cut short.
+	// Saved in part, the members left without their transaction would go
+	// to the phone as a second batch that nobody confirms; not saved at
+	// all, the same batch is sent again and the provider recognises it by
+	// its idempotency keys.
+	saveCtx := context.WithoutCancel(ctx)
+	err = s.db.WithTx(saveCtx, func(tx *store.Tx) error {
+		for _, m := range batch {
+			if err := tx.UpdateSigningSession(saveCtx, m, store.SigningQueued); err != nil && !isConflict(err) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if out == nil {
 		return s.reload(ctx, sess.ID)
