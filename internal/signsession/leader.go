@@ -465,7 +465,9 @@ func (s *Service) startProvider(ctx context.Context, sess *store.SigningSession)
 		sess.PollInterval = s.opts.PollInterval
 	}
 	sess.NextPollAt = now.Add(sess.PollInterval)
-	if err := s.db.UpdateSigningSession(ctx, sess, store.SigningPreparing); err != nil {
+	// The provider holds the request now: recording it is not cut short
+	// by a stopping worker.
+	if err := s.db.UpdateSigningSession(context.WithoutCancel(ctx), sess, store.SigningPreparing); err != nil {
 		if isConflict(err) {
 			// Cancelled meanwhile; a late signature is ignored.
 			return s.reload(ctx, sess.ID)
