@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"vanban/internal/httpapi"
+	"vanban/internal/store"
 	"vanban/storage/local"
 )
 
@@ -28,6 +29,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// The registry is made here so the services opened below can add
 	// their own metrics to /metrics.
 	registry := httpapi.NewMetricsRegistry()
+	// The services open after the router; /readyz answers only once the
+	// server runs, with svc set.
+	var svc *services
 	router := httpapi.NewRouter(httpapi.Options{
 		Logger:           log,
 		Version:          version,
@@ -39,6 +43,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			{Name: "database", Ping: a.db.Ping},
 			{Name: "storage", Ping: a.blobs.Ping},
 		},
+		Reports: []httpapi.Report{{Name: "signing", Report: func(ctx context.Context) (any, error) {
+			return svc.signing.Report(ctx)
+		}}},
 	})
 	httpapi.MountBlobLinks(router, local.LinkPrefix, func(path string, q map[string][]string, now time.Time) (string, error) {
 		return local.VerifyLink(a.linkSecret, path, q, now)
@@ -54,6 +61,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		IdleTimeout:       2 * time.Minute,
 	}
 	log.Info("vanban listening", "url", "http://"+ln.Addr().String(), "public_url", cfg.PublicURL, "database", a.db.Dialect(), "embedded", cfg.IsEmbedded())
+	if a.db.Dialect() == store.SQLite {
+		// Leases and work notifications assume one process per SQLite
+		// file; several nodes need PostgreSQL.
+		log.Info("SQLite database: this is a single-node installation; run one vanban serve on it (several nodes need PostgreSQL)")
+	}
 	fmt.Fprintf(stdout, "vanban %s is running at http://%s\n", version, ln.Addr())
 	// The development PKI and SIM simulator (embedded default): mounted
 	// once the port is known, because their URLs go into certificates.
@@ -63,7 +75,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer dev.Close()
-	svc, err := openServices(a, dev)
+	svc, err = openServices(a, dev)
 	if err != nil {
 		ln.Close()
 		return err

@@ -209,6 +209,30 @@ func (s *services) start(ctx context.Context) {
 			s.log.Error("signing worker stopped", "err", err)
 		}
 	}()
+	// Work created or released, by this node or another on the same
+	// PostgreSQL database (store.NotifyWork), wakes its worker at once;
+	// the workers' own ticks are the fallback.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := s.db.ListenWork(ctx, s.log.With("component", "work-notifications"), func(kind string) {
+			switch kind {
+			case store.LeaseSigning:
+				s.signing.Wake()
+			case store.LeaseWebhook:
+				s.webhooks.Wake()
+			case store.LeaseExchange:
+				s.exchange.Kick()
+			case "": // reconnected: anything may be waiting
+				s.signing.Wake()
+				s.webhooks.Wake()
+				s.exchange.Kick()
+			}
+		})
+		if err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("work notifications stopped", "err", err)
+		}
+	}()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

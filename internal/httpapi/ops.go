@@ -20,11 +20,22 @@ type Check struct {
 	Ping func(ctx context.Context) error
 }
 
+// Report is a view a background worker gives of its work (the signing
+// worker: the leases this node holds, the oldest poll due), shown by
+// /readyz under "work". A report that fails is shown as its error and does
+// not make the node unready: the checks decide that.
+type Report struct {
+	Name   string
+	Report func(ctx context.Context) (any, error)
+}
+
 // Options configure the router.
 type Options struct {
 	Logger *slog.Logger
 	// Checks run on every /readyz request.
 	Checks []Check
+	// Reports are added to every /readyz answer.
+	Reports []Report
 	// CheckTimeout bounds each check; default 2s.
 	CheckTimeout time.Duration
 	// Registry receives the HTTP metrics and is served at /metrics. Nil
@@ -78,7 +89,7 @@ func NewRouter(opts Options) *gin.Engine {
 	r.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok", "version": opts.Version, "uptime_seconds": int(time.Since(started).Seconds())})
 	})
-	r.GET("/readyz", readyHandler(opts.Checks, opts.CheckTimeout, opts.Logger))
+	r.GET("/readyz", readyHandler(opts.Checks, opts.Reports, opts.CheckTimeout, opts.Logger))
 	if !opts.MetricsElsewhere {
 		r.GET("/metrics", gin.WrapH(MetricsHandler(opts.Registry, opts.MetricsToken, true)))
 	}
@@ -88,7 +99,7 @@ func NewRouter(opts Options) *gin.Engine {
 // readyHandler runs every check concurrently and answers 503 with the
 // failing checks' reasons when any fails. Nothing is cached: readiness must
 // turn back to 200 as soon as the dependency returns.
-func readyHandler(checks []Check, timeout time.Duration, log *slog.Logger) gin.HandlerFunc {
+func readyHandler(checks []Check, reports []Report, timeout time.Duration, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		type outcome struct {
 			name string
@@ -121,7 +132,22 @@ func readyHandler(checks []Check, timeout time.Duration, log *slog.Logger) gin.H
 		if status != http.StatusOK {
 			state = "unavailable"
 		}
-		c.JSON(status, gin.H{"status": state, "checks": body})
+		out := gin.H{"status": state, "checks": body}
+		if len(reports) > 0 {
+			work := map[string]any{}
+			for _, r := range reports {
+				ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
+				v, err := r.Report(ctx)
+				cancel()
+				if err != nil {
+					work[r.Name] = gin.H{"error": err.Error()}
+					continue
+				}
+				work[r.Name] = v
+			}
+			out["work"] = work
+		}
+		c.JSON(status, out)
 	}
 }
 

@@ -116,6 +116,32 @@ func TestReadyzTimesOutSlowCheck(t *testing.T) {
 	}
 }
 
+// TestReadyzReportsWork: the workers' reports are shown under "work"; a
+// failing report shows its error and leaves the node ready.
+func TestReadyzReportsWork(t *testing.T) {
+	r := NewRouter(Options{Logger: quietLogger(),
+		Checks: []Check{{Name: "database", Ping: func(ctx context.Context) error { return nil }}},
+		Reports: []Report{
+			{Name: "signing", Report: func(ctx context.Context) (any, error) {
+				return map[string]any{"node": "node-a", "leases_held": 3}, nil
+			}},
+			{Name: "broken", Report: func(ctx context.Context) (any, error) { return nil, errors.New("no database") }},
+		}})
+	w := get(t, r, "/readyz")
+	if w.Code != http.StatusOK {
+		t.Fatalf("readyz: %d %s", w.Code, w.Body)
+	}
+	var body struct {
+		Work map[string]map[string]any `json:"work"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Work["signing"]["node"] != "node-a" || body.Work["signing"]["leases_held"] != 3.0 || body.Work["broken"]["error"] != "no database" {
+		t.Errorf("work: %s", w.Body)
+	}
+}
+
 func TestHealthzMetricsAndProblems(t *testing.T) {
 	r := NewRouter(Options{Logger: quietLogger(), Version: "test"})
 	r.GET("/boom", func(c *gin.Context) { panic("bug") })

@@ -59,7 +59,7 @@ func (s *Service) startBatchAtProvider(ctx context.Context, bs signing.BatchStar
 	defer func() {
 		for _, m := range batch {
 			if m.ID != sess.ID {
-				s.release(m.ID)
+				s.unclaim(ctx, m.ID)
 			}
 		}
 	}()
@@ -69,16 +69,17 @@ func (s *Service) startBatchAtProvider(ctx context.Context, bs signing.BatchStar
 		}
 		if m.ID == sess.ID {
 			m = sess // the caller's copy, claimed by the caller
-		} else if !s.claim(m.ID) {
-			// StartBatch (or another pass) is preparing it: wait for
-			// it, so that the whole batch is one confirmation.
-			return sess, nil
+		} else if ok, err := s.claimMember(ctx, m.ID); err != nil || !ok {
+			// StartBatch (or another pass, here or on another node)
+			// is preparing it: wait for it, so that the whole batch
+			// is one confirmation.
+			return sess, err
 		}
 		if m.PadesState == "" {
 			// Left unprepared by a process that died in StartBatch.
 			prepared, err := s.prepareQueued(ctx, m)
 			if err != nil || prepared.State != store.SigningQueued || prepared.PadesState == "" {
-				s.release(m.ID)
+				s.unclaim(ctx, m.ID)
 				if err != nil {
 					return nil, err
 				}
@@ -91,7 +92,7 @@ func (s *Service) startBatchAtProvider(ctx context.Context, bs signing.BatchStar
 			if m.ID == sess.ID {
 				return s.failWith(ctx, sess, err)
 			}
-			s.release(m.ID) // it fails on its own when its turn comes
+			s.unclaim(ctx, m.ID) // it fails on its own when its turn comes
 			continue
 		}
 		batch, reqs = append(batch, m), append(reqs, req)
@@ -130,12 +131,27 @@ func (s *Service) startBatchAtProvider(ctx context.Context, bs signing.BatchStar
 		if m.PollInterval <= 0 {
 			m.PollInterval = s.opts.PollInterval
 		}
-		if err := s.db.UpdateSigningSession(ctx, m, store.SigningQueued); err != nil && !isConflict(err) {
-			return nil, err
-		}
 		if m.ID == sess.ID {
 			out = m
 		}
+	}
+	// The provider holds the batch now: every member's transaction is
+	// recorded in one commit, which a stopping worker does not cut short.
+	// Saved in part, the members left without their transaction would go
+	// to the phone as a second batch that nobody confirms; not saved at
+	// all, the same batch is sent again and the provider recognises it by
+	// its idempotency keys.
+	saveCtx := context.WithoutCancel(ctx)
+	err = s.db.WithTx(saveCtx, func(tx *store.Tx) error {
+		for _, m := range batch {
+			if err := tx.UpdateSigningSession(saveCtx, m, store.SigningQueued); err != nil && !isConflict(err) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if out == nil {
 		return s.reload(ctx, sess.ID)
@@ -218,4 +234,23 @@ func (s *Service) handleBatchCallback(ctx context.Context, providerName string, 
 		return nil, document.Errorf(document.ENOTFOUND, "the callback names no known signing session")
 	}
 	return first, nil
+}
+
+// claimMember marks another member of a batch in flight here and claims
+// its lease; false when another goroutine or node has it.
+func (s *Service) claimMember(ctx context.Context, id string) (bool, error) {
+	if !s.claim(id) {
+		return false, nil
+	}
+	ok, err := s.holdOne(ctx, id)
+	if err != nil || !ok {
+		s.release(id)
+	}
+	return ok, err
+}
+
+// unclaim undoes claimMember: the member stays queued for its turn.
+func (s *Service) unclaim(ctx context.Context, id string) {
+	s.release(id)
+	s.letGo(ctx, id)
 }

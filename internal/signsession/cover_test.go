@@ -28,7 +28,7 @@ func coverEnv(t *testing.T) (*env, *signsession.Service, *signsession.Proposer) 
 	p := &signsession.Proposer{Engine: eng, Blobs: e.blobs}
 	e.wf.Proposer = p
 	svc := signsession.New(e.db, e.wf, e.blobs, map[string]signing.Provider{"mobile": e.mobile(), "seal": e.seal()},
-		signsession.Options{PollInterval: 100 * time.Millisecond, TickInterval: 50 * time.Millisecond, Covers: p})
+		signsession.Options{PollInterval: 100 * time.Millisecond, TickInterval: 50 * time.Millisecond, LeaseTTL: 250 * time.Millisecond, Covers: p})
 	return e, svc, p
 }
 

@@ -128,7 +128,7 @@ func (e *env) service(mobile signing.Provider) *signsession.Service {
 		mobile = e.mobile()
 	}
 	return signsession.New(e.db, e.wf, e.blobs, map[string]signing.Provider{"mobile": mobile, "seal": e.seal()},
-		signsession.Options{PollInterval: 100 * time.Millisecond, TickInterval: 50 * time.Millisecond})
+		signsession.Options{PollInterval: 100 * time.Millisecond, TickInterval: 50 * time.Millisecond, LeaseTTL: 250 * time.Millisecond})
 }
 
 func (e *env) user(name, title, unitID string, role document.Role) *document.User {
@@ -192,7 +192,9 @@ func (e *env) settle(svc *signsession.Service, sessionID string, actor *document
 			return s
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("session %s still %s", sessionID, s.State)
+			st, _ := e.db.SigningSession(ctx, sessionID)
+			lc, _ := e.db.LeaseCounts(ctx, svc.Node(), time.Now())
+			e.t.Fatalf("session %s still %s (next poll %v, attempts %d, tx %q; leases %+v)", sessionID, s.State, st.NextPollAt, st.Attempts, st.ProviderTxID, lc)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -157,20 +157,30 @@ func (s *Service) Seal(ctx context.Context, a workflow.Actor, docID string) (*Se
 	if _, ok := s.providers[ss.Provider]; !ok {
 		return nil, document.Errorf(document.EINVALID, "the seal's signing provider %q is not configured on this server", ss.Provider)
 	}
-	sess := &store.SigningSession{DocumentID: docID, VersionID: numbered.ID, SignerUserID: u.ID, Purpose: store.PurposeSeal,
+	sess := &store.SigningSession{ID: newSessionID(), DocumentID: docID, VersionID: numbered.ID, SignerUserID: u.ID, Purpose: store.PurposeSeal,
 		Provider: ss.Provider, ProviderSigner: ss.ProviderSigner, State: store.SigningPreparing}
-	if err := s.db.CreateSigningSession(ctx, sess); err != nil {
-		return nil, err
-	}
 	s.claim(sess.ID)
 	defer s.release(sess.ID)
+	err = s.db.WithTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateSigningSession(ctx, sess); err != nil {
+			return err
+		}
+		return s.holdInTx(ctx, tx, sess.ID)
+	})
+	if err != nil {
+		s.leases.remove(sess.ID)
+		return nil, err
+	}
 	out, err := s.advance(ctx, sess)
+	s.afterStep(ctx, sess.ID, out, err)
 	if err != nil {
 		return nil, err
 	}
 	deadline := time.Now().Add(s.opts.SealWait)
 	for out.State == store.SigningPending && time.Now().Before(deadline) {
-		if out, err = s.pollSession(ctx, out); err != nil {
+		out, err = s.pollSession(ctx, out)
+		s.afterStep(ctx, sess.ID, out, err)
+		if err != nil {
 			return nil, err
 		}
 		if out.State != store.SigningPending {

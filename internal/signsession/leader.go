@@ -141,8 +141,12 @@ func (s *Service) StartLeader(ctx context.Context, a workflow.Actor, docID strin
 	if err != nil {
 		return nil, err
 	}
-	sess := &store.SigningSession{SignerUserID: a.UserID, DocumentID: docID, Purpose: store.PurposeLeader,
+	sess := &store.SigningSession{ID: newSessionID(), SignerUserID: a.UserID, DocumentID: docID, Purpose: store.PurposeLeader,
 		Provider: id.Provider, ProviderSigner: id.ProviderSigner, State: store.SigningPreparing}
+	// In flight here before anyone can see it, and leased to this node in
+	// the commit that creates it (lease.go).
+	s.claim(sess.ID)
+	defer s.release(sess.ID)
 	// The transition and the session row commit together: the database's
 	// one-active-session rules then refuse a second request without
 	// leaving the document in signing.
@@ -155,14 +159,17 @@ func (s *Service) StartLeader(ctx context.Context, a workflow.Actor, docID strin
 			return err
 		}
 		sess.VersionID = v.ID
-		return tx.CreateSigningSession(ctx, sess)
+		if err := tx.CreateSigningSession(ctx, sess); err != nil {
+			return err
+		}
+		return s.holdInTx(ctx, tx, sess.ID)
 	})
 	if err != nil {
+		s.leases.remove(sess.ID)
 		return nil, err
 	}
-	s.claim(sess.ID)
-	defer s.release(sess.ID)
 	out, err := s.advance(ctx, sess)
+	s.afterStep(ctx, sess.ID, out, err)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +214,7 @@ func (s *Service) StartBatch(ctx context.Context, a workflow.Actor, docIDs []str
 			if err != nil {
 				return err
 			}
-			sess := &store.SigningSession{SignerUserID: a.UserID, DocumentID: docID, VersionID: v.ID,
+			sess := &store.SigningSession{ID: newSessionID(), SignerUserID: a.UserID, DocumentID: docID, VersionID: v.ID,
 				Purpose: store.PurposeLeader, Provider: id.Provider, ProviderSigner: id.ProviderSigner,
 				State: store.SigningQueued, BatchID: batchID, BatchSeq: i + 1, OptionsJSON: opts}
 			if err := tx.CreateSigningSession(ctx, sess); err != nil {
@@ -215,9 +222,18 @@ func (s *Service) StartBatch(ctx context.Context, a workflow.Actor, docIDs []str
 			}
 			sessions = append(sessions, sess)
 		}
-		return nil
+		// Leased to this node until prepared: no other node starts the
+		// batch with half of it unprepared (batchprovider.go).
+		ids := make([]string, len(sessions))
+		for i, sess := range sessions {
+			ids[i] = sess.ID
+		}
+		return s.holdInTx(ctx, tx, ids...)
 	})
 	if err != nil {
+		for _, sess := range sessions {
+			s.leases.remove(sess.ID)
+		}
 		return nil, err
 	}
 	out := make([]*Session, len(sessions))
@@ -225,6 +241,7 @@ func (s *Service) StartBatch(ctx context.Context, a workflow.Actor, docIDs []str
 		if s.claim(sess.ID) {
 			got, err := s.prepareQueued(ctx, sess)
 			s.release(sess.ID)
+			s.afterStep(ctx, sess.ID, got, err)
 			if err != nil {
 				return nil, err
 			}
@@ -448,7 +465,9 @@ func (s *Service) startProvider(ctx context.Context, sess *store.SigningSession)
 		sess.PollInterval = s.opts.PollInterval
 	}
 	sess.NextPollAt = now.Add(sess.PollInterval)
-	if err := s.db.UpdateSigningSession(ctx, sess, store.SigningPreparing); err != nil {
+	// The provider holds the request now: recording it is not cut short
+	// by a stopping worker.
+	if err := s.db.UpdateSigningSession(context.WithoutCancel(ctx), sess, store.SigningPreparing); err != nil {
 		if isConflict(err) {
 			// Cancelled meanwhile; a late signature is ignored.
 			return s.reload(ctx, sess.ID)

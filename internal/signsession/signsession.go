@@ -159,11 +159,17 @@ type Options struct {
 	// PollInterval between polls of a pending session when the provider
 	// suggests none; default 2 s.
 	PollInterval time.Duration
-	// TickInterval is how often Run makes a pass; default 1 s.
+	// TickInterval is the longest Run waits between passes; it wakes
+	// earlier when a poll is due, on Wake and on another node's
+	// notification. Default 5 s.
 	TickInterval time.Duration
-	// StaleAfter: a session left in preparing this long was abandoned by
-	// a process that died; the worker resumes it. Default 2 minutes.
-	StaleAfter time.Duration
+	// Node names this process in the leases it holds on sessions
+	// (lease.go); default host, process id and a random suffix.
+	Node string
+	// LeaseTTL is how long a lease outlives its last renewal (Run renews
+	// every LeaseTTL/3): how soon another node takes over the sessions of
+	// a node that died. Default 15 s.
+	LeaseTTL time.Duration
 	// MaxAttempts bounds how often a request whose failure a retry may
 	// cure (phone unreachable, provider down) is sent again with the same
 	// idempotency key; default 3.
@@ -190,8 +196,11 @@ func (o *Options) setDefaults() {
 	def(&o.SignTimeout, 5*time.Minute)
 	def(&o.ExpiryGrace, 30*time.Second)
 	def(&o.PollInterval, 2*time.Second)
-	def(&o.TickInterval, time.Second)
-	def(&o.StaleAfter, 2*time.Minute)
+	def(&o.TickInterval, 5*time.Second)
+	def(&o.LeaseTTL, 15*time.Second)
+	if o.Node == "" {
+		o.Node = defaultNode()
+	}
 	def(&o.SealWait, 60*time.Second)
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 3
@@ -217,6 +226,10 @@ type Service struct {
 	// inflight holds the sessions this process is working on, so that the
 	// worker does not resume a session StartLeader is still preparing.
 	inflight sync.Map
+	// leases are the sessions this node holds a lease on (lease.go).
+	leases leaseBook
+	// wake makes Run pass at once (Wake).
+	wake chan struct{}
 }
 
 // New returns a Service. providers maps the provider names used in signing
@@ -228,7 +241,8 @@ func New(db *store.DB, wf *workflow.Service[*store.Tx], blobs storage.Store, pro
 	for k, v := range providers {
 		ps[k] = v
 	}
-	return &Service{db: db, wf: wf, blobs: blobs, providers: ps, opts: opts, log: opts.Logger, Now: time.Now}
+	return &Service{db: db, wf: wf, blobs: blobs, providers: ps, opts: opts, log: opts.Logger, Now: time.Now,
+		wake: make(chan struct{}, 1)}
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }

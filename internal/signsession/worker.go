@@ -16,61 +16,113 @@ import (
 	"vanban/signing/pades"
 )
 
-// Run makes a pass (RunOnce) every TickInterval until ctx ends, and returns
-// ctx's error. Several processes may run it over the same database: every
-// outcome is a compare-and-set, so the worst a race does is a wasted poll.
+// Run works on the signing sessions until ctx ends, and returns ctx's
+// error. It makes a pass (RunOnce) when a poll or retry is due, when Wake
+// is called (work created or a callback arrived in this process, or
+// another node's notification), and at the latest every TickInterval. It
+// renews this node's leases meanwhile, and gives them all up when it
+// stops, so that other nodes take the sessions over at once.
 func (s *Service) Run(ctx context.Context) error {
-	t := time.NewTicker(s.opts.TickInterval)
+	renewCtx, stopRenew := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		s.renewLoop(renewCtx)
+	}()
+	defer func() {
+		stopRenew()
+		<-renewed
+		s.releaseAll()
+	}()
+	floor := min(s.opts.TickInterval, 100*time.Millisecond)
+	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
-		if err := s.RunOnce(ctx); err != nil && ctx.Err() == nil {
+		next, err := s.pass(ctx)
+		if err != nil && ctx.Err() == nil {
 			s.log.Error("signsession: worker pass", "err", err)
 		}
+		wait := s.opts.TickInterval
+		if !next.IsZero() {
+			wait = min(wait, max(time.Until(next), floor))
+		}
+		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-s.wake:
 		case <-t.C:
+		}
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
 		}
 	}
 }
 
 // RunOnce makes one worker pass: polls the pending sessions that are due
-// (expiring the overdue ones), resumes sessions left in preparing by a
-// process that died or waiting for a retry (prepared again if nothing was
-// saved, otherwise sent again with the same idempotency key), and starts
-// the next queued request of every signer whose phone is free. Errors of
-// single sessions are logged; the error is for the listing queries.
+// (expiring the overdue ones), resumes sessions waiting for a retry or left
+// in preparing by a node that died (prepared again if nothing was saved,
+// otherwise sent again with the same idempotency key), and starts the next
+// queued request of every signer whose phone is free. It works only on
+// sessions whose lease this node holds or can claim: those of other live
+// nodes are theirs. Errors of single sessions are logged; the error is for
+// the listing queries.
 func (s *Service) RunOnce(ctx context.Context) error {
+	_, err := s.pass(ctx)
+	return err
+}
+
+// pass is RunOnce, returning when the next poll or retry is due.
+func (s *Service) pass(ctx context.Context) (time.Time, error) {
 	now := s.now()
 	pending, err := s.db.SigningSessions(ctx, store.SigningSessionFilter{
-		States: []store.SigningState{store.SigningPending}, DueBefore: now, Limit: 500})
+		States: []store.SigningState{store.SigningPending}, DueBefore: now, FreeFor: s.opts.Node, FreeAt: now, Limit: 500})
 	if err != nil {
-		return err
+		return time.Time{}, err
+	}
+	held, err := s.hold(ctx, ids(pending)...)
+	if err != nil {
+		return time.Time{}, err
 	}
 	for _, sess := range pending {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return time.Time{}, ctx.Err()
 		}
-		s.work(ctx, sess, s.pollSession)
+		if held[sess.ID] {
+			s.work(ctx, sess.ID, store.SigningPending, s.pollSession)
+		}
 	}
 
 	preparing, err := s.db.SigningSessions(ctx, store.SigningSessionFilter{
-		States: []store.SigningState{store.SigningPreparing}, Limit: 500})
+		States: []store.SigningState{store.SigningPreparing}, FreeFor: s.opts.Node, FreeAt: now, Limit: 500})
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
+	var due []*store.SigningSession
 	for _, sess := range preparing {
-		retryDue := !sess.NextPollAt.IsZero() && !sess.NextPollAt.After(now)
-		abandoned := sess.NextPollAt.IsZero() && now.Sub(sess.UpdatedAt) > s.opts.StaleAfter
-		if retryDue || abandoned {
-			s.work(ctx, sess, s.advance)
+		// Waiting for a retry that is due, or with no retry planned:
+		// no goroutine of this node has it (work checks) and no other
+		// node holds its lease, so whoever prepared or sent it died.
+		if sess.NextPollAt.IsZero() || !sess.NextPollAt.After(now) {
+			due = append(due, sess)
+		}
+	}
+	if held, err = s.hold(ctx, ids(due)...); err != nil {
+		return time.Time{}, err
+	}
+	for _, sess := range due {
+		if held[sess.ID] {
+			s.work(ctx, sess.ID, store.SigningPreparing, s.advance)
 		}
 	}
 
 	queued, err := s.db.SigningSessions(ctx, store.SigningSessionFilter{
-		States: []store.SigningState{store.SigningQueued}, Limit: 1000})
+		States: []store.SigningState{store.SigningQueued}, FreeFor: s.opts.Node, FreeAt: now, Limit: 1000})
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	seen := map[string]bool{}
 	for _, sess := range queued {
@@ -81,22 +133,84 @@ func (s *Service) RunOnce(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
+	return s.db.NextSigningPoll(ctx, s.opts.Node, s.now())
 }
 
-// work runs step on a session unless this process is already working on
-// it, then starts the signer's next queued request if the session ended.
-func (s *Service) work(ctx context.Context, sess *store.SigningSession, step func(context.Context, *store.SigningSession) (*store.SigningSession, error)) {
-	if !s.claim(sess.ID) {
+// take marks a session in flight in this process and claims its lease,
+// then loads it as stored now (the caller's copy may be stale: another
+// node may have moved it before the claim). ok is false when another
+// goroutine or node has it; done undoes the in-flight mark.
+func (s *Service) take(ctx context.Context, id string) (sess *store.SigningSession, done func(), ok bool, err error) {
+	if !s.claim(id) {
+		return nil, nil, false, nil
+	}
+	held, err := s.holdOne(ctx, id)
+	if err != nil || !held {
+		s.release(id)
+		return nil, nil, false, err
+	}
+	if sess, err = s.reload(ctx, id); err != nil {
+		s.release(id)
+		return nil, nil, false, err
+	}
+	return sess, func() { s.release(id) }, true, nil
+}
+
+// work runs step on a session whose lease this node holds and which is
+// still in state from, unless another goroutine here is working on it,
+// then starts the signer's next queued request if the session ended.
+func (s *Service) work(ctx context.Context, id string, from store.SigningState, step func(context.Context, *store.SigningSession) (*store.SigningSession, error)) {
+	if !s.claim(id) {
+		return
+	}
+	// As stored now: the listing was made before the lease was ours.
+	sess, err := s.reload(ctx, id)
+	if err != nil {
+		s.release(id)
+		s.log.Warn("signsession: loading a session", "session", id, "err", err)
+		return
+	}
+	if sess.State != from {
+		s.release(id)
+		s.afterStep(ctx, id, sess, nil)
 		return
 	}
 	out, err := step(ctx, sess)
-	s.release(sess.ID)
+	if err != nil && from == store.SigningPending {
+		// The step failed on our side (a time-stamp authority or the
+		// blob store down): try again later, not at every pass.
+		s.deferPoll(ctx, id)
+	}
+	s.release(id)
+	s.afterStep(ctx, id, out, err)
 	if err != nil {
 		s.log.Warn("signsession: session step", "session", sess.ID, "state", sess.State, "err", err)
 		return
 	}
 	s.afterFinal(ctx, out)
+}
+
+// deferPoll moves the next poll of a pending session back by the poll
+// backoff.
+func (s *Service) deferPoll(ctx context.Context, id string) {
+	ctx = context.WithoutCancel(ctx)
+	sess, err := s.reload(ctx, id)
+	if err != nil || sess.State != store.SigningPending {
+		return
+	}
+	sess.Attempts++
+	sess.NextPollAt = s.now().Add(backoff(sess.PollInterval, sess.Attempts))
+	if err := s.db.UpdateSigningSession(ctx, sess, store.SigningPending); err != nil && !isConflict(err) {
+		s.log.Warn("signsession: deferring a poll", "session", id, "err", err)
+	}
+}
+
+func ids(list []*store.SigningSession) []string {
+	out := make([]string, len(list))
+	for i, sess := range list {
+		out[i] = sess.ID
+	}
+	return out
 }
 
 // afterFinal lets the next queued request of a leader go once one ended.
@@ -111,7 +225,8 @@ func (s *Service) afterFinal(ctx context.Context, sess *store.SigningSession) {
 
 // startNextQueued sends the signer's oldest queued request if their phone
 // is free. The database refuses a second preparing or pending session per
-// leader, so of two processes trying, one wins.
+// leader, and the oldest queued request's lease goes to one node, so of
+// two nodes trying, one wins.
 func (s *Service) startNextQueued(ctx context.Context, signerID string) error {
 	for range maxBatch {
 		q, err := s.db.SigningSessions(ctx, store.SigningSessionFilter{SignerUserID: signerID,
@@ -119,12 +234,18 @@ func (s *Service) startNextQueued(ctx context.Context, signerID string) error {
 		if err != nil || len(q) == 0 {
 			return err
 		}
-		sess := q[0]
-		if !s.claim(sess.ID) {
-			return nil
+		sess, done, ok, err := s.take(ctx, q[0].ID)
+		if err != nil || !ok {
+			return err
+		}
+		if sess.State != store.SigningQueued {
+			done()
+			s.afterStep(ctx, sess.ID, sess, nil)
+			continue
 		}
 		out, err := s.startQueued(ctx, sess)
-		s.release(sess.ID)
+		done()
+		s.afterStep(ctx, sess.ID, out, err)
 		if err != nil || out == nil || out.State.Active() {
 			return err
 		}
@@ -300,6 +421,9 @@ func (s *Service) finalize(ctx context.Context, sess *store.SigningSession, from
 		if err := tx.UpdateSigningSession(ctx, &next, from); err != nil {
 			return err
 		}
+		if err := s.endLease(ctx, tx, next.ID); err != nil {
+			return err
+		}
 		if next.Purpose != store.PurposeLeader {
 			return nil // a failed seal leaves the document numbered
 		}
@@ -321,6 +445,7 @@ func (s *Service) finalize(ctx context.Context, sess *store.SigningSession, from
 		}
 		return nil, err
 	}
+	s.leases.remove(next.ID)
 	return &next, nil
 }
 
@@ -391,11 +516,15 @@ func (s *Service) complete(ctx context.Context, sess *store.SigningSession, sig 
 			return err
 		}
 		next.ResultVersionID = v.ID
+		if err := s.endLease(ctx, tx, next.ID); err != nil {
+			return err
+		}
 		return tx.UpdateSigningSession(ctx, &next, store.SigningCompleted)
 	})
 	var rej rejected
 	switch {
 	case err == nil:
+		s.leases.remove(next.ID)
 		return &next, nil
 	case errors.As(err, &rej):
 		return s.failWith(ctx, sess, rej.err)

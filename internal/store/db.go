@@ -45,6 +45,12 @@ type DB struct {
 	dialect Dialect
 	// sqlitePath is the file of a SQLite database, kept for error messages.
 	sqlitePath string
+	// dsn is the driver's connection string, for the LISTEN connection
+	// (ListenWork).
+	dsn string
+	// local carries work notifications within the process on SQLite
+	// (lease_notify.go).
+	local localListeners
 	// auditKey seals the audit head on every append (SetAuditKey).
 	auditKey []byte
 }
@@ -67,7 +73,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	if err != nil {
 		return nil, &ConfigError{Setting: SettingDatabaseURL, Value: redact(rawURL), Reason: err.Error()}
 	}
-	db := &DB{db: sqldb, dialect: dialect, sqlitePath: path}
+	db := &DB{db: sqldb, dialect: dialect, sqlitePath: path, dsn: dsn}
 	switch dialect {
 	case SQLite:
 		// The WAL file and busy_timeout let several connections share the
@@ -169,6 +175,8 @@ type Tx struct {
 	tx       conn
 	dialect  Dialect
 	auditKey []byte
+	// work are the kinds NotifyWork announced, sent on commit (SQLite).
+	work []string
 }
 
 // conn runs statements: a *sqlx.Tx, or the pool itself for a read of one
@@ -214,6 +222,9 @@ func (db *DB) withTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *Tx) e
 	}
 	if err = sqltx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	for _, kind := range tx.work {
+		db.local.send(kind)
 	}
 	return nil
 }

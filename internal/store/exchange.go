@@ -235,7 +235,6 @@ type outboxRow struct {
 	State         string        `db:"state"`
 	Attempts      int           `db:"attempts"`
 	NextAttemptAt int64         `db:"next_attempt_at"`
-	ClaimToken    string        `db:"claim_token"`
 	LastError     string        `db:"last_error"`
 	TransportID   string        `db:"transport_id"`
 	CreatedAt     int64         `db:"created_at"`
@@ -243,12 +242,12 @@ type outboxRow struct {
 }
 
 const outboxColumns = `id, org_id, kind, from_organ, to_organ, document_id, business_type, reason, body, dedupe_key, state,
-	attempts, next_attempt_at, claim_token, last_error, transport_id, created_at, sent_at`
+	attempts, next_attempt_at, last_error, transport_id, created_at, sent_at`
 
 func (r outboxRow) domain() *interchange.OutboxMessage {
 	return &interchange.OutboxMessage{ID: r.ID, OrgID: r.OrgID, Kind: r.Kind, FromOrgan: r.FromOrgan, ToOrgan: r.ToOrgan,
 		DocumentID: r.DocumentID, BusinessType: r.BusinessType, Reason: r.Reason, Body: r.Body, DedupeKey: r.DedupeKey,
-		State: r.State, Attempts: r.Attempts, NextAttemptAt: fromMicros(r.NextAttemptAt), ClaimToken: r.ClaimToken,
+		State: r.State, Attempts: r.Attempts, NextAttemptAt: fromMicros(r.NextAttemptAt),
 		LastError: r.LastError, TransportID: r.TransportID, CreatedAt: fromMicros(r.CreatedAt), SentAt: fromNullMicros(r.SentAt)}
 }
 
@@ -260,36 +259,49 @@ func (tx *Tx) EnqueueExchange(ctx context.Context, m *interchange.OutboxMessage)
 		m.NextAttemptAt = m.CreatedAt
 	}
 	res, err := tx.exec(ctx, `INSERT INTO exchange_outbox (`+outboxColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '', '', '', ?, NULL) ON CONFLICT (dedupe_key) DO NOTHING`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '', '', ?, NULL) ON CONFLICT (dedupe_key) DO NOTHING`,
 		m.ID, m.OrgID, m.Kind, m.FromOrgan, m.ToOrgan, m.DocumentID, m.BusinessType, m.Reason, m.Body, m.DedupeKey, m.State,
 		micros(m.NextAttemptAt), micros(m.CreatedAt))
 	if err != nil {
 		return false, dbError("enqueue exchange", err, "exchange message")
 	}
 	n, _ := res.RowsAffected()
+	if n > 0 {
+		if err := tx.NotifyWork(ctx, LeaseExchange); err != nil {
+			return false, err
+		}
+	}
 	return n > 0, nil
 }
 
-// ClaimExchangeOutbox takes up to limit due messages for one attempt each:
-// their next attempt moves to now+lease (so a worker that dies leaves them
-// to be retried) and attempts grows.
+// ClaimExchangeOutbox takes up to limit due messages for one attempt each,
+// leased (lease.go, kind LeaseExchange) to token for lease, so a worker
+// that dies leaves them to be retried once the lease expires; attempts
+// grows.
 func (tx *Tx) ClaimExchangeOutbox(ctx context.Context, t time.Time, lease time.Duration, limit int, token string) ([]*interchange.OutboxMessage, error) {
+	free, fargs := leaseFree(LeaseExchange, "o.id", "", t)
 	var rows []outboxRow
-	if err := tx.selectRows(ctx, &rows, `SELECT `+outboxColumns+` FROM exchange_outbox
-		WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, micros(t), limit); err != nil {
+	if err := tx.selectRows(ctx, &rows, `SELECT `+qualifySigningColumns("o.", outboxColumns)+` FROM exchange_outbox o
+		WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND `+free+` ORDER BY o.next_attempt_at, o.id LIMIT ?`+
+		tx.dialect.lockSkipLocked("o"), append(append([]any{micros(t)}, fargs...), limit)...); err != nil {
 		return nil, dbError("claim exchange outbox", err, "outbox")
+	}
+	held, err := claimRows(ctx, tx, LeaseExchange, token, len(rows), func(i int) string { return rows[i].ID }, t, lease)
+	if err != nil {
+		return nil, err
 	}
 	var out []*interchange.OutboxMessage
 	for _, r := range rows {
-		res, err := tx.exec(ctx, `UPDATE exchange_outbox SET claim_token = ?, next_attempt_at = ?, attempts = attempts + 1
-			WHERE id = ? AND state = 'pending' AND next_attempt_at = ?`, token, micros(t.Add(lease)), r.ID, r.NextAttemptAt)
-		if err != nil {
+		if !held[r.ID] {
+			continue
+		}
+		if _, err := tx.exec(ctx, `UPDATE exchange_outbox SET attempts = attempts + 1 WHERE id = ?`, r.ID); err != nil {
 			return nil, dbError("claim exchange outbox", err, "outbox")
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			r.ClaimToken, r.Attempts = token, r.Attempts+1
-			out = append(out, r.domain())
-		}
+		r.Attempts++
+		m := r.domain()
+		m.ClaimToken = token
+		out = append(out, m)
 	}
 	return out, nil
 }
@@ -305,9 +317,12 @@ func (tx *Tx) FinishExchangeOutbox(ctx context.Context, id, token, state, transp
 		lastError = lastError[:2000]
 	}
 	_, err := tx.exec(ctx, `UPDATE exchange_outbox SET state = ?, transport_id = ?, last_error = ?, next_attempt_at = ?,
-		claim_token = '', sent_at = ? WHERE id = ? AND claim_token = ?`,
+		sent_at = ? WHERE id = ? AND `+leaseHeld(LeaseExchange, "exchange_outbox.id"),
 		state, transportID, lastError, micros(next), sent, id, token)
-	return dbError("finish exchange outbox", err, "outbox message")
+	if err != nil {
+		return dbError("finish exchange outbox", err, "outbox message")
+	}
+	return tx.ReleaseLeases(ctx, LeaseExchange, token, id)
 }
 
 // ExchangeOutboxFor lists the messages queued for an outgoing document.

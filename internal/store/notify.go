@@ -145,31 +145,39 @@ type notifyJobRow struct {
 	CreatedAt  int64          `db:"created_at"`
 }
 
-// ClaimNotifyJobs returns up to limit pending deliveries due at at and hides
-// them from other claimers for lease. Each claim counts as an attempt.
+// ClaimNotifyJobs returns up to limit pending deliveries due at at, leased
+// (lease.go, kind LeaseNotify) for lease to a fresh claim token, which
+// hides them from other claimers. Each claim counts as an attempt.
 // Concurrent claimers get disjoint rows (as ClaimWebhookJobs).
 func (db *DB) ClaimNotifyJobs(ctx context.Context, at time.Time, limit int, lease time.Duration) ([]notify.Job, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	return write(db, ctx, func(tx *Tx) ([]notify.Job, error) {
+		free, fargs := leaseFree(LeaseNotify, "o.id", "", at)
 		var rows []notifyJobRow
 		if err := tx.selectRows(ctx, &rows, `SELECT o.id, o.channel, o.address, o.digest, o.attempts,
 				n.id AS nid, n.user_id, n.kind, n.document_id, n.title, n.body, n.link, n.secret, n.created_at
 			FROM notify_outbox o JOIN notifications n ON n.id = o.notification_id
-			WHERE o.state = 'pending' AND o.next_attempt_at <= ?
-			ORDER BY o.next_attempt_at, o.id LIMIT ?`+tx.dialect.lockSkipLocked("o"), micros(at), limit); err != nil {
+			WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND `+free+`
+			ORDER BY o.next_attempt_at, o.id LIMIT ?`+tx.dialect.lockSkipLocked("o"), append(append([]any{micros(at)}, fargs...), limit)...); err != nil {
 			return nil, dbError("claim notify jobs", err, "notify outbox")
 		}
-		hidden := micros(at.Add(lease))
+		token := newID()
+		held, err := claimRows(ctx, tx, LeaseNotify, token, len(rows), func(i int) string { return rows[i].ID }, at, lease)
+		if err != nil {
+			return nil, err
+		}
 		jobs := make([]notify.Job, 0, len(rows))
 		for _, r := range rows {
+			if !held[r.ID] {
+				continue
+			}
 			j := notify.Job{ID: r.ID, Channel: r.Channel, Address: r.Address, Digest: r.Digest == 1, Attempt: r.Attempts + 1,
-				ClaimToken: newID(), Notification: notify.Notification{ID: r.NID, UserID: r.UserID, Kind: notify.Kind(r.Kind),
+				ClaimToken: token, Notification: notify.Notification{ID: r.NID, UserID: r.UserID, Kind: notify.Kind(r.Kind),
 					DocumentID: r.DocumentID.String, Title: r.Title, Body: r.Body, Link: r.Link, Secret: r.Secret == 1,
 					CreatedAt: fromMicros(r.CreatedAt)}}
-			if _, err := tx.exec(ctx, `UPDATE notify_outbox SET attempts = ?, next_attempt_at = ?, claim_token = ? WHERE id = ?`,
-				j.Attempt, hidden, j.ClaimToken, j.ID); err != nil {
+			if _, err := tx.exec(ctx, `UPDATE notify_outbox SET attempts = ? WHERE id = ?`, j.Attempt, j.ID); err != nil {
 				return nil, dbError("claim notify jobs", err, "notify outbox")
 			}
 			jobs = append(jobs, j)
@@ -189,18 +197,18 @@ func (db *DB) FinishNotifyJob(ctx context.Context, j notify.Job, errMsg string, 
 			newID(), j.ID, j.Attempt, errMsg, micros(at)); err != nil {
 			return dbError("finish notify job", err, "notify attempt")
 		}
-		const where = ` WHERE id = ? AND claim_token = ? AND state = 'pending'`
+		where := ` WHERE id = ? AND state = 'pending' AND ` + leaseHeld(LeaseNotify, "notify_outbox.id")
 		var res sql.Result
 		var err error
 		switch {
 		case errMsg == "":
-			res, err = tx.exec(ctx, `UPDATE notify_outbox SET state = 'delivered', claim_token = '', last_error = '', delivered_at = ?`+where,
+			res, err = tx.exec(ctx, `UPDATE notify_outbox SET state = 'delivered', last_error = '', delivered_at = ?`+where,
 				micros(at), j.ID, j.ClaimToken)
 		case dead:
-			res, err = tx.exec(ctx, `UPDATE notify_outbox SET state = 'dead', claim_token = '', last_error = ?`+where,
+			res, err = tx.exec(ctx, `UPDATE notify_outbox SET state = 'dead', last_error = ?`+where,
 				errMsg, j.ID, j.ClaimToken)
 		default:
-			res, err = tx.exec(ctx, `UPDATE notify_outbox SET claim_token = '', last_error = ?, next_attempt_at = ?`+where,
+			res, err = tx.exec(ctx, `UPDATE notify_outbox SET last_error = ?, next_attempt_at = ?`+where,
 				errMsg, micros(next), j.ID, j.ClaimToken)
 		}
 		if err != nil {
@@ -208,7 +216,7 @@ func (db *DB) FinishNotifyJob(ctx context.Context, j notify.Job, errMsg string, 
 		}
 		n, _ := res.RowsAffected()
 		lost = n == 0
-		return nil
+		return tx.ReleaseLeases(ctx, LeaseNotify, j.ClaimToken, j.ID)
 	})
 	if err != nil {
 		return err

@@ -76,28 +76,32 @@ func (db *DB) ArchiveRecord(ctx context.Context, documentID string) (*document.A
 }
 
 // ClaimRenewals leases up to limit records due at now (next_check reached)
-// to owner until leaseUntil and returns them, the most urgent first.
-// Records leased by another live owner are skipped (FOR UPDATE SKIP LOCKED
-// on PostgreSQL; SQLite serialises writers), so a record is claimed by one
-// node at a time; an expired lease, left by a node that crashed, is
-// claimed again.
+// to owner until leaseUntil and returns them, the most urgent first. The
+// lease is the generic one (lease.go, kind LeaseRenewal): records leased
+// by another live owner are skipped, rows another claim is selecting are
+// skipped too (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite serialises
+// writers), so a record is claimed by one node at a time; an expired
+// lease, left by a node that crashed, is claimed again.
 func (db *DB) ClaimRenewals(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*document.ArchiveRecord, error) {
 	return write(db, ctx, func(tx *Tx) ([]*document.ArchiveRecord, error) {
+		free, args := leaseFree(LeaseRenewal, "r.document_id", "", now)
 		var rows []archiveRow
-		err := tx.selectRows(ctx, &rows, `SELECT `+archiveColumns+` FROM archive_records r
-			WHERE r.next_check <= ? AND r.lease_until < ?
+		err := tx.selectRows(ctx, &rows, `SELECT `+qualifySigningColumns("r.", archiveColumns)+` FROM archive_records r
+			WHERE r.next_check <= ? AND `+free+`
 			ORDER BY r.next_check, r.document_id LIMIT ?`+tx.dialect.lockSkipLocked("r"),
-			micros(now), micros(now), limit)
+			append(append([]any{micros(now)}, args...), limit)...)
 		if err != nil {
 			return nil, dbError("claim renewals", err, "archive records")
 		}
-		out := make([]*document.ArchiveRecord, 0, len(rows))
+		held, err := claimRows(ctx, tx, LeaseRenewal, owner, len(rows), func(i int) string { return rows[i].DocumentID }, now, leaseUntil.Sub(now))
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*document.ArchiveRecord, 0, len(held))
 		for _, r := range rows {
-			if _, err := tx.exec(ctx, `UPDATE archive_records SET lease_owner = ?, lease_until = ? WHERE document_id = ?`,
-				owner, micros(leaseUntil), r.DocumentID); err != nil {
-				return nil, dbError("claim renewals", err, "archive record")
+			if held[r.DocumentID] {
+				out = append(out, r.record())
 			}
-			out = append(out, r.record())
 		}
 		return out, nil
 	})
@@ -109,15 +113,14 @@ func (db *DB) ClaimRenewals(ctx context.Context, owner string, now, leaseUntil t
 // owner meanwhile is left alone.
 func (db *DB) ReleaseRenewal(ctx context.Context, owner, documentID, lastError string, retryAt time.Time) error {
 	return db.WithTx(ctx, func(tx *Tx) error {
-		var err error
-		if lastError == "" {
-			_, err = tx.exec(ctx, `UPDATE archive_records SET lease_owner = '', lease_until = 0
-				WHERE document_id = ? AND lease_owner = ?`, documentID, owner)
-		} else {
-			_, err = tx.exec(ctx, `UPDATE archive_records SET lease_owner = '', lease_until = 0, last_error = ?, next_check = ?
-				WHERE document_id = ? AND lease_owner = ?`, lastError, micros(retryAt), documentID, owner)
+		if lastError != "" {
+			if _, err := tx.exec(ctx, `UPDATE archive_records SET last_error = ?, next_check = ?
+				WHERE document_id = ? AND EXISTS (SELECT 1 FROM leases l WHERE l.kind = ? AND l.id = ? AND l.holder = ?)`,
+				lastError, micros(retryAt), documentID, LeaseRenewal, documentID, owner); err != nil {
+				return dbError("release renewal", err, "archive record")
+			}
 		}
-		return dbError("release renewal", err, "archive record")
+		return tx.ReleaseLeases(ctx, LeaseRenewal, owner, documentID)
 	})
 }
 

@@ -235,7 +235,11 @@ type SigningSessionFilter struct {
 	OrgID        string // the document's organization
 	// DueBefore keeps sessions with no next poll time or one at or before it.
 	DueBefore time.Time
-	Limit     int // default 100, at most 1000
+	// FreeFor, when set, keeps sessions on which no node but FreeFor holds
+	// a live lease (LeaseSigning) at FreeAt.
+	FreeFor string
+	FreeAt  time.Time
+	Limit   int // default 100, at most 1000
 }
 
 // SigningSessions lists sessions matching f, oldest first (batch order
@@ -267,6 +271,11 @@ func (tx *Tx) SigningSessions(ctx context.Context, f SigningSessionFilter) ([]*S
 	if !f.DueBefore.IsZero() {
 		where = append(where, "(s.next_poll_at IS NULL OR s.next_poll_at <= ?)")
 		args = append(args, micros(f.DueBefore))
+	}
+	if f.FreeFor != "" {
+		cond, cargs := leaseFree(LeaseSigning, "s.id", f.FreeFor, f.FreeAt)
+		where = append(where, cond)
+		args = append(args, cargs...)
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -322,5 +331,21 @@ func (db *DB) SigningSessionByProviderTx(ctx context.Context, provider, txID str
 			return nil, dbError("signing session by provider transaction", err, "signing session of provider transaction")
 		}
 		return r.domain(), nil
+	})
+}
+
+// NextSigningPoll returns the earliest next poll time of the preparing and
+// pending sessions no node but holder holds a live lease on at now, the
+// zero time when there is none: the signing worker sleeps until then.
+func (db *DB) NextSigningPoll(ctx context.Context, holder string, now time.Time) (time.Time, error) {
+	return read(db, ctx, func(tx *Tx) (time.Time, error) {
+		cond, args := leaseFree(LeaseSigning, "s.id", holder, now)
+		var next sql.NullInt64
+		err := tx.get(ctx, &next, `SELECT MIN(s.next_poll_at) FROM signing_sessions s
+			WHERE s.state IN ('preparing', 'pending') AND s.next_poll_at IS NOT NULL AND `+cond, args...)
+		if err != nil {
+			return time.Time{}, dbError("next signing poll", err, "signing sessions")
+		}
+		return fromNullMicros(next), nil
 	})
 }

@@ -118,7 +118,11 @@ func (db *DB) DisableWebhookEndpoint(ctx context.Context, id string) error {
 			}
 			return document.Errorf(document.ECONFLICT, "webhook endpoint %s is already disabled", id)
 		}
-		_, err = tx.exec(ctx, `UPDATE webhook_outbox SET state = ?, claim_token = '', last_error = ?
+		if _, err := tx.exec(ctx, `DELETE FROM leases WHERE kind = ? AND id IN (SELECT id FROM webhook_outbox WHERE endpoint_id = ? AND state = ?)`,
+			LeaseWebhook, id, webhook.StatePending); err != nil {
+			return dbError("disable webhook endpoint", err, "lease")
+		}
+		_, err = tx.exec(ctx, `UPDATE webhook_outbox SET state = ?, last_error = ?
 			WHERE endpoint_id = ? AND state = ?`, webhook.StateDead, "endpoint disabled", id, webhook.StatePending)
 		return dbError("disable webhook endpoint", err, "webhook outbox")
 	})
@@ -151,9 +155,12 @@ func (tx *Tx) EnqueueWebhookEvent(ctx context.Context, orgID, eventType string, 
 			continue
 		}
 		if _, err := tx.exec(ctx, `INSERT INTO webhook_outbox (id, endpoint_id, event_type, payload, state, attempts,
-			next_attempt_at, claim_token, last_error, created_at, delivered_at) VALUES (?, ?, ?, ?, ?, 0, ?, '', '', ?, NULL)`,
+			next_attempt_at, last_error, created_at, delivered_at) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, NULL)`,
 			newID(), r.ID, eventType, buf.String(), webhook.StatePending, t, t); err != nil {
 			return dbError("enqueue webhook event", err, "webhook event")
+		}
+		if err := tx.NotifyWork(ctx, LeaseWebhook); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -171,32 +178,40 @@ type webhookJobRow struct {
 }
 
 // ClaimWebhookJobs returns up to limit pending rows due at now, oldest due
-// first, and hides them for lease by moving next_attempt_at past it under a
-// fresh claim token. Each claim counts as an attempt. Concurrent claimers
-// get disjoint rows: on PostgreSQL rows locked by another claim are skipped
-// (lockSkipLocked), on SQLite claims are serialized by the write lock; in
-// both, a row claimed and committed is no longer due.
+// first, leased (lease.go, kind LeaseWebhook) for lease to a fresh claim
+// token, which hides them from other claimers. Each claim counts as an
+// attempt. Concurrent claimers get disjoint rows: on PostgreSQL rows locked
+// by another claim are skipped (lockSkipLocked), on SQLite claims are
+// serialized by the write lock; in both, a row leased and committed is
+// skipped until its lease expires.
 func (db *DB) ClaimWebhookJobs(ctx context.Context, at time.Time, limit int, lease time.Duration) ([]webhook.Job, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	return write(db, ctx, func(tx *Tx) ([]webhook.Job, error) {
+		free, fargs := leaseFree(LeaseWebhook, "o.id", "", at)
 		var rows []webhookJobRow
 		if err := tx.selectRows(ctx, &rows, `SELECT o.id, o.endpoint_id, o.event_type, o.payload, o.attempts, o.created_at,
 				e.url, e.secret
 			FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint_id
-			WHERE o.state = ? AND o.next_attempt_at <= ? AND e.active = 1
+			WHERE o.state = ? AND o.next_attempt_at <= ? AND e.active = 1 AND `+free+`
 			ORDER BY o.next_attempt_at, o.id
-			LIMIT ?`+tx.dialect.lockSkipLocked("o"), webhook.StatePending, micros(at), limit); err != nil {
+			LIMIT ?`+tx.dialect.lockSkipLocked("o"), append(append([]any{webhook.StatePending, micros(at)}, fargs...), limit)...); err != nil {
 			return nil, dbError("claim webhook jobs", err, "webhook outbox")
 		}
+		token := newID()
+		held, err := claimRows(ctx, tx, LeaseWebhook, token, len(rows), func(i int) string { return rows[i].ID }, at, lease)
+		if err != nil {
+			return nil, err
+		}
 		jobs := make([]webhook.Job, 0, len(rows))
-		hidden := micros(at.Add(lease))
 		for _, r := range rows {
+			if !held[r.ID] {
+				continue
+			}
 			j := webhook.Job{ID: r.ID, EndpointID: r.EndpointID, URL: r.URL, Secret: r.Secret, Event: r.Event,
-				Payload: json.RawMessage(r.Payload), CreatedAt: fromMicros(r.CreatedAt), Attempt: r.Attempts + 1, ClaimToken: newID()}
-			if _, err := tx.exec(ctx, `UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ?, claim_token = ? WHERE id = ?`,
-				j.Attempt, hidden, j.ClaimToken, j.ID); err != nil {
+				Payload: json.RawMessage(r.Payload), CreatedAt: fromMicros(r.CreatedAt), Attempt: r.Attempts + 1, ClaimToken: token}
+			if _, err := tx.exec(ctx, `UPDATE webhook_outbox SET attempts = ? WHERE id = ?`, j.Attempt, j.ID); err != nil {
 				return nil, dbError("claim webhook jobs", err, "webhook outbox")
 			}
 			jobs = append(jobs, j)
@@ -220,16 +235,16 @@ func (db *DB) FinishWebhookJob(ctx context.Context, j webhook.Job, o webhook.Out
 		}
 		var res sql.Result
 		var err error
-		const where = ` WHERE id = ? AND claim_token = ? AND state = 'pending'`
+		where := ` WHERE id = ? AND state = 'pending' AND ` + leaseHeld(LeaseWebhook, "webhook_outbox.id")
 		switch o.State {
 		case webhook.StateDelivered:
-			res, err = tx.exec(ctx, `UPDATE webhook_outbox SET state = ?, claim_token = '', last_error = '', delivered_at = ?`+where,
+			res, err = tx.exec(ctx, `UPDATE webhook_outbox SET state = ?, last_error = '', delivered_at = ?`+where,
 				webhook.StateDelivered, micros(now()), j.ID, j.ClaimToken)
 		case webhook.StatePending:
-			res, err = tx.exec(ctx, `UPDATE webhook_outbox SET claim_token = '', last_error = ?, next_attempt_at = ?`+where,
+			res, err = tx.exec(ctx, `UPDATE webhook_outbox SET last_error = ?, next_attempt_at = ?`+where,
 				a.Error, micros(o.NextAttemptAt), j.ID, j.ClaimToken)
 		case webhook.StateDead:
-			res, err = tx.exec(ctx, `UPDATE webhook_outbox SET state = ?, claim_token = '', last_error = ?`+where,
+			res, err = tx.exec(ctx, `UPDATE webhook_outbox SET state = ?, last_error = ?`+where,
 				webhook.StateDead, a.Error, j.ID, j.ClaimToken)
 		default:
 			return document.Errorf(document.EINVALID, "webhook outcome state %q is not delivered, pending or dead", o.State)
@@ -242,7 +257,7 @@ func (db *DB) FinishWebhookJob(ctx context.Context, j webhook.Job, o webhook.Out
 			return dbError("finish webhook job", err, "webhook outbox")
 		}
 		lost = n == 0
-		return nil
+		return tx.ReleaseLeases(ctx, LeaseWebhook, j.ClaimToken, j.ID)
 	})
 	if err != nil {
 		return err
@@ -332,7 +347,7 @@ func (db *DB) WebhookDeliveries(ctx context.Context, outboxID string) ([]webhook
 // and its endpoint active.
 func (db *DB) RedeliverWebhookMessage(ctx context.Context, id string) error {
 	return db.WithTx(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, `UPDATE webhook_outbox SET state = ?, attempts = 0, next_attempt_at = ?, claim_token = ''
+		res, err := tx.exec(ctx, `UPDATE webhook_outbox SET state = ?, attempts = 0, next_attempt_at = ?
 			WHERE id = ? AND state = ? AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE active = 1)`,
 			webhook.StatePending, micros(now()), id, webhook.StateDead)
 		if err != nil {

@@ -101,8 +101,18 @@ type Options struct {
 // Deliverer sends due outbox rows. Several may run against one database
 // (several server processes): claims never overlap.
 type Deliverer struct {
-	q   Queue
-	opt Options
+	q    Queue
+	opt  Options
+	wake chan struct{}
+}
+
+// Wake makes Run claim at once: an event was queued (here, or on another
+// node: store.ListenWork).
+func (d *Deliverer) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
 }
 
 // New returns a Deliverer reading q. Start it with Run.
@@ -140,7 +150,7 @@ func New(q Queue, o Options) *Deliverer {
 	if o.UserAgent == "" {
 		o.UserAgent = "vanban-webhook/1"
 	}
-	return &Deliverer{q: q, opt: o}
+	return &Deliverer{q: q, opt: o, wake: make(chan struct{}, 1)}
 }
 
 // lease is how long a claimed row stays hidden: longer than one request can
@@ -168,6 +178,8 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			t.Stop()
 			return nil
 		case <-t.C:
+		case <-d.wake:
+			t.Stop()
 		}
 	}
 }

@@ -531,3 +531,30 @@ func loopbackAllowed(t testing.TB) *webhook.Targets {
 	}
 	return a
 }
+
+// TestRunWakesOnEnqueue: an idle deliverer polling once an hour sends an
+// event at once when the queue announces it (store.ListenWork, as cmd
+// wires it), not at its next poll.
+func TestRunWakesOnEnqueue(t *testing.T) {
+	e := newEnv(t, webhook.Options{Poll: time.Hour})
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go e.db.ListenWork(runCtx, nil, func(kind string) {
+		if kind == store.LeaseWebhook {
+			e.d.Wake()
+		}
+	})
+	done := make(chan error, 1)
+	go func() { done <- e.d.Run(runCtx) }()
+	time.Sleep(100 * time.Millisecond) // Run's first, empty pass
+	e.enqueue(`{"n":1}`)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(e.rcv.requests()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the event was not delivered before the next poll")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	must(t, <-done)
+}

@@ -1,0 +1,156 @@
+package signsession_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"vanban/internal/document"
+	"vanban/internal/signsession"
+	"vanban/internal/store"
+	"vanban/internal/store/pgtest"
+	"vanban/signing"
+)
+
+// soapCounter counts the MSS_Signature requests that reach the simulator.
+type soapCounter struct {
+	next http.Handler
+	mu   sync.Mutex
+	n    int
+}
+
+func (c *soapCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if bytes.Contains(body, []byte("MSS_SignatureReq")) {
+		c.mu.Lock()
+		c.n++
+		c.mu.Unlock()
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	c.next.ServeHTTP(w, r)
+}
+
+func (c *soapCounter) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// syncNode is one vanban process on the shared database: its own etsi204
+// client in synchronous mode (through the counting front of the
+// simulator) and its own node name.
+func (e *env) syncNode(front string, node string) (*signsession.Service, signing.Provider) {
+	e.t.Helper()
+	q := url.Values{
+		"ap-id": {"http://ap.vanban.test/"}, "ap-pwd-env": {"AP_PWD"}, "mssp-id": {"http://mssp.vanban.invalid/"},
+		"mode": {"sync"}, "cert-lookup": {e.simTS.URL + "/certificates"},
+	}
+	env := func(name string) (string, bool) { return "dev-secret", name == "AP_PWD" }
+	p, err := signing.Open("etsi204:"+front+"/soap?"+q.Encode(), env)
+	e.must(err)
+	e.t.Cleanup(func() { p.(signing.Closer).Close() })
+	return signsession.New(e.db, e.wf, e.blobs, map[string]signing.Provider{"mobile": p, "seal": e.seal()},
+		signsession.Options{PollInterval: 50 * time.Millisecond, TickInterval: 50 * time.Millisecond,
+			LeaseTTL: 300 * time.Millisecond, Node: node}), p
+}
+
+// TestSyncCallBelongsToLeaseHolder: in ETSI 204 synchronous mode the call
+// to the phone lives in the process that started it. Another node polling
+// meanwhile must leave it alone (before leases it judged the call lost and
+// sent the request to the phone again); once that process is gone and its
+// lease expired, the other node takes the session over, and its resend
+// under the same idempotency key is the same transaction at the MSSP: one
+// prompt on the phone, one signed version.
+func TestSyncCallBelongsToLeaseHolder(t *testing.T) {
+	pgtest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		const phone = "84912000777" // an ordinary number: nobody answers but the test
+		e.setPhone(e.signer, phone)
+		counter := &soapCounter{next: e.sim}
+		front := httptest.NewServer(counter)
+		defer front.Close()
+		a, aProv := e.syncNode(front.URL, "node-a")
+		b, _ := e.syncNode(front.URL, "node-b")
+
+		waitPrompt := func() string {
+			t.Helper()
+			deadline := time.Now().Add(10 * time.Second)
+			for time.Now().Before(deadline) {
+				if p, ok := e.sim.Phone().Pending(phone); ok {
+					return p.MSSPTransID
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Fatal("no request on the phone")
+			return ""
+		}
+
+		// 1. Node A's call is live; node B polls for a while and must not
+		// touch it.
+		d := e.awaiting(e.signer, "Đồng bộ một")
+		s, err := a.StartLeader(ctx, as(e.signer), d.ID)
+		e.must(err)
+		tx := waitPrompt()
+		stopRenew := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { // node A alive: it renews its lease, as Run does
+			defer wg.Done()
+			for {
+				select {
+				case <-stopRenew:
+					return
+				case <-time.After(50 * time.Millisecond):
+					e.must(a.RunOnce(ctx))
+				}
+			}
+		}()
+		for range 20 {
+			e.must(b.RunOnce(ctx))
+			time.Sleep(50 * time.Millisecond)
+		}
+		if n := counter.count(); n != 1 {
+			t.Fatalf("%d signature requests while node A's call was live", n)
+		}
+		if p, ok := e.sim.Phone().Pending(phone); !ok || p.MSSPTransID != tx {
+			t.Fatalf("the phone's request changed: %+v", p)
+		}
+		e.must(e.sim.Phone().Approve(phone, "1234"))
+		close(stopRenew)
+		wg.Wait()
+		if got := e.settle(a, s.ID, e.signer); got.State != store.SigningCompleted {
+			t.Fatalf("session %s %s", got.State, got.FailureMessage)
+		}
+
+		// 2. Node A dies with its call live: node B takes over after the
+		// lease expires, and the phone sees no second request.
+		d2 := e.awaiting(e.signer, "Đồng bộ hai")
+		s2, err := a.StartLeader(ctx, as(e.signer), d2.ID)
+		e.must(err)
+		tx2 := waitPrompt()
+		aProv.(signing.Closer).Close() // the process is gone, its call with it
+		deadline := time.Now().Add(20 * time.Second)
+		for counter.count() < 3 {
+			// Until B resent the request (the third MSS_Signature).
+			e.must(b.RunOnce(ctx))
+			if time.Now().After(deadline) {
+				t.Fatalf("node B did not take the session over (%d requests)", counter.count())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if p, ok := e.sim.Phone().Pending(phone); !ok || p.MSSPTransID != tx2 {
+			t.Fatalf("the takeover made a new transaction on the phone: %+v (was %s)", p, tx2)
+		}
+		e.must(e.sim.Phone().Approve(phone, "1234"))
+		got := e.settle(b, s2.ID, e.signer)
+		v := e.doc(d2.ID)
+		if got.State != store.SigningCompleted || countKind(v.Versions, document.VersionLeaderSigned) != 1 {
+			t.Fatalf("after the takeover: %s %s, %d signed versions", got.State, got.FailureMessage, countKind(v.Versions, document.VersionLeaderSigned))
+		}
+	})
+}
