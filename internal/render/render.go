@@ -248,14 +248,31 @@ func (e *Engine) Open(ctx context.Context, user string, pdf []byte, fn func(*Doc
 	go func() {
 		done <- e.run(inst, pdf, fn)
 	}()
+	// The engine's own limit, which a caller's cancellation does not end.
+	limit := time.NewTimer(e.opt.Timeout)
+	defer limit.Stop()
 	select {
 	case err := <-done:
 		_ = inst.Close()
 		return err
 	case <-opCtx.Done():
+		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The caller went away (a page closed while its images
+			// loaded). Killing the instance in the middle of a guest call
+			// races with the call inside wazero, so the call may finish
+			// within the engine's limit and the instance goes back
+			// whole; only past the limit is it killed like any other.
+			select {
+			case <-done:
+				_ = inst.Close()
+				return ctx.Err()
+			case <-limit.C:
+			}
+		}
 		// Destroy the instance: wazero ends the guest call in progress,
 		// the instance's memory goes with it, and the pool makes a
-		// fresh one for the next document.
+		// fresh one for the next document. This is the last resort for a
+		// document that runs past the limit.
 		_ = inst.Kill()
 		select {
 		case <-done:
