@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -406,6 +408,32 @@ func runTwoNodes(t *testing.T, mode string, docs int) {
 		if num != i+1 {
 			t.Fatalf("numbers are not 1..%d without gaps: %v", docs, numbers)
 		}
+	}
+
+	// A download link does not depend on the node that made it: it names
+	// the object in the shared store, and gives its exact bytes.
+	var v httpapi.DocumentView
+	if err := c.call(ctx, "GET", "/api/v1/documents/"+all[0], nil, &v); err != nil {
+		t.Fatal(err)
+	}
+	last := v.Versions[len(v.Versions)-1]
+	var link httpapi.Link
+	if err := c.call(ctx, "GET", fmt.Sprintf("/api/v1/documents/%s/versions/%d/link", all[0], last.Seq), nil, &link); err != nil {
+		t.Fatal(err)
+	}
+	for _, base := range n.bases {
+		if strings.HasPrefix(link.URL, base) {
+			t.Errorf("the download link %s goes through node %s", link.URL, base)
+		}
+	}
+	resp, err := http.Get(link.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if sum := sha256.Sum256(body); resp.StatusCode != 200 || hex.EncodeToString(sum[:]) != last.SHA256 {
+		t.Errorf("the download link gave %d, %d bytes not matching version %d", resp.StatusCode, len(body), last.Seq)
 	}
 
 	// Nothing pending: every leader's session completed.
