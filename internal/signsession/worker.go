@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"vanban/internal/document"
@@ -62,6 +63,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
+// pollConcurrency bounds the pending sessions one pass works on at once.
+const pollConcurrency = 8
+
 // RunOnce makes one worker pass: polls the pending sessions that are due
 // (expiring the overdue ones), resumes sessions waiting for a retry or left
 // in preparing by a node that died (prepared again if nothing was saved,
@@ -87,13 +91,29 @@ func (s *Service) pass(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
+	// A poll waits mostly on the provider, and a completion on the
+	// time-stamp authority, the blob store and the database: the sessions
+	// of different leaders overlap instead of queueing behind each other.
+	// work keeps one goroutine per session.
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, pollConcurrency)
 	for _, sess := range pending {
 		if ctx.Err() != nil {
-			return time.Time{}, ctx.Err()
+			break
 		}
-		if held[sess.ID] {
-			s.work(ctx, sess.ID, store.SigningPending, s.pollSession)
+		if !held[sess.ID] {
+			continue
 		}
+		slots <- struct{}{}
+		wg.Add(1)
+		go func(id string) {
+			defer func() { <-slots; wg.Done() }()
+			s.work(ctx, id, store.SigningPending, s.pollSession)
+		}(sess.ID)
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return time.Time{}, ctx.Err()
 	}
 
 	preparing, err := s.db.SigningSessions(ctx, store.SigningSessionFilter{
