@@ -56,7 +56,7 @@ func (e *env) syncNode(front string, node string) (*signsession.Service, signing
 	e.t.Cleanup(func() { p.(signing.Closer).Close() })
 	return signsession.New(e.db, e.wf, e.blobs, map[string]signing.Provider{"mobile": p, "seal": e.seal()},
 		signsession.Options{PollInterval: 50 * time.Millisecond, TickInterval: 50 * time.Millisecond,
-			LeaseTTL: 300 * time.Millisecond, Node: node}), p
+			LeaseTTL: 2 * time.Second, Node: node}), p
 }
 
 // TestSyncCallBelongsToLeaseHolder: in ETSI 204 synchronous mode the call
