@@ -351,10 +351,40 @@ func flipMiddle(b []byte) []byte {
 // entry whose name starts with prefix through change (same size).
 func rewriteEntry(t *testing.T, archive []byte, prefix string, change func([]byte) []byte) []byte {
 	t.Helper()
+	done := false
+	out := copyTar(t, archive, func(hdr *tar.Header, body []byte) []byte {
+		if !done && strings.HasPrefix(hdr.Name, prefix) {
+			body, done = change(body), true
+		}
+		return body
+	}, nil, nil)
+	if !done {
+		t.Fatalf("no entry %s* in the archive", prefix)
+	}
+	return out
+}
+
+// appendEntry copies a tar archive with one more entry at its end.
+func appendEntry(t *testing.T, archive []byte, name string, body []byte) []byte {
+	t.Helper()
+	return copyTar(t, archive, nil, &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: int64(len(body)), Mode: 0o600}, body)
+}
+
+// copyTar copies a tar archive, each entry's content passed through edit
+// (nil keeps it), then appends the entry extra with its content, if any.
+func copyTar(t *testing.T, archive []byte, edit func(hdr *tar.Header, body []byte) []byte, extra *tar.Header, extraBody []byte) []byte {
+	t.Helper()
 	tr := tar.NewReader(bytes.NewReader(archive))
 	var out bytes.Buffer
 	tw := tar.NewWriter(&out)
-	done := false
+	write := func(hdr *tar.Header, body []byte) {
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(body); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -367,42 +397,17 @@ func rewriteEntry(t *testing.T, archive []byte, prefix string, change func([]byt
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !done && strings.HasPrefix(hdr.Name, prefix) {
-			body, done = change(body), true
+		if edit != nil {
+			body = edit(hdr, body)
 		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write(body)
+		write(hdr, body)
 	}
-	if !done {
-		t.Fatalf("no entry %s* in the archive", prefix)
+	if extra != nil {
+		write(extra, extraBody)
 	}
-	tw.Close()
-	return out.Bytes()
-}
-
-// appendEntry copies a tar archive with one more entry at its end.
-func appendEntry(t *testing.T, archive []byte, name string, body []byte) []byte {
-	t.Helper()
-	tr := tar.NewReader(bytes.NewReader(archive))
-	var out bytes.Buffer
-	tw := tar.NewWriter(&out)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		tw.WriteHeader(hdr)
-		tw.Write(b)
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
 	}
-	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: int64(len(body)), Mode: 0o600})
-	tw.Write(body)
-	tw.Close()
 	return out.Bytes()
 }
 

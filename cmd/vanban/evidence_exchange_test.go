@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -27,36 +25,9 @@ func TestEvidenceExchangeStatuses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("two installations and a hub")
 	}
-	clearServeEnv(t)
 	ctx := context.Background()
-	const password = "mật-khẩu-liên-thông-e2e"
-	t.Setenv("VANBAN_ADMIN_PASSWORD", password)
-	hubURL, secrets := e2eHub(t)
-	exchangeFlag := func(system, secretFile string) []string {
-		return []string{"--exchange", "hub:" + hubURL + "/?system=" + system + "&secret-file=" + secretFile + "&poll=300ms"}
-	}
-	flags1, flags2 := []string{"--data-dir", t.TempDir()}, []string{"--data-dir", t.TempDir()}
-	initOrg(t, flags1, "UBNDTL", "UBND xã Thành Long", "admin-a")
-	s1 := serveVanban(t, append(append([]string{}, flags1...), exchangeFlag("install-1", secrets[0])...)...)
-	rootLine := s1.line(t, "development root CA at ")
-	rootURL, _, _ := strings.Cut(rootLine, ",")
-	code, rootPEM := httpGet(t, rootURL)
-	if code != 200 {
-		t.Fatalf("root CA of installation 1: %d", code)
-	}
-	trust := filepath.Join(t.TempDir(), "root-1.pem")
-	os.WriteFile(trust, rootPEM, 0o600)
-	initOrg(t, flags2, "UBNDBX", "UBND xã Bình Xa", "admin-b")
-	initOrg(t, flags2, "UBNDMH", "UBND xã Minh Hương", "admin-c")
-	s2 := serveVanban(t, append(append([]string{}, flags2...), append(exchangeFlag("install-2", secrets[1]), "--trust-pem", trust)...)...)
-
-	a := newXOffice(t, ctx, s1.URL, "admin-a", password, e2eOrganA)
-	b := newXOffice(t, ctx, s2.URL, "admin-b", password, e2eOrganB)
-	c := newXOffice(t, ctx, s2.URL, "admin-c", password, e2eOrganC)
-	var imported struct{ Imported int }
-	if err := a.admin.call(ctx, "POST", "/api/v1/exchange/agencies/import", nil, &imported); err != nil || imported.Imported != 2 {
-		t.Fatalf("import: %d %v", imported.Imported, err)
-	}
+	pair := startExchangePair(t, ctx, []string{"--data-dir", t.TempDir()}, []string{"--data-dir", t.TempDir()})
+	a, b, c, trust := pair.a, pair.b, pair.c, pair.trust
 	doc := a.issueExternal(t, ctx, "Về việc lập hồ sơ chứng cứ liên thông", e2eOrganB, e2eOrganC)
 	qb := b.waitQueue(t, ctx, "B's package", func(q []httpapi.ReceivedJSON) bool { return len(q) == 1 })
 	qc := c.waitQueue(t, ctx, "C's package", func(q []httpapi.ReceivedJSON) bool { return len(q) == 1 })
@@ -68,7 +39,7 @@ func TestEvidenceExchangeStatuses(t *testing.T) {
 	}
 	a.waitReport(t, ctx, doc.ID, map[string]string{e2eOrganB: "01,03", e2eOrganC: "01,02"})
 
-	req, _ := http.NewRequestWithContext(ctx, "GET", s1.URL+"/api/v1/documents/"+doc.ID+"/evidence", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", pair.base1+"/api/v1/documents/"+doc.ID+"/evidence", nil)
 	resp, err := a.clerk.hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -128,16 +99,7 @@ func TestEvidenceExchangeStatuses(t *testing.T) {
 		}
 	}
 
-	dir := t.TempDir()
-	verifyPkg := func(b []byte) (int, string) {
-		p := filepath.Join(dir, "evidence.zip")
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		var out, errb bytes.Buffer
-		code := run(ctx, []string{"evidence", "verify", p, "--trust", trust}, &out, &errb)
-		return code, out.String() + errb.String()
-	}
+	verifyPkg := evidenceVerifier(t, trust)
 	code, out := verifyPkg(pkg)
 	t.Log(out)
 	if code != 0 || !strings.Contains(out, "exchange.json: 4 statuses reported by 2 agencies") || !strings.Contains(out, "evidence package intact") {

@@ -37,6 +37,23 @@ func apiClient(t testing.TB, base, username, password string) *http.Client {
 	return c
 }
 
+// evidenceVerifier returns a function that runs "vanban evidence verify"
+// on a package with the given trust anchor file, answering the exit code
+// and what it printed.
+func evidenceVerifier(t *testing.T, trust string) func(pkg []byte) (int, string) {
+	dir := t.TempDir()
+	return func(pkg []byte) (int, string) {
+		t.Helper()
+		p := filepath.Join(dir, "evidence.zip")
+		if err := os.WriteFile(p, pkg, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{"evidence", "verify", p, "--trust", trust}, &out, &errb)
+		return code, out.String() + errb.String()
+	}
+}
+
 // rewriteZip copies a ZIP, changing member name's content with change.
 func rewriteZip(t *testing.T, src []byte, name string, change func([]byte) []byte) []byte {
 	t.Helper()
@@ -104,16 +121,7 @@ func TestEvidencePackage(t *testing.T) {
 	}
 	d.s.stop(t)
 
-	dir := t.TempDir()
-	verifyPkg := func(b []byte) (int, string) {
-		p := filepath.Join(dir, "evidence.zip")
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		var out, errb bytes.Buffer
-		code := run(ctx, []string{"evidence", "verify", p, "--trust", d.root}, &out, &errb)
-		return code, out.String() + errb.String()
-	}
+	verifyPkg := evidenceVerifier(t, d.root)
 	code, out := verifyPkg(pkg)
 	t.Log(out)
 	if code != 0 || !strings.Contains(out, "evidence package intact") {

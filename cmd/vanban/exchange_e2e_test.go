@@ -191,9 +191,18 @@ func (o *xoffice) waitReport(t *testing.T, ctx context.Context, docID string, wa
 
 // runExchangeEndToEnd: two vanban installations with separate databases
 // exchange through one hub over HTTP, as the issue's Done-when describes.
-func runExchangeEndToEnd(t *testing.T, flags1, flags2 []string) {
+// exchangePair is two installations on one hub: organization A on the
+// first, B and C on the second, which trusts the first one's development
+// CA; A has imported the hub's agencies.
+type exchangePair struct {
+	a, b, c *xoffice
+	base1   string // installation 1's URL
+	trust   string // installation 1's development root, a PEM file
+}
+
+func startExchangePair(t *testing.T, ctx context.Context, flags1, flags2 []string) *exchangePair {
+	t.Helper()
 	clearServeEnv(t)
-	ctx := context.Background()
 	const password = "mật-khẩu-liên-thông-e2e"
 	t.Setenv("VANBAN_ADMIN_PASSWORD", password)
 	hubURL, secrets := e2eHub(t)
@@ -210,8 +219,7 @@ func runExchangeEndToEnd(t *testing.T, flags1, flags2 []string) {
 	if code != 200 {
 		t.Fatalf("root CA of installation 1: %d", code)
 	}
-	trust := filepath.Join(t.TempDir(), "root-1.pem")
-	os.WriteFile(trust, rootPEM, 0o600)
+	trust := mustWrite(t, filepath.Join(t.TempDir(), "root-1.pem"), rootPEM)
 
 	// Installation 2: organizations B and C, trusting installation 1's CA.
 	initOrg(t, flags2, "UBNDBX", "UBND xã Bình Xa", "admin-b")
@@ -225,6 +233,13 @@ func runExchangeEndToEnd(t *testing.T, flags1, flags2 []string) {
 	if err := a.admin.call(ctx, "POST", "/api/v1/exchange/agencies/import", nil, &imported); err != nil || imported.Imported != 2 {
 		t.Fatalf("import: %d %v", imported.Imported, err)
 	}
+	return &exchangePair{a: a, b: b, c: c, base1: s1.URL, trust: trust}
+}
+
+func runExchangeEndToEnd(t *testing.T, flags1, flags2 []string) {
+	ctx := context.Background()
+	pair := startExchangePair(t, ctx, flags1, flags2)
+	a, b, c := pair.a, pair.b, pair.c
 
 	// A issues to B and C; both receive it with TOTAL-PASSED verification.
 	doc := a.issueExternal(t, ctx, "Về việc triển khai liên thông văn bản điện tử", e2eOrganB, e2eOrganC)

@@ -190,31 +190,18 @@ func TestRoundTrip(t *testing.T) {
 // editManifest rewrites the archive's manifest with edit.
 func editManifest(t *testing.T, archive []byte, edit func(m *backup.Manifest)) []byte {
 	t.Helper()
-	tr := tar.NewReader(bytes.NewReader(archive))
-	var out bytes.Buffer
-	tw := tar.NewWriter(&out)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
+	return rewrite(t, archive, func(hdr *tar.Header, body []byte) ([]byte, bool) {
+		if hdr.Name != "manifest.json" {
+			return body, true
 		}
+		var m backup.Manifest
+		must(t, json.Unmarshal(body, &m))
+		edit(&m)
+		body, err := json.Marshal(&m)
 		must(t, err)
-		body, err := io.ReadAll(tr)
-		must(t, err)
-		if hdr.Name == "manifest.json" {
-			var m backup.Manifest
-			must(t, json.Unmarshal(body, &m))
-			edit(&m)
-			body, err = json.Marshal(&m)
-			must(t, err)
-			hdr.Size = int64(len(body))
-		}
-		must(t, tw.WriteHeader(hdr))
-		_, err = tw.Write(body)
-		must(t, err)
-	}
-	must(t, tw.Close())
-	return out.Bytes()
+		hdr.Size = int64(len(body))
+		return body, true
+	})
 }
 
 // TestRestoreRefusesBadManifests: an archive whose manifest asks for
