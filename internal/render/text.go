@@ -75,7 +75,16 @@ const (
 // Text extracts page n's characters with their boxes (the font's ascent
 // to descent, so the characters of a line share their height), baselines,
 // sizes and styles.
-func (d *Document) Text(n int) (*PageText, error) {
+func (d *Document) Text(n int) (*PageText, error) { return d.text(n, true) }
+
+// Words extracts what Text does but the styles (Bold and Italic stay
+// false): enough for the page's lines and words (Lines, String), the
+// search index's need. Every value is a call into the WebAssembly guest,
+// and the styles are the dearest part: the font's weight and its name,
+// for which go-pdfium allocates and frees guest memory on each character.
+func (d *Document) Words(n int) (*PageText, error) { return d.text(n, false) }
+
+func (d *Document) text(n int, styles bool) (*PageText, error) {
 	p, err := d.page(n)
 	if err != nil {
 		return nil, err
@@ -130,6 +139,8 @@ func (d *Document) Text(n int) (*PageText, error) {
 			if fs, err := d.inst.FPDFText_GetFontSize(&requests.FPDFText_GetFontSize{TextPage: tp.TextPage, Index: i}); err == nil {
 				ch.Size = fs.FontSize
 			}
+		}
+		if r != ' ' && styles {
 			if fw, err := d.inst.FPDFText_GetFontWeight(&requests.FPDFText_GetFontWeight{TextPage: tp.TextPage, Index: i}); err == nil {
 				ch.Bold = fw.FontWeight >= 600
 			}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"vanban/internal/document"
 	"vanban/internal/render"
@@ -122,4 +123,93 @@ func TestSearchFindsPDFText(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestIncrementsInheritText: a version our engine makes by appending to
+// the one before (leader-signed, numbered, sealed, archived) keeps that
+// version's text without a PDFium pass; one that does not begin with the
+// previous version's bytes is extracted like any other.
+func TestIncrementsInheritText(t *testing.T) {
+	eng := render.New(render.Options{CacheDir: filepath.Join(os.TempDir(), "vanban-render-test-wazero")})
+	defer eng.Close()
+	// Every Open of this engine fails at once: what it indexes without
+	// an error did not go through PDFium.
+	failing := render.New(render.Options{CacheDir: filepath.Join(os.TempDir(), "vanban-render-test-wazero"), Timeout: time.Nanosecond})
+	defer failing.Close()
+	pgtest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		blobs, err := local.New(t.TempDir(), local.Options{})
+		must(t, err)
+		add := func(d *document.Document, kind document.VersionKind, pdf []byte) *document.Version {
+			obj, err := blobs.PutContentAddressed(ctx, bytes.NewReader(pdf), storage.PutOptions{ContentType: "application/pdf"})
+			must(t, err)
+			v := &document.Version{DocumentID: d.ID, Kind: kind, BlobKey: obj.Key,
+				SHA256: hex.EncodeToString(obj.SHA256), Size: obj.Size, CreatedBy: f.drafter.ID}
+			must(t, db.AddVersion(ctx, v))
+			return v
+		}
+		text := func(v *document.Version) document.VersionText {
+			t.Helper()
+			got, ok, err := db.LatestVersionText(ctx, v.DocumentID)
+			must(t, err)
+			if !ok || got.VersionID != v.ID {
+				t.Fatalf("text of %s: %+v %v", v.ID, got, ok)
+			}
+			return got
+		}
+		draftPDF := asciiPDF("Ke hoach chuyen doi so nam 2026")
+		d := f.draft(t, db, "Ke hoach")
+		add(d, document.VersionDraft, draftPDF)
+		n, err := (&textindex.Indexer{DB: db, Blobs: blobs, Engine: eng}).RunOnce(ctx, 10)
+		must(t, err)
+		if n != 1 {
+			t.Fatalf("indexed %d", n)
+		}
+
+		signed := add(d, document.VersionLeaderSigned, appendInfo(draftPDF))
+
+		x2 := &textindex.Indexer{DB: db, Blobs: blobs, Engine: failing}
+		if n, err := x2.RunOnce(ctx, 10); err != nil || n != 1 {
+			t.Fatalf("second pass: %d, %v", n, err)
+		}
+		if got := text(signed); got.Failure != "" || !strings.Contains(got.Body, "Ke hoach chuyen doi so") || got.Pages != 1 {
+			t.Fatalf("the increment's text: %+v", got)
+		}
+
+		// Not an increment of the version before: extracted (and with
+		// this engine, failing).
+		otherPDF := asciiPDF("Noi dung khac")
+		other := add(d, document.VersionNumbered, otherPDF)
+		if n, err := x2.RunOnce(ctx, 10); err != nil || n != 1 {
+			t.Fatalf("third pass: %d, %v", n, err)
+		}
+		if got := text(other); got.Failure == "" {
+			t.Fatalf("a version that is not an increment was not extracted: %+v", got)
+		}
+		// A draft is never inherited, even when it begins with the bytes
+		// before it.
+		again := add(d, document.VersionDraft, appendInfo(otherPDF))
+		if _, err := x2.RunOnce(ctx, 10); err != nil {
+			t.Fatal(err)
+		}
+		if got := text(again); got.Failure == "" {
+			t.Fatalf("a draft was inherited: %+v", got)
+		}
+	})
+}
+
+// appendInfo returns pdf with an incremental update appended: an Info
+// dictionary and its own cross-reference section pointing back.
+func appendInfo(pdf []byte) []byte {
+	var prev int
+	at := bytes.LastIndex(pdf, []byte("startxref"))
+	fmt.Sscanf(string(pdf[at+len("startxref\n"):]), "%d", &prev)
+	var b bytes.Buffer
+	b.Write(pdf)
+	off := b.Len()
+	b.WriteString("6 0 obj\n<< /Producer (vanban test) >>\nendobj\n")
+	x := b.Len()
+	fmt.Fprintf(&b, "xref\n6 1\n%010d 00000 n \ntrailer\n<< /Size 7 /Root 1 0 R /Info 6 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n", off, prev, x)
+	return b.Bytes()
 }

@@ -89,3 +89,28 @@ func (tx *Tx) LatestVersionText(ctx context.Context, documentID string) (t docum
 	r := rows[0]
 	return document.VersionText{VersionID: r.VersionID, DocumentID: documentID, Pages: r.Pages, Body: r.Body, Failure: r.Failure}, true, nil
 }
+
+// PreviousVersionText returns the version before v (seq − 1) with its
+// extracted text; ok is false when v is the first or that text is not
+// extracted yet.
+func (db *DB) PreviousVersionText(ctx context.Context, v *document.Version) (prev *document.Version, t document.VersionText, ok bool, err error) {
+	var rows []struct {
+		versionRow
+		Pages   int    `db:"pages"`
+		Body    string `db:"body"`
+		Failure string `db:"failure"`
+	}
+	_, err = single(db, ctx, func(tx *Tx) (struct{}, error) {
+		return struct{}{}, tx.selectRows(ctx, &rows, `SELECT v.id, v.document_id, v.seq, v.kind, v.blob_key, v.sha256, v.size, v.created_by, v.created_at,
+			t.pages, t.body, t.failure FROM versions v JOIN version_texts t ON t.version_id = v.id
+			WHERE v.document_id = ? AND v.seq = ?`, v.DocumentID, v.Seq-1)
+	})
+	if err != nil {
+		return nil, t, false, dbError("previous version text", err, "version "+v.ID)
+	}
+	if len(rows) == 0 {
+		return nil, t, false, nil
+	}
+	r := rows[0]
+	return r.versionRow.domain(), document.VersionText{VersionID: r.ID, DocumentID: v.DocumentID, Pages: r.Pages, Body: r.Body, Failure: r.Failure}, true, nil
+}

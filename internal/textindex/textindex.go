@@ -7,6 +7,8 @@ package textindex
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +25,7 @@ import (
 type Store interface {
 	PendingTextVersions(ctx context.Context, limit int) ([]*document.Version, error)
 	SetVersionText(ctx context.Context, t document.VersionText) error
+	PreviousVersionText(ctx context.Context, v *document.Version) (prev *document.Version, t document.VersionText, ok bool, err error)
 }
 
 // MaxPages bounds the pages read of one version.
@@ -72,6 +75,9 @@ func (x *Indexer) RunOnce(ctx context.Context, batch int) (int, error) {
 }
 
 func (x *Indexer) extract(ctx context.Context, v *document.Version) (document.VersionText, error) {
+	if t, ok, err := x.inherited(ctx, v); err != nil || ok {
+		return t, err
+	}
 	if v.Size > render.MaxDocument {
 		return document.VersionText{}, fmt.Errorf("the PDF is %d bytes, more than the %d PDFium reads", v.Size, render.MaxDocument)
 	}
@@ -89,7 +95,7 @@ func (x *Indexer) extract(ctx context.Context, v *document.Version) (document.Ve
 	err = x.Engine.Open(ctx, user, data, func(d *render.Document) error {
 		t.Pages = d.PageCount()
 		for i := 1; i <= d.PageCount() && i <= MaxPages && b.Len() < MaxText; i++ {
-			pt, err := d.Text(i)
+			pt, err := d.Words(i)
 			if err != nil {
 				return err
 			}
@@ -134,4 +140,42 @@ func (x *Indexer) Run(ctx context.Context) error {
 		case <-time.After(interval):
 		}
 	}
+}
+
+// increments are the version kinds our own engine makes by appending to the
+// version before: a signature, the number and date in their form fields,
+// the seal, the archive's /DSS and document time-stamps. None of them
+// touches a page's content, and PDFium's page text is made of the content
+// only (widgets and filled fields are annotations), so their text is the
+// previous version's: three PDFium passes of four saved on every issued
+// document.
+var increments = map[document.VersionKind]bool{
+	document.VersionLeaderSigned: true, document.VersionNumbered: true, document.VersionSealed: true,
+	document.VersionArchived: true, document.VersionRenewed: true,
+}
+
+// inherited returns the previous version's text for an increment, after
+// checking that v really begins with the previous version's bytes (an
+// incremental update of it); ok is false when the text must be extracted.
+func (x *Indexer) inherited(ctx context.Context, v *document.Version) (t document.VersionText, ok bool, err error) {
+	if !increments[v.Kind] {
+		return t, false, nil
+	}
+	prev, pt, found, err := x.DB.PreviousVersionText(ctx, v)
+	if err != nil || !found || pt.Failure != "" || prev.Size <= 0 || prev.Size >= v.Size {
+		return t, false, err
+	}
+	f, err := x.Blobs.Open(ctx, v.BlobKey)
+	if err != nil {
+		return t, false, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, prev.Size)); err != nil {
+		return t, false, err
+	}
+	if hex.EncodeToString(h.Sum(nil)) != prev.SHA256 {
+		return t, false, nil
+	}
+	return document.VersionText{VersionID: v.ID, Pages: pt.Pages, Body: pt.Body}, true, nil
 }

@@ -41,45 +41,47 @@ func oversightRoutes() []route {
 }
 
 func init() {
-	for k, v := range map[string][2]string{
-		"nav.dashboard":      {"Điều hành", "Dashboard"},
-		"dash.title":         {"Điều hành", "Dashboard"},
-		"dash.overdue":       {"Văn bản đến quá hạn", "Incoming overdue"},
-		"dash.dueweek":       {"Đến hạn trong tuần", "Due this week"},
-		"dash.awaitsign":     {"Văn bản chờ ký", "Awaiting signature"},
-		"dash.byunit":        {"Văn bản đến quá hạn và đến hạn theo đơn vị", "Incoming overdue and due by unit"},
-		"dash.byhandler":     {"Theo người xử lý", "By handler"},
-		"dash.unit":          {"Đơn vị", "Unit"},
-		"dash.handler":       {"Người xử lý", "Handler"},
-		"dash.states":        {"Văn bản theo trạng thái và độ khẩn", "Documents by state and urgency"},
-		"dash.state":         {"Trạng thái", "State"},
-		"dash.total":         {"Tổng", "Total"},
-		"dash.signers":       {"Văn bản đi chờ ký theo lãnh đạo", "Outgoing documents waiting per signer"},
-		"dash.times":         {"Thời gian xử lý", "Processing time"},
-		"dash.times.unit":    {"Theo đơn vị", "By unit"},
-		"dash.times.type":    {"Theo loại văn bản", "By document type"},
-		"dash.done":          {"Đã xong", "Done"},
-		"dash.median":        {"Trung vị", "Median"},
-		"dash.p90":           {"90%", "90th pct."},
-		"dash.allowed":       {"Thời hạn (trung vị)", "Time given (median)"},
-		"dash.ontime":        {"Đúng hạn / trễ", "On time / late"},
-		"dash.trend":         {"Xu hướng 12 tháng", "Trend over 12 months"},
-		"dash.month":         {"Tháng", "Month"},
-		"dash.in":            {"Đến", "Incoming"},
-		"dash.out":           {"Đi", "Outgoing"},
-		"dash.period":        {"Kỳ tính thời gian xử lý", "Period of processing times"},
-		"dash.apply":         {"Xem", "Show"},
-		"dash.none":          {"Không có văn bản.", "No documents."},
-		"dash.asof":          {"Số liệu lúc", "Figures as of"},
-		"dash.filtered":      {"Danh sách theo số liệu điều hành", "List behind a dashboard figure"},
-		"dash.clearfilter":   {"Bỏ lọc", "Clear filters"},
-		"dash.unassigned":    {"Chưa phân công", "Not assigned"},
-		"dash.chart.overdue": {"quá hạn", "overdue"},
-		"dash.chart.week":    {"trong tuần", "this week"},
-	} {
-		catalog["vi"][k] = v[0]
-		catalog["en"][k] = v[1]
-	}
+	catalogAdditions = append(catalogAdditions, func(catalog map[string]map[string]string) {
+		for k, v := range map[string][2]string{
+			"nav.dashboard":      {"Điều hành", "Dashboard"},
+			"dash.title":         {"Điều hành", "Dashboard"},
+			"dash.overdue":       {"Văn bản đến quá hạn", "Incoming overdue"},
+			"dash.dueweek":       {"Đến hạn trong tuần", "Due this week"},
+			"dash.awaitsign":     {"Văn bản chờ ký", "Awaiting signature"},
+			"dash.byunit":        {"Văn bản đến quá hạn và đến hạn theo đơn vị", "Incoming overdue and due by unit"},
+			"dash.byhandler":     {"Theo người xử lý", "By handler"},
+			"dash.unit":          {"Đơn vị", "Unit"},
+			"dash.handler":       {"Người xử lý", "Handler"},
+			"dash.states":        {"Văn bản theo trạng thái và độ khẩn", "Documents by state and urgency"},
+			"dash.state":         {"Trạng thái", "State"},
+			"dash.total":         {"Tổng", "Total"},
+			"dash.signers":       {"Văn bản đi chờ ký theo lãnh đạo", "Outgoing documents waiting per signer"},
+			"dash.times":         {"Thời gian xử lý", "Processing time"},
+			"dash.times.unit":    {"Theo đơn vị", "By unit"},
+			"dash.times.type":    {"Theo loại văn bản", "By document type"},
+			"dash.done":          {"Đã xong", "Done"},
+			"dash.median":        {"Trung vị", "Median"},
+			"dash.p90":           {"90%", "90th pct."},
+			"dash.allowed":       {"Thời hạn (trung vị)", "Time given (median)"},
+			"dash.ontime":        {"Đúng hạn / trễ", "On time / late"},
+			"dash.trend":         {"Xu hướng 12 tháng", "Trend over 12 months"},
+			"dash.month":         {"Tháng", "Month"},
+			"dash.in":            {"Đến", "Incoming"},
+			"dash.out":           {"Đi", "Outgoing"},
+			"dash.period":        {"Kỳ tính thời gian xử lý", "Period of processing times"},
+			"dash.apply":         {"Xem", "Show"},
+			"dash.none":          {"Không có văn bản.", "No documents."},
+			"dash.asof":          {"Số liệu lúc", "Figures as of"},
+			"dash.filtered":      {"Danh sách theo số liệu điều hành", "List behind a dashboard figure"},
+			"dash.clearfilter":   {"Bỏ lọc", "Clear filters"},
+			"dash.unassigned":    {"Chưa phân công", "Not assigned"},
+			"dash.chart.overdue": {"quá hạn", "overdue"},
+			"dash.chart.week":    {"trong tuần", "this week"},
+		} {
+			catalog["vi"][k] = v[0]
+			catalog["en"][k] = v[1]
+		}
+	})
 }
 
 // dashboardPage shows the figures of the viewer's units.

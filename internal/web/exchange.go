@@ -236,26 +236,28 @@ func (s *Server) exchangeRecall(c *gin.Context) {
 // The timeline's names for the exchange's steps, kept here with the pages
 // of the exchange rather than in the shared catalog.
 func init() {
-	names := map[string][2]string{
-		"exchange_recipients":       {"Chọn nơi nhận bên ngoài", "Set external recipients"},
-		"exchange_replaces":         {"Đánh dấu thay thế / cập nhật", "Marked as replacement or update"},
-		"exchange_queued":           {"Gửi qua trục liên thông", "Queued for the exchange"},
-		"exchange_refused":          {"Không gửi qua trục liên thông", "Not sent through the exchange"},
-		"exchange_status":           {"Trạng thái từ nơi nhận", "Status from a recipient"},
-		"exchange_recall":           {"Thu hồi văn bản đã gửi", "Recall requested"},
-		"exchange_accepted":         {"Tiếp nhận qua trục liên thông", "Accepted from the exchange"},
-		"exchange_recall_requested": {"Nơi gửi đề nghị thu hồi", "The sender asks to recall"},
-		"exchange_recalled":         {"Đồng ý thu hồi: văn bản đã gỡ bỏ", "Recall agreed: content removed"},
-		"exchange_recall_refused":   {"Từ chối thu hồi", "Recall refused"},
-	}
-	for k, v := range names {
-		if _, ok := catalog["vi"]["action."+k]; !ok {
-			catalog["vi"]["action."+k] = v[0]
+	catalogAdditions = append(catalogAdditions, func(catalog map[string]map[string]string) {
+		names := map[string][2]string{
+			"exchange_recipients":       {"Chọn nơi nhận bên ngoài", "Set external recipients"},
+			"exchange_replaces":         {"Đánh dấu thay thế / cập nhật", "Marked as replacement or update"},
+			"exchange_queued":           {"Gửi qua trục liên thông", "Queued for the exchange"},
+			"exchange_refused":          {"Không gửi qua trục liên thông", "Not sent through the exchange"},
+			"exchange_status":           {"Trạng thái từ nơi nhận", "Status from a recipient"},
+			"exchange_recall":           {"Thu hồi văn bản đã gửi", "Recall requested"},
+			"exchange_accepted":         {"Tiếp nhận qua trục liên thông", "Accepted from the exchange"},
+			"exchange_recall_requested": {"Nơi gửi đề nghị thu hồi", "The sender asks to recall"},
+			"exchange_recalled":         {"Đồng ý thu hồi: văn bản đã gỡ bỏ", "Recall agreed: content removed"},
+			"exchange_recall_refused":   {"Từ chối thu hồi", "Recall refused"},
 		}
-		if en, ok := catalog["en"]; ok {
-			if _, ok := en["action."+k]; !ok {
-				en["action."+k] = v[1]
+		for k, v := range names {
+			if _, ok := catalog["vi"]["action."+k]; !ok {
+				catalog["vi"]["action."+k] = v[0]
+			}
+			if en, ok := catalog["en"]; ok {
+				if _, ok := en["action."+k]; !ok {
+					en["action."+k] = v[1]
+				}
 			}
 		}
-	}
+	})
 }

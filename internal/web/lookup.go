@@ -18,30 +18,32 @@ import (
 const lookupFloor = 400 * time.Millisecond
 
 func init() {
-	for k, v := range map[string][2]string{
-		"lookup.title":      {"Tra cứu hồ sơ", "Dossier lookup"},
-		"lookup.intro":      {"Nhập mã hồ sơ trên giấy biên nhận và ngày nộp hồ sơ để xem tiến độ giải quyết.", "Enter the dossier code on your receipt and the day you filed it to see how it is progressing."},
-		"lookup.code":       {"Mã hồ sơ", "Dossier code"},
-		"lookup.filed":      {"Ngày nộp hồ sơ", "Filing day"},
-		"lookup.go":         {"Tra cứu", "Look up"},
-		"lookup.none":       {"Không tìm thấy hồ sơ với mã và ngày nộp này. Vui lòng kiểm tra lại giấy biên nhận.", "No dossier with this code and filing day. Please check your receipt."},
-		"lookup.toomany":    {"Bạn đã tra cứu quá nhiều lần. Vui lòng thử lại sau ít phút.", "Too many lookups. Please try again in a few minutes."},
-		"lookup.org":        {"Cơ quan tiếp nhận", "Receiving office"},
-		"lookup.unit":       {"Đơn vị đang xử lý", "Handling unit"},
-		"lookup.received":   {"Ngày tiếp nhận", "Received"},
-		"lookup.deadline":   {"Hạn giải quyết", "Deadline"},
-		"lookup.state":      {"Tình trạng", "Status"},
-		"lookup.done":       {"Đã giải quyết", "Completed"},
-		"lookup.open":       {"Đang giải quyết", "In progress"},
-		"lookup.late":       {"Quá hạn", "Late"},
-		"lookup.ontime":     {"Trong hạn", "On time"},
-		"lookup.steps":      {"Các bước xử lý", "Processing steps"},
-		"lookup.again":      {"Tra cứu hồ sơ khác", "Look up another dossier"},
-		"lookup.nodeadline": {"Chưa có", "Not set"},
-	} {
-		catalog["vi"][k] = v[0]
-		catalog["en"][k] = v[1]
-	}
+	catalogAdditions = append(catalogAdditions, func(catalog map[string]map[string]string) {
+		for k, v := range map[string][2]string{
+			"lookup.title":      {"Tra cứu hồ sơ", "Dossier lookup"},
+			"lookup.intro":      {"Nhập mã hồ sơ trên giấy biên nhận và ngày nộp hồ sơ để xem tiến độ giải quyết.", "Enter the dossier code on your receipt and the day you filed it to see how it is progressing."},
+			"lookup.code":       {"Mã hồ sơ", "Dossier code"},
+			"lookup.filed":      {"Ngày nộp hồ sơ", "Filing day"},
+			"lookup.go":         {"Tra cứu", "Look up"},
+			"lookup.none":       {"Không tìm thấy hồ sơ với mã và ngày nộp này. Vui lòng kiểm tra lại giấy biên nhận.", "No dossier with this code and filing day. Please check your receipt."},
+			"lookup.toomany":    {"Bạn đã tra cứu quá nhiều lần. Vui lòng thử lại sau ít phút.", "Too many lookups. Please try again in a few minutes."},
+			"lookup.org":        {"Cơ quan tiếp nhận", "Receiving office"},
+			"lookup.unit":       {"Đơn vị đang xử lý", "Handling unit"},
+			"lookup.received":   {"Ngày tiếp nhận", "Received"},
+			"lookup.deadline":   {"Hạn giải quyết", "Deadline"},
+			"lookup.state":      {"Tình trạng", "Status"},
+			"lookup.done":       {"Đã giải quyết", "Completed"},
+			"lookup.open":       {"Đang giải quyết", "In progress"},
+			"lookup.late":       {"Quá hạn", "Late"},
+			"lookup.ontime":     {"Trong hạn", "On time"},
+			"lookup.steps":      {"Các bước xử lý", "Processing steps"},
+			"lookup.again":      {"Tra cứu hồ sơ khác", "Look up another dossier"},
+			"lookup.nodeadline": {"Chưa có", "Not set"},
+		} {
+			catalog["vi"][k] = v[0]
+			catalog["en"][k] = v[1]
+		}
+	})
 }
 
 // lookupPage is the public form.

@@ -9,26 +9,28 @@ import (
 )
 
 func init() {
-	for k, v := range map[string][2]string{
-		"nav.notices":        {"Thông báo", "Notices"},
-		"notices.title":      {"Thông báo", "Notices"},
-		"notices.none":       {"Chưa có thông báo.", "No notices yet."},
-		"notices.channels":   {"Cách nhận thông báo", "How I am told"},
-		"notices.ch.page":    {"Trên trang (ngay lập tức)", "In the page (at once)"},
-		"notices.ch.email":   {"Thư điện tử", "E-mail"},
-		"notices.ch.chat":    {"Tin nhắn Zalo", "Chat (Zalo)"},
-		"notices.mode":       {"Nhận", "Mode"},
-		"notices.address":    {"Địa chỉ / mã người dùng", "Address / user id"},
-		"notices.instant":    {"Ngay khi có việc", "At once"},
-		"notices.digest":     {"Tổng hợp hằng ngày", "Daily digest"},
-		"notices.off":        {"Không nhận", "Off"},
-		"notices.save":       {"Lưu", "Save"},
-		"notices.unread":     {"Chưa đọc", "Unread"},
-		"notices.secretnote": {"Thư điện tử và tin nhắn về văn bản mật chỉ báo \"Bạn có một văn bản cần xử lý\".", "E-mail and chat about a secret document say only \"you have a document\"."},
-	} {
-		catalog["vi"][k] = v[0]
-		catalog["en"][k] = v[1]
-	}
+	catalogAdditions = append(catalogAdditions, func(catalog map[string]map[string]string) {
+		for k, v := range map[string][2]string{
+			"nav.notices":        {"Thông báo", "Notices"},
+			"notices.title":      {"Thông báo", "Notices"},
+			"notices.none":       {"Chưa có thông báo.", "No notices yet."},
+			"notices.channels":   {"Cách nhận thông báo", "How I am told"},
+			"notices.ch.page":    {"Trên trang (ngay lập tức)", "In the page (at once)"},
+			"notices.ch.email":   {"Thư điện tử", "E-mail"},
+			"notices.ch.chat":    {"Tin nhắn Zalo", "Chat (Zalo)"},
+			"notices.mode":       {"Nhận", "Mode"},
+			"notices.address":    {"Địa chỉ / mã người dùng", "Address / user id"},
+			"notices.instant":    {"Ngay khi có việc", "At once"},
+			"notices.digest":     {"Tổng hợp hằng ngày", "Daily digest"},
+			"notices.off":        {"Không nhận", "Off"},
+			"notices.save":       {"Lưu", "Save"},
+			"notices.unread":     {"Chưa đọc", "Unread"},
+			"notices.secretnote": {"Thư điện tử và tin nhắn về văn bản mật chỉ báo \"Bạn có một văn bản cần xử lý\".", "E-mail and chat about a secret document say only \"you have a document\"."},
+		} {
+			catalog["vi"][k] = v[0]
+			catalog["en"][k] = v[1]
+		}
+	})
 }
 
 // noticesPage lists the person's notices and their channel choices.

@@ -11,23 +11,25 @@ import (
 )
 
 func init() {
-	for k, v := range map[string][2]string{
-		"nav.registers": {"Sổ đăng ký", "Registers"},
-		"reg.title":     {"Sổ đăng ký văn bản", "Registers"},
-		"reg.year":      {"Năm", "Year"},
-		"reg.next":      {"Số tiếp theo", "Next number"},
-		"reg.print":     {"In (PDF)", "Print (PDF)"},
-		"reg.xlsx":      {"Xuất Excel", "Export (XLSX)"},
-		"reg.none":      {"Chưa có sổ nào trong năm.", "No register this year."},
-		"reg.period":    {"In một khoảng thời gian", "Print a period"},
-		"reg.report":    {"Báo cáo tình hình xử lý văn bản", "Processing report"},
-		"reg.from":      {"Từ ngày", "From"},
-		"reg.to":        {"Đến ngày", "To"},
-		"reg.show":      {"Xem", "Show"},
-	} {
-		catalog["vi"][k] = v[0]
-		catalog["en"][k] = v[1]
-	}
+	catalogAdditions = append(catalogAdditions, func(catalog map[string]map[string]string) {
+		for k, v := range map[string][2]string{
+			"nav.registers": {"Sổ đăng ký", "Registers"},
+			"reg.title":     {"Sổ đăng ký văn bản", "Registers"},
+			"reg.year":      {"Năm", "Year"},
+			"reg.next":      {"Số tiếp theo", "Next number"},
+			"reg.print":     {"In (PDF)", "Print (PDF)"},
+			"reg.xlsx":      {"Xuất Excel", "Export (XLSX)"},
+			"reg.none":      {"Chưa có sổ nào trong năm.", "No register this year."},
+			"reg.period":    {"In một khoảng thời gian", "Print a period"},
+			"reg.report":    {"Báo cáo tình hình xử lý văn bản", "Processing report"},
+			"reg.from":      {"Từ ngày", "From"},
+			"reg.to":        {"Đến ngày", "To"},
+			"reg.show":      {"Xem", "Show"},
+		} {
+			catalog["vi"][k] = v[0]
+			catalog["en"][k] = v[1]
+		}
+	})
 }
 
 // registersPage lists the year's registers with their printouts (the API

@@ -167,7 +167,7 @@ func (s *Server) logout(c *gin.Context) {
 // setLang remembers the chosen language for a year.
 func (s *Server) setLang(c *gin.Context) {
 	code := c.Param("code")
-	if _, ok := catalog[code]; !ok {
+	if _, ok := catalog()[code]; !ok {
 		code = "vi"
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: langCookie, Value: code, Path: "/", MaxAge: 365 * 24 * 3600,

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -179,7 +180,9 @@ func signatureView(l Lang, r *verify.SignatureReport) sigView {
 // subscriberLike matches names that are a subscriber number rather than a
 // person: a mobile signing certificate often has "Thuê bao 0912…" or the
 // bare number as its common name.
-var subscriberLike = regexp.MustCompile(`^(?i:(thuê bao|thue bao|subscriber|msisdn:?)\s*)?\+?[0-9 .-]{6,}$`)
+var subscriberLike = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?i:(thuê bao|thue bao|subscriber|msisdn:?)\s*)?\+?[0-9 .-]{6,}$`)
+})
 
 // signerHeading is the signer's name: the name the signer put in the
 // signature (vanban puts the person's or the organization's), else the
@@ -191,7 +194,7 @@ func signerHeading(r *verify.SignatureReport) string {
 		names = append(names, r.Signer.CommonName, r.Signer.Organization)
 	}
 	for _, n := range names {
-		if n = strings.TrimSpace(n); n != "" && !subscriberLike.MatchString(n) {
+		if n = strings.TrimSpace(n); n != "" && !subscriberLike().MatchString(n) {
 			return n
 		}
 	}
@@ -271,26 +274,32 @@ func changesSentence(l Lang, r *verify.SignatureReport) string {
 // signing/verify) that come up in ordinary reports; the key is the
 // Vietnamese template, the groups fill its %s in order, and a group named
 // cat is a change category translated in turn.
-var details = []struct {
+// The patterns are compiled on first use rather than at start-up, which
+// every command of the binary would pay.
+var details = sync.OnceValue(func() []detailPattern {
+	return []detailPattern{
+		{regexp.MustCompile(`^form field "(.*)" filled \((.*)\)$`), `trường "%s" được điền (%s)`},
+		{regexp.MustCompile(`^signature field "(.*)" signed \((.*)\)$`), `trường chữ ký "%s" được ký (%s)`},
+		{regexp.MustCompile(`^signature field "(.*)"$`), `trường chữ ký "%s"`},
+		{regexp.MustCompile(`^used by (\d+ \d+ R) \((?P<cat>[a-z-]+)\)$`), `được dùng bởi %s (%s)`},
+		{regexp.MustCompile(`^(.*) annotation added$`), `thêm chú thích %s`},
+		{regexp.MustCompile(`^signature dictionary$`), `từ điển chữ ký`},
+		{regexp.MustCompile(`^document time-stamp$`), `dấu thời gian tài liệu`},
+		{regexp.MustCompile(`^added; nothing uses it$`), `thêm mới, không được dùng`},
+		{regexp.MustCompile(`^document information dictionary$`), `từ điển thông tin tài liệu`},
+		{regexp.MustCompile(`^XMP metadata stream$`), `siêu dữ liệu XMP`},
+		{regexp.MustCompile(`^part of the document security store$`), `thuộc kho dữ liệu xác thực (DSS)`},
+		{regexp.MustCompile(`^document security store updated$`), `kho dữ liệu xác thực (DSS) được cập nhật`},
+		{regexp.MustCompile(`^default resources of the form$`), `tài nguyên mặc định của biểu mẫu`},
+		{regexp.MustCompile(`^appearance used only by widgets filled or signed in this update$`), `hình hiển thị chỉ dùng cho các ô được điền hoặc ký trong lần cập nhật này`},
+		{regexp.MustCompile(`^form fields or annotations changed after signing$`), `các trường biểu mẫu hoặc chú thích được thay đổi sau khi ký`},
+		{regexp.MustCompile(`^revocation status of the time-stamping authority is unknown$`), `chưa rõ tình trạng thu hồi của đơn vị cấp dấu thời gian`},
+	}
+})
+
+type detailPattern struct {
 	re *regexp.Regexp
 	vi string
-}{
-	{regexp.MustCompile(`^form field "(.*)" filled \((.*)\)$`), `trường "%s" được điền (%s)`},
-	{regexp.MustCompile(`^signature field "(.*)" signed \((.*)\)$`), `trường chữ ký "%s" được ký (%s)`},
-	{regexp.MustCompile(`^signature field "(.*)"$`), `trường chữ ký "%s"`},
-	{regexp.MustCompile(`^used by (\d+ \d+ R) \((?P<cat>[a-z-]+)\)$`), `được dùng bởi %s (%s)`},
-	{regexp.MustCompile(`^(.*) annotation added$`), `thêm chú thích %s`},
-	{regexp.MustCompile(`^signature dictionary$`), `từ điển chữ ký`},
-	{regexp.MustCompile(`^document time-stamp$`), `dấu thời gian tài liệu`},
-	{regexp.MustCompile(`^added; nothing uses it$`), `thêm mới, không được dùng`},
-	{regexp.MustCompile(`^document information dictionary$`), `từ điển thông tin tài liệu`},
-	{regexp.MustCompile(`^XMP metadata stream$`), `siêu dữ liệu XMP`},
-	{regexp.MustCompile(`^part of the document security store$`), `thuộc kho dữ liệu xác thực (DSS)`},
-	{regexp.MustCompile(`^document security store updated$`), `kho dữ liệu xác thực (DSS) được cập nhật`},
-	{regexp.MustCompile(`^default resources of the form$`), `tài nguyên mặc định của biểu mẫu`},
-	{regexp.MustCompile(`^appearance used only by widgets filled or signed in this update$`), `hình hiển thị chỉ dùng cho các ô được điền hoặc ký trong lần cập nhật này`},
-	{regexp.MustCompile(`^form fields or annotations changed after signing$`), `các trường biểu mẫu hoặc chú thích được thay đổi sau khi ký`},
-	{regexp.MustCompile(`^revocation status of the time-stamping authority is unknown$`), `chưa rõ tình trạng thu hồi của đơn vị cấp dấu thời gian`},
 }
 
 // detailText is an explanation of the validator in the page's language;
@@ -299,7 +308,7 @@ func detailText(l Lang, s string) string {
 	if l.Code == "en" || s == "" {
 		return s
 	}
-	for _, d := range details {
+	for _, d := range details() {
 		m := d.re.FindStringSubmatch(s)
 		if m == nil {
 			continue
@@ -318,122 +327,127 @@ func detailText(l Lang, s string) string {
 
 // The page's texts, kept here so that the verification page is one file to
 // read; they join the catalogue of i18n.go.
-var verifyTexts = map[string]map[string]string{
-	"vi": {
-		"verify.again":                   "Kiểm tra lại",
-		"verify.kept":                    "Báo cáo lập lúc",
-		"verify.by":                      "bởi",
-		"verify.cert":                    "Chứng thư số",
-		"verify.issuer":                  "Cấp bởi",
-		"verify.tsa":                     "Dấu thời gian",
-		"verify.kind.cert":               "Chữ ký chứng thực (khóa tài liệu)",
-		"verify.reason":                  "Lý do",
-		"verify.objects":                 "Các đối tượng thay đổi sau khi ký",
-		"verify.col.rev":                 "Lần cập nhật",
-		"verify.col.obj":                 "Đối tượng",
-		"verify.col.change":              "Thay đổi",
-		"verify.col.rule":                "Quy tắc",
-		"verify.col.ok":                  "Được phép",
-		"verify.omitted":                 "đối tượng khác không liệt kê",
-		"verify.visual":                  "Khác biệt hiển thị ngoài vùng được phép thay đổi",
-		"verify.warnings":                "Lưu ý",
-		"verify.page":                    "Trang",
-		"verify.yes":                     "Có",
-		"verify.no":                      "Không",
-		"verify.sentence.none":           "Không có thay đổi nào sau khi ký: chữ ký bao trùm toàn bộ tệp.",
-		"verify.sentence.nothing":        "Không có thay đổi nội dung nào sau khi ký.",
-		"verify.sentence.permitted":      "Các thay đổi sau khi ký đều được phép:",
-		"verify.sentence.forbidden":      "Có thay đổi sau khi ký KHÔNG được phép:",
-		"verify.cat.form-fill":           "điền số, ngày và các trường biểu mẫu",
-		"verify.cat.signatures":          "thêm chữ ký (của cơ quan, dấu thời gian)",
-		"verify.cat.dss":                 "dữ liệu xác thực (chứng thư, OCSP, CRL)",
-		"verify.cat.annotations":         "thêm chú thích",
-		"verify.cat.metadata":            "cập nhật thông tin mô tả (metadata)",
-		"verify.cat.other":               "thay đổi khác",
-		"verify.cat.unreferenced":        "đối tượng không được dùng",
-		"verify.change.added":            "thêm",
-		"verify.change.changed":          "sửa",
-		"verify.change.deleted":          "xóa",
-		"verify.rule.unchanged":          "ghi lại không đổi",
-		"verify.rule.structure":          "cấu trúc tệp (xref, object stream)",
-		"verify.rule.unreferenced":       "không được tham chiếu",
-		"verify.rule.freed-unused":       "giải phóng đối tượng không dùng",
-		"verify.rule.dss":                "dữ liệu xác thực (DSS/VRI)",
-		"verify.rule.document-timestamp": "dấu thời gian tài liệu",
-		"verify.rule.signature":          "chữ ký",
-		"verify.rule.signature-field":    "trường và ô chữ ký",
-		"verify.rule.form-fill":          "điền trường chưa khóa",
-		"verify.rule.field-appearance":   "hình hiển thị của trường",
-		"verify.rule.acroform":           "sổ trường biểu mẫu (AcroForm)",
-		"verify.rule.page-annots":        "trang thêm ô chữ ký/trường",
-		"verify.rule.annotation":         "chú thích",
-		"verify.rule.metadata":           "thông tin mô tả",
-		"verify.rule.catalog":            "mục lục tài liệu",
-		"verify.rule.no rule":            "không khớp quy tắc nào",
-		"flash.verified":                 "Đã kiểm tra lại chữ ký và lưu báo cáo.",
-	},
-	"en": {
-		"verify.again":                   "Verify again",
-		"verify.kept":                    "Report made on",
-		"verify.by":                      "by",
-		"verify.cert":                    "Certificate",
-		"verify.issuer":                  "Issued by",
-		"verify.tsa":                     "Time-stamp",
-		"verify.kind.cert":               "Certification signature (locks the document)",
-		"verify.reason":                  "Reason",
-		"verify.objects":                 "Objects changed after signing",
-		"verify.col.rev":                 "Revision",
-		"verify.col.obj":                 "Object",
-		"verify.col.change":              "Change",
-		"verify.col.rule":                "Rule",
-		"verify.col.ok":                  "Permitted",
-		"verify.omitted":                 "more objects not listed",
-		"verify.visual":                  "Visible differences outside the areas allowed to change",
-		"verify.warnings":                "Warnings",
-		"verify.page":                    "Page",
-		"verify.yes":                     "Yes",
-		"verify.no":                      "No",
-		"verify.sentence.none":           "Nothing changed after signing: the signature covers the whole file.",
-		"verify.sentence.nothing":        "No content changed after signing.",
-		"verify.sentence.permitted":      "The changes after signing are all permitted:",
-		"verify.sentence.forbidden":      "Some changes after signing are NOT permitted:",
-		"verify.cat.form-fill":           "filling in the number, the date and form fields",
-		"verify.cat.signatures":          "further signatures (the organization's, time-stamps)",
-		"verify.cat.dss":                 "validation data (certificates, OCSP, CRLs)",
-		"verify.cat.annotations":         "annotations",
-		"verify.cat.metadata":            "metadata updates",
-		"verify.cat.other":               "other changes",
-		"verify.cat.unreferenced":        "unused objects",
-		"verify.change.added":            "added",
-		"verify.change.changed":          "changed",
-		"verify.change.deleted":          "deleted",
-		"verify.rule.unchanged":          "rewritten unchanged",
-		"verify.rule.structure":          "file structure (xref, object streams)",
-		"verify.rule.unreferenced":       "not referenced",
-		"verify.rule.freed-unused":       "unused object freed",
-		"verify.rule.dss":                "validation data (DSS/VRI)",
-		"verify.rule.document-timestamp": "document time-stamp",
-		"verify.rule.signature":          "signature",
-		"verify.rule.signature-field":    "signature field and widget",
-		"verify.rule.form-fill":          "fill of an unlocked field",
-		"verify.rule.field-appearance":   "field appearance",
-		"verify.rule.acroform":           "form bookkeeping (AcroForm)",
-		"verify.rule.page-annots":        "page gains a widget",
-		"verify.rule.annotation":         "annotation",
-		"verify.rule.metadata":           "metadata",
-		"verify.rule.catalog":            "document catalog",
-		"verify.rule.no rule":            "no rule",
-		"flash.verified":                 "The signatures were verified again and the report kept.",
-	},
+// verifyTexts are built with the catalog, on first use, not at start-up.
+func verifyTexts() map[string]map[string]string {
+	return map[string]map[string]string{
+		"vi": {
+			"verify.again":                   "Kiểm tra lại",
+			"verify.kept":                    "Báo cáo lập lúc",
+			"verify.by":                      "bởi",
+			"verify.cert":                    "Chứng thư số",
+			"verify.issuer":                  "Cấp bởi",
+			"verify.tsa":                     "Dấu thời gian",
+			"verify.kind.cert":               "Chữ ký chứng thực (khóa tài liệu)",
+			"verify.reason":                  "Lý do",
+			"verify.objects":                 "Các đối tượng thay đổi sau khi ký",
+			"verify.col.rev":                 "Lần cập nhật",
+			"verify.col.obj":                 "Đối tượng",
+			"verify.col.change":              "Thay đổi",
+			"verify.col.rule":                "Quy tắc",
+			"verify.col.ok":                  "Được phép",
+			"verify.omitted":                 "đối tượng khác không liệt kê",
+			"verify.visual":                  "Khác biệt hiển thị ngoài vùng được phép thay đổi",
+			"verify.warnings":                "Lưu ý",
+			"verify.page":                    "Trang",
+			"verify.yes":                     "Có",
+			"verify.no":                      "Không",
+			"verify.sentence.none":           "Không có thay đổi nào sau khi ký: chữ ký bao trùm toàn bộ tệp.",
+			"verify.sentence.nothing":        "Không có thay đổi nội dung nào sau khi ký.",
+			"verify.sentence.permitted":      "Các thay đổi sau khi ký đều được phép:",
+			"verify.sentence.forbidden":      "Có thay đổi sau khi ký KHÔNG được phép:",
+			"verify.cat.form-fill":           "điền số, ngày và các trường biểu mẫu",
+			"verify.cat.signatures":          "thêm chữ ký (của cơ quan, dấu thời gian)",
+			"verify.cat.dss":                 "dữ liệu xác thực (chứng thư, OCSP, CRL)",
+			"verify.cat.annotations":         "thêm chú thích",
+			"verify.cat.metadata":            "cập nhật thông tin mô tả (metadata)",
+			"verify.cat.other":               "thay đổi khác",
+			"verify.cat.unreferenced":        "đối tượng không được dùng",
+			"verify.change.added":            "thêm",
+			"verify.change.changed":          "sửa",
+			"verify.change.deleted":          "xóa",
+			"verify.rule.unchanged":          "ghi lại không đổi",
+			"verify.rule.structure":          "cấu trúc tệp (xref, object stream)",
+			"verify.rule.unreferenced":       "không được tham chiếu",
+			"verify.rule.freed-unused":       "giải phóng đối tượng không dùng",
+			"verify.rule.dss":                "dữ liệu xác thực (DSS/VRI)",
+			"verify.rule.document-timestamp": "dấu thời gian tài liệu",
+			"verify.rule.signature":          "chữ ký",
+			"verify.rule.signature-field":    "trường và ô chữ ký",
+			"verify.rule.form-fill":          "điền trường chưa khóa",
+			"verify.rule.field-appearance":   "hình hiển thị của trường",
+			"verify.rule.acroform":           "sổ trường biểu mẫu (AcroForm)",
+			"verify.rule.page-annots":        "trang thêm ô chữ ký/trường",
+			"verify.rule.annotation":         "chú thích",
+			"verify.rule.metadata":           "thông tin mô tả",
+			"verify.rule.catalog":            "mục lục tài liệu",
+			"verify.rule.no rule":            "không khớp quy tắc nào",
+			"flash.verified":                 "Đã kiểm tra lại chữ ký và lưu báo cáo.",
+		},
+		"en": {
+			"verify.again":                   "Verify again",
+			"verify.kept":                    "Report made on",
+			"verify.by":                      "by",
+			"verify.cert":                    "Certificate",
+			"verify.issuer":                  "Issued by",
+			"verify.tsa":                     "Time-stamp",
+			"verify.kind.cert":               "Certification signature (locks the document)",
+			"verify.reason":                  "Reason",
+			"verify.objects":                 "Objects changed after signing",
+			"verify.col.rev":                 "Revision",
+			"verify.col.obj":                 "Object",
+			"verify.col.change":              "Change",
+			"verify.col.rule":                "Rule",
+			"verify.col.ok":                  "Permitted",
+			"verify.omitted":                 "more objects not listed",
+			"verify.visual":                  "Visible differences outside the areas allowed to change",
+			"verify.warnings":                "Warnings",
+			"verify.page":                    "Page",
+			"verify.yes":                     "Yes",
+			"verify.no":                      "No",
+			"verify.sentence.none":           "Nothing changed after signing: the signature covers the whole file.",
+			"verify.sentence.nothing":        "No content changed after signing.",
+			"verify.sentence.permitted":      "The changes after signing are all permitted:",
+			"verify.sentence.forbidden":      "Some changes after signing are NOT permitted:",
+			"verify.cat.form-fill":           "filling in the number, the date and form fields",
+			"verify.cat.signatures":          "further signatures (the organization's, time-stamps)",
+			"verify.cat.dss":                 "validation data (certificates, OCSP, CRLs)",
+			"verify.cat.annotations":         "annotations",
+			"verify.cat.metadata":            "metadata updates",
+			"verify.cat.other":               "other changes",
+			"verify.cat.unreferenced":        "unused objects",
+			"verify.change.added":            "added",
+			"verify.change.changed":          "changed",
+			"verify.change.deleted":          "deleted",
+			"verify.rule.unchanged":          "rewritten unchanged",
+			"verify.rule.structure":          "file structure (xref, object streams)",
+			"verify.rule.unreferenced":       "not referenced",
+			"verify.rule.freed-unused":       "unused object freed",
+			"verify.rule.dss":                "validation data (DSS/VRI)",
+			"verify.rule.document-timestamp": "document time-stamp",
+			"verify.rule.signature":          "signature",
+			"verify.rule.signature-field":    "signature field and widget",
+			"verify.rule.form-fill":          "fill of an unlocked field",
+			"verify.rule.field-appearance":   "field appearance",
+			"verify.rule.acroform":           "form bookkeeping (AcroForm)",
+			"verify.rule.page-annots":        "page gains a widget",
+			"verify.rule.annotation":         "annotation",
+			"verify.rule.metadata":           "metadata",
+			"verify.rule.catalog":            "document catalog",
+			"verify.rule.no rule":            "no rule",
+			"flash.verified":                 "The signatures were verified again and the report kept.",
+		},
+	}
 }
 
 func init() {
-	for lang, texts := range verifyTexts {
-		for k, v := range texts {
-			if _, dup := catalog[lang][k]; dup {
-				panic("web: text " + k + " defined twice")
+	catalogAdditions = append(catalogAdditions, func(catalog map[string]map[string]string) {
+		for lang, texts := range verifyTexts() {
+			for k, v := range texts {
+				if _, dup := catalog[lang][k]; dup {
+					panic("web: text " + k + " defined twice")
+				}
+				catalog[lang][k] = v
 			}
-			catalog[lang][k] = v
 		}
-	}
+	})
 }
