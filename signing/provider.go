@@ -80,6 +80,15 @@ type BatchCallbackParser interface {
 	ParseBatchCallback(r *http.Request) ([]*Result, error)
 }
 
+// OutcomeNotifier is implemented by providers that learn an outcome on
+// their own, between polls (ETSI TS 102 204's synchronous mode: the call
+// returns on a goroutine of its own when the signer answers). fn is called
+// with the TxID once its outcome is final, after which Poll returns it at
+// once; a later call replaces fn. fn must not block.
+type OutcomeNotifier interface {
+	NotifyOutcomes(fn func(txID string))
+}
+
 // Closer is implemented by providers that hold resources (PKCS#11 sessions,
 // HTTP connection pools, background goroutines).
 type Closer interface {

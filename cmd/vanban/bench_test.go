@@ -41,6 +41,23 @@ func benchSimLatency(tb testing.TB) time.Duration {
 	return time.Second
 }
 
+// benchMode is the ETSI TS 102 204 messaging mode of the leaders' signer:
+// async (MSS_StatusReq polls every benchPoll, the default) or sync (the
+// MSSP answers the MSS_Signature request itself when the signer has
+// answered, and the worker learns of it at once). VANBAN_BENCH_MSSP_MODE
+// sets it.
+func benchMode(tb testing.TB) string {
+	switch m := os.Getenv("VANBAN_BENCH_MSSP_MODE"); m {
+	case "", "async":
+		return "async"
+	case "sync":
+		return m
+	default:
+		tb.Fatalf("VANBAN_BENCH_MSSP_MODE: %q is neither async nor sync", m)
+		return ""
+	}
+}
+
 // benchPoll is how often the server asks the MSSP about a pending
 // signature (the etsi204 "poll" parameter; its default is 2 s).
 const benchPoll = 500 * time.Millisecond
@@ -96,7 +113,7 @@ func startBenchSimulator(b *testing.B, latency time.Duration) (uri, rootPEM stri
 	if err := os.WriteFile(rootPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pki.Root().Raw}), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	q := url.Values{"ap-id": {apID}, "ap-pwd-file": {pwdFile}, "mode": {"async"}, "poll": {benchPoll.String()},
+	q := url.Values{"ap-id": {apID}, "ap-pwd-file": {pwdFile}, "mode": {benchMode(b)}, "poll": {benchPoll.String()},
 		"cert-lookup": {srv.URL + "/certificates"}}
 	return "etsi204:" + srv.URL + "/soap?" + q.Encode(), rootPEM
 }

@@ -192,6 +192,9 @@ func (s *Service) Seal(ctx context.Context, a workflow.Actor, docID string) (*Se
 		case <-time.After(min(out.PollInterval, time.Until(deadline))):
 		}
 	}
+	// Not sealed within SealWait: the worker polls on (the request's
+	// own polls came first, so it is woken only now).
+	s.handOver(ctx, sess.ID, out, nil)
 	return view(out), nil
 }
 

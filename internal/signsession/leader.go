@@ -169,7 +169,7 @@ func (s *Service) StartLeader(ctx context.Context, a workflow.Actor, docID strin
 		return nil, err
 	}
 	out, err := s.advance(ctx, sess)
-	s.afterStep(ctx, sess.ID, out, err)
+	s.handOver(ctx, sess.ID, out, err)
 	if err != nil {
 		return nil, err
 	}

@@ -166,6 +166,17 @@ func (s *Service) afterStep(ctx context.Context, id string, out *store.SigningSe
 	}
 }
 
+// handOver is afterStep for a request's own step (StartLeader, a seal):
+// a session it leaves pending or queued is the worker's from now on, and
+// the worker may be asleep until its fallback tick, so it is woken to
+// learn the session's next poll.
+func (s *Service) handOver(ctx context.Context, id string, out *store.SigningSession, err error) {
+	s.afterStep(ctx, id, out, err)
+	if err == nil && out != nil && out.State.Active() {
+		s.Wake()
+	}
+}
+
 // endLease drops the lease of a session that ends in tx, whoever holds it.
 func (s *Service) endLease(ctx context.Context, tx *store.Tx, id string) error {
 	return tx.ReleaseLeases(ctx, store.LeaseSigning, "", id)

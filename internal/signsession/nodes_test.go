@@ -2,6 +2,7 @@ package signsession_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -46,6 +47,12 @@ func (c *soapCounter) count() int {
 // simulator) and its own node name.
 func (e *env) syncNode(front string, node string) (*signsession.Service, signing.Provider) {
 	e.t.Helper()
+	return e.syncNodeWith(front, signsession.Options{PollInterval: 50 * time.Millisecond, TickInterval: 50 * time.Millisecond,
+		LeaseTTL: 2 * time.Second, Node: node})
+}
+
+func (e *env) syncNodeWith(front string, opts signsession.Options) (*signsession.Service, signing.Provider) {
+	e.t.Helper()
 	q := url.Values{
 		"ap-id": {"http://ap.vanban.test/"}, "ap-pwd-env": {"AP_PWD"}, "mssp-id": {"http://mssp.vanban.invalid/"},
 		"mode": {"sync"}, "cert-lookup": {e.simTS.URL + "/certificates"},
@@ -54,9 +61,60 @@ func (e *env) syncNode(front string, node string) (*signsession.Service, signing
 	p, err := signing.Open("etsi204:"+front+"/soap?"+q.Encode(), env)
 	e.must(err)
 	e.t.Cleanup(func() { p.(signing.Closer).Close() })
-	return signsession.New(e.db, e.wf, e.blobs, map[string]signing.Provider{"mobile": p, "seal": e.seal()},
-		signsession.Options{PollInterval: 50 * time.Millisecond, TickInterval: 50 * time.Millisecond,
-			LeaseTTL: 2 * time.Second, Node: node}), p
+	return signsession.New(e.db, e.wf, e.blobs, map[string]signing.Provider{"mobile": p, "seal": e.seal()}, opts), p
+}
+
+// TestSyncAnswerSettlesAtOnce: the worker learns of a synchronous call's
+// answer from the provider (signing.OutcomeNotifier), not at its next poll
+// or tick: with both at 30 s the session still completes within moments
+// of the signer's answer.
+func TestSyncAnswerSettlesAtOnce(t *testing.T) {
+	pgtest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		const phone = "84912000778"
+		e.setPhone(e.signer, phone)
+		front := httptest.NewServer(e.sim)
+		defer front.Close()
+		svc, _ := e.syncNodeWith(front.URL, signsession.Options{PollInterval: 30 * time.Second, TickInterval: 30 * time.Second,
+			LeaseTTL: 2 * time.Minute, Node: "node-a"})
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- svc.Run(runCtx) }()
+		defer func() { stop(); <-done }()
+
+		d := e.awaiting(e.signer, "Trả lời đồng bộ")
+		s, err := svc.StartLeader(ctx, as(e.signer), d.ID)
+		e.must(err)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if _, ok := e.sim.Phone().Pending(phone); ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no request on the phone")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		// Let the worker settle into its 30 s wait first.
+		time.Sleep(200 * time.Millisecond)
+		approved := time.Now()
+		e.must(e.sim.Phone().Approve(phone, "1234"))
+		for {
+			got, err := svc.Get(ctx, as(e.signer), s.ID)
+			e.must(err)
+			if got.State == store.SigningCompleted {
+				break
+			}
+			if !got.State.Active() {
+				t.Fatalf("session %s: %s", got.State, got.FailureMessage)
+			}
+			if time.Since(approved) > 10*time.Second {
+				t.Fatalf("still %s %s after the answer: the worker waited for its poll", got.State, time.Since(approved))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Logf("completed %s after the answer", time.Since(approved).Round(time.Millisecond))
+	})
 }
 
 // TestSyncCallBelongsToLeaseHolder: in ETSI 204 synchronous mode the call

@@ -310,6 +310,12 @@ func (s *Service) claim(id string) bool {
 
 func (s *Service) release(id string) { s.inflight.Delete(id) }
 
+// busy reports whether a goroutine of this process works on the session.
+func (s *Service) busy(id string) bool {
+	_, taken := s.inflight.Load(id)
+	return taken
+}
+
 func (s *Service) provider(name string) (signing.Provider, error) {
 	p, ok := s.providers[name]
 	if !ok {

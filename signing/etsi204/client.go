@@ -38,10 +38,12 @@ type Client struct {
 	wg     sync.WaitGroup
 	closed bool
 
-	mu    sync.Mutex
-	txs   map[string]*transaction // by TxID
-	keys  map[string]*transaction // by idempotency key (AP_TransID)
-	certs map[string]pinnedChain  // by MSISDN
+	mu sync.Mutex
+	// notify is told of each sync-mode outcome (NotifyOutcomes).
+	notify func(txID string)
+	txs    map[string]*transaction // by TxID
+	keys   map[string]*transaction // by idempotency key (AP_TransID)
+	certs  map[string]pinnedChain  // by MSISDN
 }
 
 type pinnedChain struct {
@@ -68,8 +70,9 @@ type transaction struct {
 }
 
 var (
-	_ signing.Provider = (*Client)(nil)
-	_ signing.Closer   = (*Client)(nil)
+	_ signing.Provider        = (*Client)(nil)
+	_ signing.OutcomeNotifier = (*Client)(nil)
+	_ signing.Closer          = (*Client)(nil)
 )
 
 // New returns a Client for cfg.
@@ -352,6 +355,12 @@ func (c *Client) start(ctx context.Context, tx *transaction, req signing.Request
 			var resp wire.SignatureResp
 			err := c.call(callCtx, wire.ActionSignature, "MSS_Signature", &sreq, "MSS_SignatureResp", &resp, 0)
 			c.finish(tx, c.outcome(tx, err, resp.Status, resp.MSSSignature))
+			c.mu.Lock()
+			notify := c.notify
+			c.mu.Unlock()
+			if notify != nil {
+				notify(tx.session.TxID)
+			}
 		}()
 		return nil
 	}
@@ -448,6 +457,16 @@ func (c *Client) outcome(tx *transaction, err error, st wire.Status, sig *wire.S
 	res.Signature = raw
 	res.Certificates = certs
 	return res
+}
+
+// NotifyOutcomes implements signing.OutcomeNotifier: fn learns of every
+// synchronous call's answer as it arrives, so the caller need not wait for
+// its next poll. Async mode has nothing to tell: its outcomes come from
+// polls.
+func (c *Client) NotifyOutcomes(fn func(txID string)) {
+	c.mu.Lock()
+	c.notify = fn
+	c.mu.Unlock()
 }
 
 // finish records a final result once; later outcomes are ignored, so a
