@@ -16,6 +16,7 @@ package render
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"image"
@@ -116,6 +117,8 @@ type Engine struct {
 	mu     sync.Mutex
 	users  map[string]*userShare
 	closed bool
+
+	texts *textCache
 }
 
 // userShare is one user's slots; it is dropped when unused.
@@ -127,7 +130,7 @@ type userShare struct {
 // New returns an engine; PDFium starts on first use.
 func New(o Options) *Engine {
 	o.setDefaults()
-	return &Engine{opt: o, slots: make(chan struct{}, o.Workers), users: map[string]*userShare{}}
+	return &Engine{opt: o, slots: make(chan struct{}, o.Workers), users: map[string]*userShare{}, texts: newTextCache()}
 }
 
 // Options returns the engine's effective options.
@@ -301,7 +304,7 @@ func (e *Engine) run(inst pdfium.Pdfium, pdf []byte, fn func(*Document) error) (
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
-	return fn(&Document{e: e, inst: inst, ref: doc.Document, pages: pc.PageCount})
+	return fn(&Document{e: e, inst: inst, ref: doc.Document, pages: pc.PageCount, pdf: pdf})
 }
 
 // Document is a PDF open in an instance, valid during Open's callback.
@@ -310,6 +313,17 @@ type Document struct {
 	inst  pdfium.Pdfium
 	ref   references.FPDF_DOCUMENT
 	pages int
+
+	pdf    []byte
+	hashed bool
+	hash   [sha256.Size]byte // of pdf, the text cache's key; on first use
+}
+
+func (d *Document) textKey(page int, styles bool) textKey {
+	if !d.hashed {
+		d.hash, d.hashed = sha256.Sum256(d.pdf), true
+	}
+	return textKey{doc: d.hash, page: page, styles: styles}
 }
 
 // PageCount is the number of pages.

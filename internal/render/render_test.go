@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,6 +126,70 @@ func TestRenderAndText(t *testing.T) {
 	if err := e.Open(context.Background(), "a", []byte("%PDF-1.7\nnot really"), func(*Document) error { return nil }); !errors.Is(err, ErrUnreadable) {
 		t.Errorf("garbage: %v, want ErrUnreadable", err)
 	}
+}
+
+// TestTextIsExtractedOncePerDocument: the second extraction of the same
+// bytes' page comes from the engine's cache, equal to the first; what a
+// caller does with its copy changes no later answer; a request without
+// styles is served by a page extracted with them, styles cleared; other
+// bytes are extracted afresh.
+func TestTextIsExtractedOncePerDocument(t *testing.T) {
+	e := engine(t)
+	pdf := onePage("0 0 595 842", "BT /F1 24 Tf 72 700 Td (Hello vanban) Tj ET")
+	var first *PageText
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(e.Open(context.Background(), "a", pdf, func(d *Document) error {
+		var err error
+		first, err = d.Text(1)
+		if err != nil {
+			return err
+		}
+		if _, ok := e.texts.get(d.textKey(1, true)); !ok {
+			t.Error("the page is not in the cache")
+		}
+		first.Chars[0].Bold = true // the caller's copy
+		first.Chars[0].R = 'J'
+		return nil
+	}))
+	must(e.Open(context.Background(), "b", slices.Clone(pdf), func(d *Document) error {
+		// Served from the cache: the instance's text page is never
+		// loaded. A poisoned entry shows it came from there.
+		k := d.textKey(1, true)
+		e.texts.mu.Lock()
+		e.texts.byKey[k].Value.(*textEntry).text.Chars[1].Italic = true
+		e.texts.mu.Unlock()
+		again, err := d.Text(1)
+		if err != nil {
+			return err
+		}
+		if got := strings.TrimSpace(again.String()); got != "Hello vanban" {
+			t.Errorf("cached text %q: the caller's change leaked into the cache", got)
+		}
+		if !again.Chars[1].Italic {
+			t.Error("the second extraction did not come from the cache")
+		}
+		words, err := d.Words(1)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(words.String()) != "Hello vanban" || words.Chars[1].Italic {
+			t.Errorf("words %q, italic %v: styles must be cleared", words.String(), words.Chars[1].Italic)
+		}
+		return nil
+	}))
+	other := onePage("0 0 595 842", "BT /F1 24 Tf 72 700 Td (Other text) Tj ET")
+	must(e.Open(context.Background(), "a", other, func(d *Document) error {
+		pt, err := d.Words(1)
+		if err == nil && strings.TrimSpace(pt.String()) != "Other text" {
+			t.Errorf("other bytes: %q", pt.String())
+		}
+		return err
+	}))
 }
 
 // TestHugeMediaBoxIsScaledDown: a tiny PDF whose page is 14400 × 14400

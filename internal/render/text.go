@@ -85,6 +85,23 @@ func (d *Document) Text(n int) (*PageText, error) { return d.text(n, true) }
 func (d *Document) Words(n int) (*PageText, error) { return d.text(n, false) }
 
 func (d *Document) text(n int, styles bool) (*PageText, error) {
+	if n < 1 || n > d.pages {
+		_, err := d.page(n)
+		return nil, err
+	}
+	key := d.textKey(n, styles)
+	if t, ok := d.e.texts.get(key); ok {
+		return t, nil
+	}
+	t, err := d.extractText(n, styles)
+	if err != nil {
+		return nil, err
+	}
+	d.e.texts.put(key, t)
+	return t, nil
+}
+
+func (d *Document) extractText(n int, styles bool) (*PageText, error) {
 	p, err := d.page(n)
 	if err != nil {
 		return nil, err
