@@ -127,8 +127,9 @@ func TestSearchFindsPDFText(t *testing.T) {
 
 // TestIncrementsInheritText: a version our engine makes by appending to
 // the one before (leader-signed, numbered, sealed, archived) keeps that
-// version's text without a PDFium pass; one that does not begin with the
-// previous version's bytes is extracted like any other.
+// version's text without a PDFium pass, and so do the same bytes received
+// as another document; a version that does not begin with the previous
+// version's bytes is extracted like any other.
 func TestIncrementsInheritText(t *testing.T) {
 	eng := render.New(render.Options{CacheDir: filepath.Join(os.TempDir(), "vanban-render-test-wazero")})
 	defer eng.Close()
@@ -175,6 +176,17 @@ func TestIncrementsInheritText(t *testing.T) {
 		}
 		if got := text(signed); got.Failure != "" || !strings.Contains(got.Body, "Ke hoach chuyen doi so") || got.Pages != 1 {
 			t.Fatalf("the increment's text: %+v", got)
+		}
+
+		// The same bytes received as another document (an issued
+		// document delivered inside the installation): the text is known.
+		incoming := f.draft(t, db, "Van ban den")
+		received := add(incoming, document.VersionReceived, appendInfo(draftPDF))
+		if n, err := x2.RunOnce(ctx, 10); err != nil || n != 1 {
+			t.Fatalf("pass for the received copy: %d, %v", n, err)
+		}
+		if got := text(received); got.Failure != "" || !strings.Contains(got.Body, "Ke hoach chuyen doi so") {
+			t.Fatalf("the received copy's text: %+v", got)
 		}
 
 		// Not an increment of the version before: extracted (and with

@@ -114,3 +114,24 @@ func (db *DB) PreviousVersionText(ctx context.Context, v *document.Version) (pre
 	r := rows[0]
 	return r.versionRow.domain(), document.VersionText{VersionID: r.ID, DocumentID: v.DocumentID, Pages: r.Pages, Body: r.Body, Failure: r.Failure}, true, nil
 }
+
+// TextOfSameBytes returns the extracted text of some version whose file
+// has this SHA-256 (lowercase hex); ok is false when none was extracted
+// without failure. The bytes decide the text, whoever's document they are.
+func (db *DB) TextOfSameBytes(ctx context.Context, sha256 string) (t document.VersionText, ok bool, err error) {
+	var rows []struct {
+		Pages int    `db:"pages"`
+		Body  string `db:"body"`
+	}
+	_, err = single(db, ctx, func(tx *Tx) (struct{}, error) {
+		return struct{}{}, tx.selectRows(ctx, &rows, `SELECT t.pages, t.body FROM versions v
+			JOIN version_texts t ON t.version_id = v.id WHERE v.sha256 = ? AND t.failure = '' LIMIT 1`, sha256)
+	})
+	if err != nil {
+		return t, false, dbError("text of the same bytes", err, "versions")
+	}
+	if len(rows) == 0 {
+		return t, false, nil
+	}
+	return document.VersionText{Pages: rows[0].Pages, Body: rows[0].Body}, true, nil
+}

@@ -26,6 +26,7 @@ type Store interface {
 	PendingTextVersions(ctx context.Context, limit int) ([]*document.Version, error)
 	SetVersionText(ctx context.Context, t document.VersionText) error
 	PreviousVersionText(ctx context.Context, v *document.Version) (prev *document.Version, t document.VersionText, ok bool, err error)
+	TextOfSameBytes(ctx context.Context, sha256 string) (t document.VersionText, ok bool, err error)
 }
 
 // MaxPages bounds the pages read of one version.
@@ -154,10 +155,16 @@ var increments = map[document.VersionKind]bool{
 	document.VersionArchived: true, document.VersionRenewed: true,
 }
 
-// inherited returns the previous version's text for an increment, after
-// checking that v really begins with the previous version's bytes (an
-// incremental update of it); ok is false when the text must be extracted.
+// inherited returns the text v's bytes already have: that of another
+// version with the same SHA-256 (an issued document delivered inside the
+// installation is the sender's sealed file again), or the previous
+// version's for an increment, after checking that v really begins with the
+// previous version's bytes (an incremental update of it). ok is false when
+// the text must be extracted.
 func (x *Indexer) inherited(ctx context.Context, v *document.Version) (t document.VersionText, ok bool, err error) {
+	if same, ok, err := x.DB.TextOfSameBytes(ctx, v.SHA256); err != nil || ok {
+		return document.VersionText{VersionID: v.ID, Pages: same.Pages, Body: same.Body}, ok, err
+	}
 	if !increments[v.Kind] {
 		return t, false, nil
 	}
