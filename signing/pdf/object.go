@@ -210,13 +210,23 @@ func NewStream(dict *Dict, encoded []byte) *Stream {
 }
 
 // NewFlateStream compresses plain with FlateDecode and returns the stream,
-// setting /Filter on a copy of dict.
+// setting /Filter on a copy of dict. Data shorter than flateMin is stored
+// as it is, without /Filter: deflate would make it longer, and the first
+// deflate writer of a process costs more than a whole invisible
+// signature's other work (its tables are about a megabyte).
 func NewFlateStream(dict *Dict, plain []byte) *Stream {
 	d := dict.Clone()
-	d.Set("Filter", Name("FlateDecode"))
 	d.Delete("DecodeParms")
+	if len(plain) < flateMin {
+		d.Delete("Filter")
+		return NewStream(d, plain)
+	}
+	d.Set("Filter", Name("FlateDecode"))
 	return NewStream(d, flateEncode(plain))
 }
+
+// flateMin is the least data NewFlateStream compresses.
+const flateMin = 64
 
 // Ref returns the object the stream was read from (zero for new streams).
 func (s *Stream) Ref() Ref { return s.ref }
