@@ -16,8 +16,8 @@
 #    PDFBox, our hybrid-xref generator; the two certified forms are left out because their
 #    DocMDP P=2 lets only existing empty fields be signed, and we refuse what iText does
 #    anyway; the AES files because iText 5 cannot sign them without the owner password).
-#    Each round signs all 22: vanban as 22 processes started by this shell, iText as 22
-#    signatures in a JVM warmed up by 20 rounds first.
+#    Each round signs all 22: vanban as 22 processes started by this shell and as one
+#    process (`--out-dir`), iText as 22 signatures in a JVM warmed up by 20 rounds first.
 # 2. A ~250 MB file of ~60,000 pages built from a real document: a 346-page manual LibreOffice
 #    writes from generated Vietnamese text (fonts embedded, xref table), then 170 copies of it
 #    joined by `qpdf --empty --pages ... --object-streams=generate` (object streams, a
@@ -30,7 +30,7 @@ rounds=${1:-5}
 root=$(pwd)
 [[ -f go.mod && -d cmd/vanban ]] || { echo "run from the repository root" >&2; exit 2; }
 work=${VANBAN_BENCH_DIR:-/tmp/vanban-bench-cli}
-mkdir -p "$work/out" "$work/itext-out" "$work/classes"
+mkdir -p "$work/out" "$work/out-many" "$work/itext-out" "$work/classes"
 corpus=$root/testdata/corpus
 p12=$corpus/pki/signer.p12
 export VANBAN_BENCH_P12_PASS=test
@@ -74,6 +74,9 @@ for r in $(seq "$rounds"); do
     "$vanban" pdf sign --in "$f" --out "$work/out/$(basename "$f")" --signer "$signer"
   done
   echo "vanban round $r: ${#files[@]} processes in $(( $(ms) - start )) ms"
+  start=$(ms)
+  "$vanban" pdf sign --signer "$signer" --out-dir "$work/out-many" "${files[@]}"
+  echo "vanban round $r: ${#files[@]} files in one process (--out-dir) in $(( $(ms) - start )) ms"
   if [[ -n $baseline ]]; then
     start=$(ms)
     for f in "${files[@]}"; do

@@ -52,8 +52,9 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 func runPDFSign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("vanban pdf sign", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	in := fs.String("in", "", "PDF to sign (required)")
-	out := fs.String("out", "", "signed PDF to write (required; written atomically)")
+	in := fs.String("in", "", "PDF to sign (or name several after the flags, with --out-dir)")
+	out := fs.String("out", "", "signed PDF to write (written atomically)")
+	outDir := fs.String("out-dir", "", "directory for the signed copies of the PDFs named after the flags, each under its own name: many files in one process, the key opened once")
 	signerURI := fs.String("signer", "", "signer URI: file:KEY.p12?pass-env=VAR, pkcs11:token=..;object=..?module-path=..&pin-env=.., etsi204:https://mssp/soap?msisdn=.., csc:https://..")
 	signerID := fs.String("signer-id", "", "signer within the provider (phone number, CSC credential) when the URI names none")
 	level := fs.String("level", "", "PAdES level: B-B, B-T, B-LT or B-LTA (default B-B, or B-T with --tsa)")
@@ -72,8 +73,12 @@ func runPDFSign(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *in == "" || *out == "" || *signerURI == "" {
-		return usageError(fs, "--in, --out and --signer are required")
+	jobs, err := signJobs(*in, *out, *outDir, fs.Args())
+	if err != nil {
+		return usageError(fs, err.Error())
+	}
+	if *signerURI == "" {
+		return usageError(fs, "--signer is required")
 	}
 	opts := pades.Options{Reason: *reason, Location: *location, FieldName: *field, PSS: *pss}
 	if *level != "" {
@@ -112,16 +117,90 @@ func runPDFSign(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if c, ok := provider.(signing.Closer); ok {
 		defer c.Close()
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
 	wait := signing.WaitOptions{OnSession: func(s *signing.Session) {
 		if s.VerificationCode != "" {
 			fmt.Fprintf(stderr, "Mã xác nhận / verification code: %s — xác nhận trên điện thoại / confirm on the phone\n", s.VerificationCode)
 		}
 	}}
-	return transformFile(*in, *out, func(src *os.File, size int64, dst io.Writer) error {
-		return pades.SignWith(ctx, src, size, dst, provider, *signerID, opts, wait)
-	})
+	failed := 0
+	for _, j := range jobs {
+		// The timeout is each signature's: a phone answers one at a time.
+		fileCtx, cancel := context.WithTimeout(ctx, *timeout)
+		err := transformFile(j.in, j.out, func(src *os.File, size int64, dst io.Writer) error {
+			return pades.SignWith(fileCtx, src, size, dst, provider, *signerID, opts, wait)
+		})
+		cancel()
+		if err != nil {
+			if len(jobs) == 1 {
+				return err
+			}
+			failed++
+			fmt.Fprintf(stderr, "vanban pdf sign: %s: %v\n", j.in, err)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d files not signed", failed, len(jobs))
+	}
+	return nil
+}
+
+// signJob is one file of `pdf sign`: what is read and where the signed copy
+// goes.
+type signJob struct{ in, out string }
+
+// signJobs checks the two forms of `pdf sign`: --in and --out for one file,
+// or --out-dir and the files as arguments, each signed into the directory
+// under its own name. A directory holding one of the inputs is refused (the
+// signed copy would replace the original), and so are two inputs of one
+// name.
+func signJobs(in, out, outDir string, files []string) ([]signJob, error) {
+	if outDir == "" {
+		if in == "" || out == "" || len(files) > 0 {
+			return nil, errors.New("give --in and --out, or --out-dir and the PDFs to sign")
+		}
+		return []signJob{{in, out}}, nil
+	}
+	if in != "" || out != "" {
+		return nil, errors.New("--out-dir takes the PDFs as arguments, not --in or --out")
+	}
+	if len(files) == 0 {
+		return nil, errors.New("--out-dir needs the PDFs to sign as arguments")
+	}
+	dir, err := filepath.Abs(outDir)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("--out-dir %s is not a directory", outDir)
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	seen := map[string]string{}
+	jobs := make([]signJob, 0, len(files))
+	for _, f := range files {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, err
+		}
+		inDir := filepath.Dir(abs)
+		if real, err := filepath.EvalSymlinks(inDir); err == nil {
+			inDir = real
+		}
+		if inDir == dir {
+			return nil, fmt.Errorf("%s is in --out-dir: its signed copy would replace it", f)
+		}
+		name := filepath.Base(abs)
+		if prev, dup := seen[name]; dup {
+			return nil, fmt.Errorf("%s and %s would both be signed into %s", prev, f, filepath.Join(outDir, name))
+		}
+		seen[name] = f
+		jobs = append(jobs, signJob{in: f, out: filepath.Join(dir, name)})
+	}
+	return jobs, nil
 }
 
 func runPDFExtend(ctx context.Context, args []string, stdout, stderr io.Writer) error {

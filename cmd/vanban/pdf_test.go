@@ -362,7 +362,13 @@ func TestPDFBadArguments(t *testing.T) {
 		{"verify not a PDF", []string{"pdf", "verify", "--in", notPDF}, 1, "unreadable PDF"},
 		{"verify --trust not PEM", []string{"pdf", "verify", "--in", src, "--trust", notPEM}, 1, "no PEM certificate"},
 		{"verify --trust missing", []string{"pdf", "verify", "--in", src, "--trust", filepath.Join(dir, "missing.pem")}, 1, "--trust"},
-		{"sign without --signer", []string{"pdf", "sign", "--in", src, "--out", out}, 2, "are required"},
+		{"sign without --signer", []string{"pdf", "sign", "--in", src, "--out", out}, 2, "--signer is required"},
+		{"sign without --out", []string{"pdf", "sign", "--in", src, "--signer", signer}, 2, "give --in and --out"},
+		{"sign --out-dir with --in", []string{"pdf", "sign", "--in", src, "--out-dir", filepath.Dir(out), "--signer", signer}, 2, "not --in or --out"},
+		{"sign --out-dir without files", []string{"pdf", "sign", "--out-dir", filepath.Dir(out), "--signer", signer}, 2, "needs the PDFs"},
+		{"sign --out-dir not a directory", []string{"pdf", "sign", "--out-dir", src, "--signer", signer, src}, 2, "not a directory"},
+		{"sign into the input's directory", []string{"pdf", "sign", "--out-dir", filepath.Dir(src), "--signer", signer, src}, 2, "would replace it"},
+		{"sign two files of one name", []string{"pdf", "sign", "--out-dir", filepath.Dir(out), "--signer", signer, src, src}, 2, "would both be signed"},
 		{"sign bad level", []string{"pdf", "sign", "--in", src, "--out", out, "--signer", signer, "--level", "B-Q"}, 2, "--level"},
 		{"sign bad rect", []string{"pdf", "sign", "--in", src, "--out", out, "--signer", signer, "--rect", "1,2,3"}, 2, "--rect"},
 		{"sign negative rect", []string{"pdf", "sign", "--in", src, "--out", out, "--signer", signer, "--rect", "1,2,-3,4"}, 2, "--rect"},
@@ -429,6 +435,62 @@ func TestPDFSignAtomic(t *testing.T) {
 				t.Errorf("temporary files left behind: %v", left)
 			}
 		})
+	}
+}
+
+// TestPDFSignMany: --out-dir signs many files in one process, each into
+// the directory under its own name, each signature valid for pdfsig and
+// qpdf; a file that cannot be signed is reported by name, leaves nothing
+// behind, and does not stop the others, and the exit status says that one
+// failed.
+func TestPDFSignMany(t *testing.T) {
+	signer, pki := testP12Signer(t)
+	dir := t.TempDir()
+	outDir := filepath.Join(dir, "signed")
+	if err := os.Mkdir(outDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, name := range []string{"libreoffice-writer.pdf", "pdftex.pdf", "itext-signed.pdf", "qpdf-objstm.pdf"} {
+		files = append(files, signtest.CorpusFileNamed(t, name).Path)
+	}
+	code, stdout, stderr := pdfCLI(t, append([]string{"pdf", "sign", "--signer", signer, "--reason", "Ban hành", "--out-dir", outDir}, files...)...)
+	if code != 0 {
+		t.Fatalf("pdf sign --out-dir: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, f := range files {
+		out := filepath.Join(outDir, filepath.Base(f))
+		if !bytes.HasPrefix(mustRead(t, out), mustRead(t, f)) {
+			t.Fatalf("%s: the original is not a prefix of the signed copy", f)
+		}
+		res := signtest.PDFSig(t, out, pki.CAPEM)
+		if len(res) == 0 || !res[len(res)-1].SignatureValid() || !res[len(res)-1].TotalDocumentSigned {
+			t.Errorf("%s: pdfsig %+v", filepath.Base(f), res)
+		}
+		if err := signtest.QPDFCheck(t, out); err != nil {
+			t.Error(err)
+		}
+	}
+
+	notPDF := mustWrite(t, filepath.Join(dir, "hong.pdf"), []byte("%PDF-1.7\ntruncated"))
+	again := t.TempDir()
+	code, _, stderr = pdfCLI(t, "pdf", "sign", "--signer", signer, "--out-dir", again, files[0], notPDF, files[1])
+	if code == 0 {
+		t.Fatal("a batch with an unreadable file succeeded")
+	}
+	if !strings.Contains(stderr, "hong.pdf") || !strings.Contains(stderr, "1 of 3 files not signed") {
+		t.Errorf("stderr does not name the failed file and the count:\n%s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(again, "hong.pdf")); !os.IsNotExist(err) {
+		t.Errorf("the failed file has an output: %v", err)
+	}
+	for _, f := range []string{files[0], files[1]} {
+		if res := signtest.PDFSig(t, filepath.Join(again, filepath.Base(f)), pki.CAPEM); len(res) == 0 || !res[len(res)-1].SignatureValid() {
+			t.Errorf("%s after the failure: pdfsig %+v", filepath.Base(f), res)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(again, ".vanban-*")); len(left) > 0 {
+		t.Errorf("temporary files left behind: %v", left)
 	}
 }
 
