@@ -84,7 +84,7 @@ func TestTwoNodes(t *testing.T) {
 		t.Skip("two server processes, PostgreSQL, MinIO and a simulator")
 	}
 	for _, mode := range []string{"async", "sync"} {
-		t.Run(mode, func(t *testing.T) { runTwoNodes(t, mode, 50) })
+		t.Run(mode, func(t *testing.T) { runTwoNodes(t, mode, 100) })
 	}
 }
 
