@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"io"
 	"math"
 	"reflect"
@@ -409,6 +410,9 @@ func (p *Proposer) CheckCovers(ctx context.Context, userID string, pdf []byte, l
 	covers := []cover{{"number", l.NumberPage, l.Number}, {"date", l.DatePage, l.Date}}
 	var problem error
 	err := p.Engine.Open(ctx, userID, pdf, func(d *render.Document) error {
+		// The number and the date are on one page most of the time: it
+		// is rendered once for both.
+		rendered := map[int]*image.RGBA{}
 		first, err := d.Text(1)
 		if err != nil {
 			return err
@@ -462,9 +466,12 @@ func (p *Proposer) CheckCovers(ctx context.Context, userID string, pdf []byte, l
 			}
 			// Ink: anything drawn under the cover outside those lines
 			// (a scanned line, a rule, an image).
-			img, err := d.Render(page, 72)
-			if err != nil {
-				return err
+			img := rendered[page]
+			if img == nil {
+				if img, err = d.Render(page, 72); err != nil {
+					return err
+				}
+				rendered[page] = img
 			}
 			pw, ph, err := d.PageSize(page)
 			if err != nil {
