@@ -24,11 +24,19 @@ import (
 // renews this node's leases meanwhile, and gives them all up when it
 // stops, so that other nodes take the sessions over at once.
 func (s *Service) Run(ctx context.Context) error {
-	var outcomes sync.WaitGroup
+	// Outcomes the providers learn between polls; the goroutines they
+	// start are waited for when Run ends, and none starts after.
+	var (
+		outcomes    sync.WaitGroup
+		outcomesMu  sync.Mutex
+		outcomesEnd bool
+	)
 	for name, p := range s.providers {
 		if n, ok := p.(signing.OutcomeNotifier); ok {
 			n.NotifyOutcomes(func(txID string) {
-				if ctx.Err() != nil {
+				outcomesMu.Lock()
+				defer outcomesMu.Unlock()
+				if outcomesEnd {
 					return
 				}
 				outcomes.Add(1)
@@ -39,7 +47,12 @@ func (s *Service) Run(ctx context.Context) error {
 			})
 		}
 	}
-	defer outcomes.Wait()
+	defer func() {
+		outcomesMu.Lock()
+		outcomesEnd = true
+		outcomesMu.Unlock()
+		outcomes.Wait()
+	}()
 	renewCtx, stopRenew := context.WithCancel(ctx)
 	renewed := make(chan struct{})
 	go func() {
