@@ -154,7 +154,10 @@ func (s *Service) letGo(ctx context.Context, ids ...string) {
 // afterStep keeps or gives up the lease on a session after a step left it
 // as out: an active session in preparing or pending stays with this node,
 // a queued one is let go, an ended one lost its lease with its last write
-// (endLease).
+// (endLease) — unless this node claimed it again after that write (a pass
+// listed the session pending, another goroutine completed it, the pass's
+// claim came after): that lease is dropped here, or it would outlive its
+// session until it expired.
 func (s *Service) afterStep(ctx context.Context, id string, out *store.SigningSession, err error) {
 	switch {
 	case err != nil:
@@ -162,7 +165,7 @@ func (s *Service) afterStep(ctx context.Context, id string, out *store.SigningSe
 	case out == nil || out.State == store.SigningQueued:
 		s.letGo(ctx, id)
 	case !out.State.Active():
-		s.leases.remove(id)
+		s.letGo(ctx, id)
 	}
 }
 
