@@ -15,8 +15,9 @@ import (
 // SHA-256 (the bytes decide the text; nothing else does).
 
 // textCacheChars bounds the characters the cache holds (about 56 bytes
-// each): a few hundred ordinary pages.
-const textCacheChars = 500_000
+// each, 11 MB in all): some seventy ordinary pages, plenty for the seconds
+// between an upload and its index.
+const textCacheChars = 200_000
 
 type textKey struct {
 	doc    [sha256.Size]byte
