@@ -230,14 +230,16 @@ func (e *Engine) Open(ctx context.Context, user string, pdf []byte, fn func(*Doc
 	if len(pdf) == 0 || len(pdf) > MaxDocument {
 		return fmt.Errorf("%w: %d bytes", ErrUnreadable, len(pdf))
 	}
-	if err := e.start(); err != nil {
-		return fmt.Errorf("starting PDFium: %w", err)
-	}
+	// A slot first: a closed engine refuses here, before it would start
+	// PDFium for nothing.
 	release, err := e.acquire(ctx, user)
 	if err != nil {
 		return err
 	}
 	defer release()
+	if err := e.start(); err != nil {
+		return fmt.Errorf("starting PDFium: %w", err)
+	}
 	opCtx, cancel := context.WithTimeout(ctx, e.opt.Timeout)
 	defer cancel()
 	inst, err := e.pool.GetInstanceWithContext(opCtx)
