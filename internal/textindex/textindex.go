@@ -76,8 +76,11 @@ func (x *Indexer) RunOnce(ctx context.Context, batch int) (int, error) {
 }
 
 func (x *Indexer) extract(ctx context.Context, v *document.Version) (document.VersionText, error) {
-	if t, ok, err := x.inherited(ctx, v); err != nil || ok {
-		return t, err
+	// Failing to find an inherited text (the database or the blob store
+	// out of reach a moment) is no reason to record the version as
+	// unreadable: it is extracted instead.
+	if t, ok, err := x.inherited(ctx, v); err == nil && ok {
+		return t, nil
 	}
 	if v.Size > render.MaxDocument {
 		return document.VersionText{}, fmt.Errorf("the PDF is %d bytes, more than the %d PDFium reads", v.Size, render.MaxDocument)
