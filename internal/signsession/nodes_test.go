@@ -47,8 +47,10 @@ func (c *soapCounter) count() int {
 // simulator) and its own node name.
 func (e *env) syncNode(front string, node string) (*signsession.Service, signing.Provider) {
 	e.t.Helper()
+	// A lease of 10 s: node A renews its lease only by its passes here,
+	// and under a loaded -race run a pass can take seconds.
 	return e.syncNodeWith(front, signsession.Options{PollInterval: 50 * time.Millisecond, TickInterval: 50 * time.Millisecond,
-		LeaseTTL: 2 * time.Second, Node: node})
+		LeaseTTL: 10 * time.Second, Node: node})
 }
 
 func (e *env) syncNodeWith(front string, opts signsession.Options) (*signsession.Service, signing.Provider) {
@@ -156,6 +158,9 @@ func TestSyncCallBelongsToLeaseHolder(t *testing.T) {
 		tx := waitPrompt()
 		stopRenew := make(chan struct{})
 		var wg sync.WaitGroup
+		var stopOnce sync.Once
+		stop := func() { stopOnce.Do(func() { close(stopRenew); wg.Wait() }) }
+		t.Cleanup(stop) // also when a check below ends the test
 		wg.Add(1)
 		go func() { // node A alive: it renews its lease, as Run does
 			defer wg.Done()
@@ -164,7 +169,10 @@ func TestSyncCallBelongsToLeaseHolder(t *testing.T) {
 				case <-stopRenew:
 					return
 				case <-time.After(50 * time.Millisecond):
-					e.must(a.RunOnce(ctx))
+					if err := a.RunOnce(ctx); err != nil {
+						t.Errorf("node A's pass: %v", err)
+						return
+					}
 				}
 			}
 		}()
@@ -179,8 +187,7 @@ func TestSyncCallBelongsToLeaseHolder(t *testing.T) {
 			t.Fatalf("the phone's request changed: %+v", p)
 		}
 		e.must(e.sim.Phone().Approve(phone, "1234"))
-		close(stopRenew)
-		wg.Wait()
+		stop()
 		if got := e.settle(a, s.ID, e.signer); got.State != store.SigningCompleted {
 			t.Fatalf("session %s %s", got.State, got.FailureMessage)
 		}
@@ -192,7 +199,7 @@ func TestSyncCallBelongsToLeaseHolder(t *testing.T) {
 		e.must(err)
 		tx2 := waitPrompt()
 		aProv.(signing.Closer).Close() // the process is gone, its call with it
-		deadline := time.Now().Add(20 * time.Second)
+		deadline := time.Now().Add(60 * time.Second)
 		for counter.count() < 3 {
 			// Until B resent the request (the third MSS_Signature).
 			e.must(b.RunOnce(ctx))
