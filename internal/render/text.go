@@ -85,8 +85,7 @@ func (d *Document) Text(n int) (*PageText, error) { return d.text(n, true) }
 func (d *Document) Words(n int) (*PageText, error) { return d.text(n, false) }
 
 func (d *Document) text(n int, styles bool) (*PageText, error) {
-	if n < 1 || n > d.pages {
-		_, err := d.page(n)
+	if _, err := d.page(n); err != nil {
 		return nil, err
 	}
 	key := d.textKey(n, styles)

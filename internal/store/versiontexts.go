@@ -116,16 +116,16 @@ func (db *DB) PreviousVersionText(ctx context.Context, v *document.Version) (pre
 }
 
 // TextOfSameBytes returns the extracted text of some version whose file
-// has this SHA-256 (lowercase hex); ok is false when none was extracted
+// has the SHA-256 sum (lowercase hex); ok is false when none was extracted
 // without failure. The bytes decide the text, whoever's document they are.
-func (db *DB) TextOfSameBytes(ctx context.Context, sha256 string) (t document.VersionText, ok bool, err error) {
+func (db *DB) TextOfSameBytes(ctx context.Context, sum string) (t document.VersionText, ok bool, err error) {
 	var rows []struct {
 		Pages int    `db:"pages"`
 		Body  string `db:"body"`
 	}
 	_, err = single(db, ctx, func(tx *Tx) (struct{}, error) {
 		return struct{}{}, tx.selectRows(ctx, &rows, `SELECT t.pages, t.body FROM versions v
-			JOIN version_texts t ON t.version_id = v.id WHERE v.sha256 = ? AND t.failure = '' LIMIT 1`, sha256)
+			JOIN version_texts t ON t.version_id = v.id WHERE v.sha256 = ? AND t.failure = '' LIMIT 1`, sum)
 	})
 	if err != nil {
 		return t, false, dbError("text of the same bytes", err, "versions")

@@ -26,7 +26,7 @@ type Store interface {
 	PendingTextVersions(ctx context.Context, limit int) ([]*document.Version, error)
 	SetVersionText(ctx context.Context, t document.VersionText) error
 	PreviousVersionText(ctx context.Context, v *document.Version) (prev *document.Version, t document.VersionText, ok bool, err error)
-	TextOfSameBytes(ctx context.Context, sha256 string) (t document.VersionText, ok bool, err error)
+	TextOfSameBytes(ctx context.Context, sum string) (t document.VersionText, ok bool, err error)
 }
 
 // MaxPages bounds the pages read of one version.

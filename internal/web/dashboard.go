@@ -41,8 +41,8 @@ func oversightRoutes() []route {
 }
 
 func init() {
-	catalogAdditions = append(catalogAdditions, func(catalog map[string]map[string]string) {
-		for k, v := range map[string][2]string{
+	pageTexts(func() map[string][2]string {
+		return map[string][2]string{
 			"nav.dashboard":      {"Điều hành", "Dashboard"},
 			"dash.title":         {"Điều hành", "Dashboard"},
 			"dash.overdue":       {"Văn bản đến quá hạn", "Incoming overdue"},
@@ -77,9 +77,6 @@ func init() {
 			"dash.unassigned":    {"Chưa phân công", "Not assigned"},
 			"dash.chart.overdue": {"quá hạn", "overdue"},
 			"dash.chart.week":    {"trong tuần", "this week"},
-		} {
-			catalog["vi"][k] = v[0]
-			catalog["en"][k] = v[1]
 		}
 	})
 }

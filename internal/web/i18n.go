@@ -49,6 +49,27 @@ func (s *Server) lang(c *gin.Context) Lang {
 // merged into the catalog when it is first needed.
 var catalogAdditions []func(catalog map[string]map[string]string)
 
+// pageTexts adds a page's texts as {Vietnamese, English} pairs; texts is
+// called when the catalog is built, not at start-up.
+func pageTexts(texts func() map[string][2]string) {
+	catalogAdditions = append(catalogAdditions, func(catalog map[string]map[string]string) {
+		for k, v := range texts() {
+			catalog["vi"][k], catalog["en"][k] = v[0], v[1]
+		}
+	})
+}
+
+// pageTextsByLanguage is pageTexts for texts kept language by language.
+func pageTextsByLanguage(texts func() map[string]map[string]string) {
+	catalogAdditions = append(catalogAdditions, func(catalog map[string]map[string]string) {
+		for lang, m := range texts() {
+			for k, v := range m {
+				catalog[lang][k] = v
+			}
+		}
+	})
+}
+
 var (
 	catalogOnce  sync.Once
 	catalogBuilt map[string]map[string]string

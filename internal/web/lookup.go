@@ -18,8 +18,8 @@ import (
 const lookupFloor = 400 * time.Millisecond
 
 func init() {
-	catalogAdditions = append(catalogAdditions, func(catalog map[string]map[string]string) {
-		for k, v := range map[string][2]string{
+	pageTexts(func() map[string][2]string {
+		return map[string][2]string{
 			"lookup.title":      {"Tra cứu hồ sơ", "Dossier lookup"},
 			"lookup.intro":      {"Nhập mã hồ sơ trên giấy biên nhận và ngày nộp hồ sơ để xem tiến độ giải quyết.", "Enter the dossier code on your receipt and the day you filed it to see how it is progressing."},
 			"lookup.code":       {"Mã hồ sơ", "Dossier code"},
@@ -39,9 +39,6 @@ func init() {
 			"lookup.steps":      {"Các bước xử lý", "Processing steps"},
 			"lookup.again":      {"Tra cứu hồ sơ khác", "Look up another dossier"},
 			"lookup.nodeadline": {"Chưa có", "Not set"},
-		} {
-			catalog["vi"][k] = v[0]
-			catalog["en"][k] = v[1]
 		}
 	})
 }

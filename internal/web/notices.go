@@ -9,8 +9,8 @@ import (
 )
 
 func init() {
-	catalogAdditions = append(catalogAdditions, func(catalog map[string]map[string]string) {
-		for k, v := range map[string][2]string{
+	pageTexts(func() map[string][2]string {
+		return map[string][2]string{
 			"nav.notices":        {"Thông báo", "Notices"},
 			"notices.title":      {"Thông báo", "Notices"},
 			"notices.none":       {"Chưa có thông báo.", "No notices yet."},
@@ -26,9 +26,6 @@ func init() {
 			"notices.save":       {"Lưu", "Save"},
 			"notices.unread":     {"Chưa đọc", "Unread"},
 			"notices.secretnote": {"Thư điện tử và tin nhắn về văn bản mật chỉ báo \"Bạn có một văn bản cần xử lý\".", "E-mail and chat about a secret document say only \"you have a document\"."},
-		} {
-			catalog["vi"][k] = v[0]
-			catalog["en"][k] = v[1]
 		}
 	})
 }

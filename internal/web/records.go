@@ -260,8 +260,8 @@ func (s *Server) recordsHandover(c *gin.Context) {
 // The records pages' texts, added to the catalogue here so the shared
 // i18n table stays as it is.
 func init() {
-	catalogAdditions = append(catalogAdditions, func(catalog map[string]map[string]string) {
-		for lang, m := range map[string]map[string]string{
+	pageTextsByLanguage(func() map[string]map[string]string {
+		return map[string]map[string]string{
 			"vi": {
 				"nav.records":       "Hồ sơ",
 				"rec.title":         "Danh mục hồ sơ",
@@ -338,10 +338,6 @@ func init() {
 				"rec.back":          "File list",
 				"rec.ordinal":       "No.",
 			},
-		} {
-			for k, v := range m {
-				catalog[lang][k] = v
-			}
 		}
 	})
 }

@@ -11,8 +11,8 @@ import (
 )
 
 func init() {
-	catalogAdditions = append(catalogAdditions, func(catalog map[string]map[string]string) {
-		for k, v := range map[string][2]string{
+	pageTexts(func() map[string][2]string {
+		return map[string][2]string{
 			"nav.registers": {"Sổ đăng ký", "Registers"},
 			"reg.title":     {"Sổ đăng ký văn bản", "Registers"},
 			"reg.year":      {"Năm", "Year"},
@@ -25,9 +25,6 @@ func init() {
 			"reg.from":      {"Từ ngày", "From"},
 			"reg.to":        {"Đến ngày", "To"},
 			"reg.show":      {"Xem", "Show"},
-		} {
-			catalog["vi"][k] = v[0]
-			catalog["en"][k] = v[1]
 		}
 	})
 }

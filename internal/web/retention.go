@@ -190,8 +190,8 @@ func (s *Server) scheduleRefused(c *gin.Context, err error, form scheduleForm) {
 // The schedule pages' texts, added to the catalogue here so the shared
 // i18n table stays as it is.
 func init() {
-	catalogAdditions = append(catalogAdditions, func(catalog map[string]map[string]string) {
-		for lang, m := range map[string]map[string]string{
+	pageTextsByLanguage(func() map[string]map[string]string {
+		return map[string]map[string]string{
 			"vi": {
 				"sch.title":              "Bảng thời hạn bảo quản",
 				"sch.intro":              "Thời hạn bảo quản hồ sơ, tài liệu theo Thông tư 10/2022/TT-BNV. Hồ sơ lập theo một mục lấy thời hạn của mục đó khi lập; sửa bảng không đổi thời hạn của hồ sơ đã lập.",
@@ -266,10 +266,6 @@ func init() {
 				"flash.schedule.saved":   "Entry saved.",
 				"flash.schedule.removed": "Entry removed from the schedule.",
 			},
-		} {
-			for k, v := range m {
-				catalog[lang][k] = v
-			}
 		}
 	})
 }
